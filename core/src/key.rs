@@ -1,0 +1,139 @@
+//! Internal keys: a user key plus the sequence number and kind of one write.
+//!
+//! Order (the order of every memtable, block, table and level): user key
+//! ascending bytewise, then sequence number descending, so the newest version
+//! of a key comes first. A sequence number is unique per entry, so the kind
+//! never decides the order.
+
+use alloc::vec::Vec;
+use core::cmp::Ordering;
+
+use crate::error::{Error, Result};
+
+/// Sequence numbers fit in 56 bits: the trailer packs `seq << 8 | kind`.
+pub const SEQ_MAX: u64 = (1 << 56) - 1;
+
+/// What an entry says about its key. Stored on disk as one byte.
+/// DO NOT RENUMBER: these values are part of the WAL and SSTable formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum ValueKind {
+    /// The key was deleted (a tombstone); the entry has no value.
+    Delete = 0,
+    /// The key holds the entry's value.
+    Put = 1,
+}
+
+impl TryFrom<u8> for ValueKind {
+    type Error = u8;
+    fn try_from(tag: u8) -> core::result::Result<Self, u8> {
+        match tag {
+            0 => Ok(ValueKind::Delete),
+            1 => Ok(ValueKind::Put),
+            other => Err(other),
+        }
+    }
+}
+
+/// Packs a sequence number and kind into the on-disk trailer.
+pub fn pack_trailer(seq: u64, kind: ValueKind) -> u64 {
+    debug_assert!(seq <= SEQ_MAX);
+    (seq << 8) | kind as u64
+}
+
+/// Splits a trailer; an unknown kind byte is reported by the caller as corruption.
+pub fn unpack_trailer(trailer: u64) -> (u64, core::result::Result<ValueKind, u8>) {
+    (trailer >> 8, ValueKind::try_from((trailer & 0xff) as u8))
+}
+
+/// An owned internal key.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct InternalKey {
+    pub user_key: Vec<u8>,
+    pub seq: u64,
+    pub kind: ValueKind,
+}
+
+impl InternalKey {
+    pub fn new(user_key: impl Into<Vec<u8>>, seq: u64, kind: ValueKind) -> Self {
+        InternalKey { user_key: user_key.into(), seq, kind }
+    }
+
+    pub fn as_ref(&self) -> KeyRef<'_> {
+        KeyRef { user_key: &self.user_key, seq: self.seq }
+    }
+}
+
+impl Ord for InternalKey {
+    fn cmp(&self, other: &Self) -> Ordering {
+        compare(&self.user_key, self.seq, &other.user_key, other.seq)
+    }
+}
+
+impl PartialOrd for InternalKey {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// A borrowed (user key, sequence) pair, for searching.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeyRef<'a> {
+    pub user_key: &'a [u8],
+    pub seq: u64,
+}
+
+/// The internal-key order: user key ascending, then sequence descending.
+pub fn compare(a_key: &[u8], a_seq: u64, b_key: &[u8], b_seq: u64) -> Ordering {
+    a_key.cmp(b_key).then(b_seq.cmp(&a_seq))
+}
+
+/// The smallest key strictly greater than every key that starts with
+/// `prefix`, or `None` when there is none (the prefix is empty or all 0xFF).
+/// Trailing 0xFF bytes cannot be incremented, so they are dropped first:
+/// the successor of `ab\xff` is `ac`, not `ab\x00`.
+pub fn prefix_successor(prefix: &[u8]) -> Option<Vec<u8>> {
+    let keep = prefix.iter().rposition(|&b| b != 0xff)?;
+    let mut out = prefix[..=keep].to_vec();
+    out[keep] += 1;
+    Some(out)
+}
+
+/// Checks the sequence-number range, which input never reaches in practice
+/// but a corrupted manifest could claim.
+pub fn check_seq(seq: u64, file: &str) -> Result<u64> {
+    if seq > SEQ_MAX {
+        return Err(Error::corruption(file, 0, "sequence number exceeds 56 bits"));
+    }
+    Ok(seq)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn newer_versions_sort_first() {
+        let a = InternalKey::new(b"k".to_vec(), 9, ValueKind::Put);
+        let b = InternalKey::new(b"k".to_vec(), 3, ValueKind::Delete);
+        let c = InternalKey::new(b"l".to_vec(), 100, ValueKind::Put);
+        assert!(a < b && b < c);
+    }
+
+    #[test]
+    fn prefix_successor_skips_trailing_ff() {
+        assert_eq!(prefix_successor(b"ab"), Some(b"ac".to_vec()));
+        assert_eq!(prefix_successor(b"a\xff"), Some(b"b".to_vec()));
+        assert_eq!(prefix_successor(b"a\xff\xff"), Some(b"b".to_vec()));
+        assert_eq!(prefix_successor(b"\xff\xff"), None);
+        assert_eq!(prefix_successor(b""), None);
+        assert_eq!(prefix_successor(b"\x00"), Some(b"\x01".to_vec()));
+    }
+
+    #[test]
+    fn trailer_round_trips() {
+        let t = pack_trailer(SEQ_MAX, ValueKind::Put);
+        assert_eq!(unpack_trailer(t), (SEQ_MAX, Ok(ValueKind::Put)));
+        assert_eq!(unpack_trailer(7 << 8 | 9).1, Err(9));
+    }
+}

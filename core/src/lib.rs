@@ -1,0 +1,36 @@
+//! lsmkv: a log-structured merge-tree key-value store.
+//!
+//! The engine is `no_std` + `alloc` and runs over a pluggable [`Storage`]:
+//! [`MemStorage`] everywhere, [`FsStorage`] with the `std` feature (default),
+//! and browser backends in the `lsmkv-wasm` crate. See `FORMAT.md` for every
+//! byte it stores.
+
+#![no_std]
+#![forbid(unsafe_op_in_unsafe_fn)]
+
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+pub mod batch;
+mod coding;
+pub mod error;
+pub mod filename;
+pub mod iterator;
+pub mod key;
+pub mod manifest;
+pub mod options;
+pub mod record;
+pub mod sstable;
+pub mod storage;
+mod sync;
+pub mod version;
+pub mod wal;
+
+pub use batch::{BatchOp, WriteBatch};
+pub use error::{Error, IoKind, Result};
+pub use key::ValueKind;
+pub use options::{Durability, Options};
+#[cfg(feature = "std")]
+pub use storage::FsStorage;
+pub use storage::{MemStorage, Storage};

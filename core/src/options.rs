@@ -1,0 +1,207 @@
+//! Options, their two documented presets, and their validation.
+
+use alloc::format;
+
+use crate::error::{Error, Result};
+
+/// Levels in the tree: L0 (overlapping tables fresh from flushes) and L1..L6.
+pub const LEVELS: usize = 7;
+
+/// The longest key any configuration may allow.
+pub const KEY_SIZE_LIMIT: usize = 64 * 1024;
+/// The largest value any configuration may allow.
+pub const VALUE_SIZE_LIMIT: usize = 64 * 1024 * 1024;
+/// Bytes a memtable entry is charged beyond its key and value (sequence,
+/// kind, and the map's bookkeeping), for `memtable_max_bytes`.
+pub const MEMTABLE_ENTRY_OVERHEAD: usize = 32;
+
+/// When a write's WAL bytes are made durable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Durability {
+    /// A write returns only after its WAL bytes are synced. Writers that
+    /// arrive while a sync is in flight share the next one (group commit).
+    /// The default.
+    Sync,
+    /// A write returns once its WAL bytes are handed to the storage (natively:
+    /// written to the OS, so they survive the process being killed but not a
+    /// power loss). Synced at every flush and on `Db::sync()`.
+    Buffered,
+}
+
+/// Everything tunable. Build one from a preset and adjust fields; `Db::open`
+/// validates it and rejects zero or inconsistent values with
+/// `Error::InvalidOptions`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Options {
+    /// The memtable is frozen and flushed before it would hold more entries
+    /// (versions, including tombstones) than this.
+    pub memtable_max_entries: usize,
+    /// ...or more bytes than this (key + value + `MEMTABLE_ENTRY_OVERHEAD` per entry).
+    pub memtable_max_bytes: usize,
+    /// No SSTable ever written (by a flush or a compaction) holds more entries than this.
+    pub sstable_max_entries: usize,
+    /// No SSTable file ever written is larger than this many bytes.
+    pub sstable_max_bytes: usize,
+    /// Target size of an SSTable data block, in bytes.
+    pub block_size: usize,
+    /// Bloom filter bits per key (10 gives about 1% false positives).
+    pub bloom_bits_per_key: u32,
+    /// Compact L0 when it holds more than this many tables.
+    pub l0_compaction_trigger: usize,
+    /// Target size of L1 in bytes; each deeper level is `level_size_ratio` times larger.
+    pub level_base_bytes: u64,
+    /// Size ratio between adjacent levels.
+    pub level_size_ratio: u32,
+    /// Run compaction automatically after flushes. When false, compaction runs
+    /// only through `compact`, `compact_range` and `compact_step`.
+    pub auto_compaction: bool,
+    /// When writes become durable; see `Durability`.
+    pub durability: Durability,
+    /// Longest key accepted, in bytes (at most `KEY_SIZE_LIMIT`).
+    pub key_size_max: usize,
+    /// Largest value accepted, in bytes (at most `VALUE_SIZE_LIMIT`).
+    pub value_size_max: usize,
+    /// Bytes of decoded data blocks kept in memory (0 disables the cache).
+    pub block_cache_bytes: usize,
+    /// Events kept for `Db::events`; older ones are dropped.
+    pub event_log_capacity: usize,
+}
+
+impl Options {
+    /// The original specification's limits: a memtable of at most 30 entries
+    /// and SSTables of at most 30 entries, with small blocks and levels so
+    /// that flushes and compactions happen often enough to watch. The
+    /// playground's default.
+    pub fn teaching() -> Options {
+        Options {
+            memtable_max_entries: 30,
+            memtable_max_bytes: 4 << 20,
+            sstable_max_entries: 30,
+            sstable_max_bytes: 4 << 20,
+            block_size: 512,
+            bloom_bits_per_key: 10,
+            l0_compaction_trigger: 4,
+            level_base_bytes: 8 << 10,
+            level_size_ratio: 4,
+            auto_compaction: true,
+            durability: Durability::Sync,
+            key_size_max: 1024,
+            value_size_max: 64 << 10,
+            block_cache_bytes: 1 << 20,
+            event_log_capacity: 1024,
+        }
+    }
+
+    /// Sized for real workloads: byte caps (64 MiB memtable and tables),
+    /// 4 KiB blocks, a 256 MiB L1 and a ratio of 10, a 64 MiB block cache.
+    /// `Options::default()`.
+    pub fn production() -> Options {
+        Options {
+            memtable_max_entries: 1 << 24,
+            memtable_max_bytes: 64 << 20,
+            sstable_max_entries: 1 << 24,
+            sstable_max_bytes: 64 << 20,
+            block_size: 4096,
+            bloom_bits_per_key: 10,
+            l0_compaction_trigger: 4,
+            level_base_bytes: 256 << 20,
+            level_size_ratio: 10,
+            auto_compaction: true,
+            durability: Durability::Sync,
+            key_size_max: 16 << 10,
+            value_size_max: 16 << 20,
+            block_cache_bytes: 64 << 20,
+            event_log_capacity: 1024,
+        }
+    }
+
+    /// Checks every field; the error names the field and the rule it broke.
+    pub fn validate(&self) -> Result<()> {
+        check(self.memtable_max_entries >= 1, "memtable_max_entries must be at least 1")?;
+        check(self.sstable_max_entries >= 1, "sstable_max_entries must be at least 1")?;
+        check(
+            (1..=KEY_SIZE_LIMIT).contains(&self.key_size_max),
+            &format!("key_size_max must be between 1 and {KEY_SIZE_LIMIT}"),
+        )?;
+        check(
+            (1..=VALUE_SIZE_LIMIT).contains(&self.value_size_max),
+            &format!("value_size_max must be between 1 and {VALUE_SIZE_LIMIT}"),
+        )?;
+        check((64..=1 << 20).contains(&self.block_size), "block_size must be between 64 bytes and 1 MiB")?;
+        check((1..=32).contains(&self.bloom_bits_per_key), "bloom_bits_per_key must be between 1 and 32")?;
+        check(self.l0_compaction_trigger >= 1, "l0_compaction_trigger must be at least 1")?;
+        check(self.level_base_bytes >= 1, "level_base_bytes must be at least 1")?;
+        check(self.level_size_ratio >= 2, "level_size_ratio must be at least 2")?;
+        check(self.event_log_capacity >= 1, "event_log_capacity must be at least 1")?;
+        let largest_entry = self.key_size_max + self.value_size_max + MEMTABLE_ENTRY_OVERHEAD;
+        check(
+            self.memtable_max_bytes >= largest_entry,
+            &format!(
+                "memtable_max_bytes ({}) must hold one entry of the largest key and value ({largest_entry})",
+                self.memtable_max_bytes
+            ),
+        )?;
+        let largest_table =
+            crate::sstable::single_entry_table_size(self.key_size_max, self.value_size_max, self.bloom_bits_per_key);
+        check(
+            self.sstable_max_bytes >= largest_table,
+            &format!(
+                "sstable_max_bytes ({}) must hold a table of one entry of the largest key and value ({largest_table})",
+                self.sstable_max_bytes
+            ),
+        )?;
+        Ok(())
+    }
+
+    /// Target size in bytes of level `level` (1-based levels; L0 is counted in tables).
+    pub fn level_target_bytes(&self, level: usize) -> u64 {
+        debug_assert!(level >= 1);
+        let mut target = self.level_base_bytes;
+        for _ in 1..level {
+            target = target.saturating_mul(u64::from(self.level_size_ratio));
+        }
+        target
+    }
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options::production()
+    }
+}
+
+fn check(ok: bool, reason: &str) -> Result<()> {
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid_options(reason))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presets_are_valid() {
+        Options::teaching().validate().unwrap();
+        Options::production().validate().unwrap();
+    }
+
+    #[test]
+    fn zero_and_inconsistent_options_are_rejected() {
+        let cases: [fn(&mut Options); 6] = [
+            |o| o.memtable_max_entries = 0,
+            |o| o.sstable_max_entries = 0,
+            |o| o.block_size = 0,
+            |o| o.level_size_ratio = 1,
+            |o| o.memtable_max_bytes = 10,
+            |o| o.sstable_max_bytes = 100,
+        ];
+        for (i, break_it) in cases.iter().enumerate() {
+            let mut o = Options::teaching();
+            break_it(&mut o);
+            assert!(matches!(o.validate(), Err(Error::InvalidOptions { .. })), "case {i}");
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! The storage the engine runs on: a flat namespace of files, each an
+//! append-only byte string. The engine never touches a filesystem itself; it
+//! calls this trait, so the same LSM runs on real files, in memory, on
+//! IndexedDB and on OPFS.
+//!
+//! The trait is designed for the weakest backend: no random-offset writes,
+//! no directories, no memory mapping. Every method states its contract; the
+//! conformance suite in [`conformance`] checks each one and runs against
+//! every backend.
+//!
+//! Durability model (what the engine assumes, and what the crash tests
+//! simulate): bytes given to `append` may be lost or torn (any prefix
+//! survives) until `sync` of that file returns. `create`, `rename`, `remove`
+//! and `truncate` are durable when they return (a filesystem backend syncs
+//! the directory itself).
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use crate::error::Result;
+
+pub mod conformance;
+mod mem;
+pub use mem::MemStorage;
+
+#[cfg(feature = "std")]
+mod fs;
+#[cfg(feature = "std")]
+pub use fs::FsStorage;
+
+/// A flat namespace of append-only files. Names are ASCII with no `/`.
+///
+/// Implementations synchronise internally: every method takes `&self`, and
+/// natively the engine may call them from several threads at once (for
+/// example `sync` of the WAL while another thread appends to it).
+pub trait Storage: Send + Sync {
+    /// Creates an empty file. Fails with `IoKind::AlreadyExists` if the name
+    /// is taken. Durable on return.
+    fn create(&self, name: &str) -> Result<()>;
+
+    /// Appends bytes at the end of an existing file (`IoKind::NotFound`
+    /// otherwise). Not durable until `sync`.
+    fn append(&self, name: &str, data: &[u8]) -> Result<()>;
+
+    /// Fills `buf` with the bytes at `offset..offset + buf.len()`. A range
+    /// that runs past the end of the file is an `Error::Corruption` (the
+    /// engine only reads what it knows was written).
+    fn read_at(&self, name: &str, offset: u64, buf: &mut [u8]) -> Result<()>;
+
+    /// The file's current length in bytes, including unsynced appends.
+    fn len(&self, name: &str) -> Result<u64>;
+
+    /// Makes every byte appended so far durable.
+    fn sync(&self, name: &str) -> Result<()>;
+
+    /// Shortens the file to `len` bytes (never lengthens it). Durable on return.
+    fn truncate(&self, name: &str, len: u64) -> Result<()>;
+
+    /// Renames `from` to `to`, atomically replacing `to` if it exists: after
+    /// a crash at any instant, `to` holds either its old or its new content.
+    /// Durable on return.
+    fn rename(&self, from: &str, to: &str) -> Result<()>;
+
+    /// Deletes a file (`IoKind::NotFound` if absent). Durable on return.
+    fn remove(&self, name: &str) -> Result<()>;
+
+    /// Every file name, in no particular order.
+    fn list(&self) -> Result<Vec<String>>;
+
+    /// Reads a whole file. Provided for small files (CURRENT, manifests, WALs).
+    fn read_all(&self, name: &str) -> Result<Vec<u8>> {
+        let len = self.len(name)?;
+        let len = usize::try_from(len)
+            .map_err(|_| crate::Error::io(crate::IoKind::Other, name, "file too large for this platform"))?;
+        let mut buf = alloc::vec![0u8; len];
+        self.read_at(name, 0, &mut buf)?;
+        Ok(buf)
+    }
+
+    /// True if a file of that name exists.
+    fn exists(&self, name: &str) -> Result<bool> {
+        Ok(self.list()?.iter().any(|n| n == name))
+    }
+}
+
+/// Storage behind a shared pointer is storage too, so hosts can keep a handle
+/// to the backend they gave the engine (tests do, to crash it).
+impl<S: Storage + ?Sized> Storage for alloc::sync::Arc<S> {
+    fn create(&self, name: &str) -> Result<()> {
+        (**self).create(name)
+    }
+    fn append(&self, name: &str, data: &[u8]) -> Result<()> {
+        (**self).append(name, data)
+    }
+    fn read_at(&self, name: &str, offset: u64, buf: &mut [u8]) -> Result<()> {
+        (**self).read_at(name, offset, buf)
+    }
+    fn len(&self, name: &str) -> Result<u64> {
+        (**self).len(name)
+    }
+    fn sync(&self, name: &str) -> Result<()> {
+        (**self).sync(name)
+    }
+    fn truncate(&self, name: &str, len: u64) -> Result<()> {
+        (**self).truncate(name, len)
+    }
+    fn rename(&self, from: &str, to: &str) -> Result<()> {
+        (**self).rename(from, to)
+    }
+    fn remove(&self, name: &str) -> Result<()> {
+        (**self).remove(name)
+    }
+    fn list(&self) -> Result<Vec<String>> {
+        (**self).list()
+    }
+    fn read_all(&self, name: &str) -> Result<Vec<u8>> {
+        (**self).read_all(name)
+    }
+    fn exists(&self, name: &str) -> Result<bool> {
+        (**self).exists(name)
+    }
+}
+
+impl<S: Storage + ?Sized> Storage for alloc::boxed::Box<S> {
+    fn create(&self, name: &str) -> Result<()> {
+        (**self).create(name)
+    }
+    fn append(&self, name: &str, data: &[u8]) -> Result<()> {
+        (**self).append(name, data)
+    }
+    fn read_at(&self, name: &str, offset: u64, buf: &mut [u8]) -> Result<()> {
+        (**self).read_at(name, offset, buf)
+    }
+    fn len(&self, name: &str) -> Result<u64> {
+        (**self).len(name)
+    }
+    fn sync(&self, name: &str) -> Result<()> {
+        (**self).sync(name)
+    }
+    fn truncate(&self, name: &str, len: u64) -> Result<()> {
+        (**self).truncate(name, len)
+    }
+    fn rename(&self, from: &str, to: &str) -> Result<()> {
+        (**self).rename(from, to)
+    }
+    fn remove(&self, name: &str) -> Result<()> {
+        (**self).remove(name)
+    }
+    fn list(&self) -> Result<Vec<String>> {
+        (**self).list()
+    }
+    fn read_all(&self, name: &str) -> Result<Vec<u8>> {
+        (**self).read_all(name)
+    }
+    fn exists(&self, name: &str) -> Result<bool> {
+        (**self).exists(name)
+    }
+}
