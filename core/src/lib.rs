@@ -13,6 +13,8 @@ extern crate alloc;
 extern crate std;
 
 pub mod batch;
+mod db;
+pub mod event;
 mod coding;
 pub mod error;
 pub mod filename;
@@ -22,12 +24,16 @@ pub mod manifest;
 pub mod options;
 pub mod record;
 pub mod sstable;
+pub mod stats;
 pub mod storage;
 mod sync;
 pub mod version;
 pub mod wal;
 
 pub use batch::{BatchOp, WriteBatch};
+pub use db::{Db, DbIterator, GetTrace, Probe, RangeOptions, Snapshot};
+pub use event::{CompactionReason, CompactionReport, Event, EventKind, EventPage, FlushReport};
+pub use stats::{Health, HealthStatus, LevelStats, SpaceStats, Stats, TableSummary};
 pub use error::{Error, IoKind, Result};
 pub use key::ValueKind;
 pub use options::{Durability, Options};
