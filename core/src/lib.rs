@@ -13,6 +13,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod batch;
+pub mod compaction;
 mod db;
 pub mod event;
 mod coding;
@@ -21,6 +22,7 @@ pub mod filename;
 pub mod iterator;
 pub mod key;
 pub mod manifest;
+pub mod memtable;
 pub mod options;
 pub mod record;
 pub mod sstable;

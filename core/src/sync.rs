@@ -110,3 +110,9 @@ mod imp {
 }
 
 pub use imp::*;
+
+impl<T: Default> Default for Mutex<T> {
+    fn default() -> Self {
+        Mutex::new(T::default())
+    }
+}

@@ -5,6 +5,8 @@
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
+use alloc::string::String;
+
 use crate::key::InternalKey;
 use crate::options::LEVELS;
 
@@ -43,4 +45,96 @@ impl TableMeta {
 #[derive(Clone, Debug, Default)]
 pub struct Version {
     pub levels: [Vec<Arc<TableMeta>>; LEVELS],
+}
+
+impl Version {
+    /// Every table with its level.
+    pub fn tables(&self) -> impl Iterator<Item = (usize, &Arc<TableMeta>)> {
+        self.levels.iter().enumerate().flat_map(|(level, tables)| tables.iter().map(move |t| (level, t)))
+    }
+
+    pub fn table_count(&self) -> usize {
+        self.levels.iter().map(Vec::len).sum()
+    }
+
+    pub fn level_bytes(&self, level: usize) -> u64 {
+        self.levels[level].iter().map(|t| t.file_size).sum()
+    }
+
+    /// Bytes in every table.
+    pub fn total_bytes(&self) -> u64 {
+        (0..LEVELS).map(|level| self.level_bytes(level)).sum()
+    }
+
+    /// The table of level ≥ 1 that could hold the newest version of
+    /// `user_key` visible at `snapshot`: the first whose largest internal key
+    /// is ≥ (user_key, snapshot), if its range covers the key.
+    pub fn table_for_key(&self, level: usize, user_key: &[u8], snapshot: u64) -> Option<&Arc<TableMeta>> {
+        debug_assert!(level >= 1);
+        let tables = &self.levels[level];
+        let index = tables.partition_point(|t| {
+            crate::key::compare(&t.largest.user_key, t.largest.seq, user_key, snapshot).is_lt()
+        });
+        tables.get(index).filter(|t| t.smallest.user_key.as_slice() <= user_key)
+    }
+
+    /// Tables of `level` whose user-key range meets `[start, end]`.
+    pub fn overlapping(&self, level: usize, start: Option<&[u8]>, end: Option<&[u8]>) -> Vec<Arc<TableMeta>> {
+        self.levels[level].iter().filter(|t| t.overlaps(start, end)).cloned().collect()
+    }
+
+    /// True if no level deeper than `level` holds a table covering `user_key`,
+    /// so a tombstone compacted into `level` shadows nothing below it.
+    pub fn is_bottom_for_key(&self, level: usize, user_key: &[u8]) -> bool {
+        ((level + 1)..LEVELS).all(|deeper| {
+            let tables = &self.levels[deeper];
+            let index = tables.partition_point(|t| t.largest.user_key.as_slice() < user_key);
+            tables.get(index).is_none_or(|t| t.smallest.user_key.as_slice() > user_key)
+        })
+    }
+
+    /// A new version with `removed` (level, number) gone and `added` present.
+    /// Errors describe edits that do not fit this version (a corrupt manifest).
+    pub fn apply(&self, removed: &[(usize, u64)], added: &[(usize, Arc<TableMeta>)]) -> Result<Version, String> {
+        let mut next = self.clone();
+        for &(level, number) in removed {
+            let tables = next.levels.get_mut(level).ok_or_else(|| alloc::format!("level {level} out of range"))?;
+            let before = tables.len();
+            tables.retain(|t| t.number != number);
+            if tables.len() == before {
+                return Err(alloc::format!("table {number} removed from L{level} but not there"));
+            }
+        }
+        for (level, table) in added {
+            if next.tables().any(|(_, t)| t.number == table.number) {
+                return Err(alloc::format!("table {} added twice", table.number));
+            }
+            next.levels.get_mut(*level).ok_or_else(|| alloc::format!("level {level} out of range"))?.push(table.clone());
+        }
+        next.sort();
+        next.check_order()?;
+        Ok(next)
+    }
+
+    fn sort(&mut self) {
+        self.levels[0].sort_by(|a, b| b.max_seq.cmp(&a.max_seq).then(b.number.cmp(&a.number)));
+        for tables in &mut self.levels[1..] {
+            tables.sort_by(|a, b| a.smallest.cmp(&b.smallest));
+        }
+    }
+
+    /// Levels ≥ 1 must not overlap in internal-key order.
+    fn check_order(&self) -> Result<(), String> {
+        for (level, tables) in self.levels.iter().enumerate().skip(1) {
+            for pair in tables.windows(2) {
+                if pair[0].largest >= pair[1].smallest {
+                    return Err(alloc::format!(
+                        "tables {} and {} overlap in L{level}",
+                        pair[0].number, pair[1].number
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
 }

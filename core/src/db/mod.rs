@@ -1,23 +1,52 @@
-//! `Db`: the engine's public face. STUB: signatures fixed, bodies in progress.
+//! `Db`: the engine's public face, and the state its parts share.
+//!
+//! Concurrency: one writer at a time holds `write` (appending to the WAL,
+//! inserting into the memtable, and running any flush or compaction that
+//! makes necessary). Readers never take that lock: they clone the current
+//! `ReadView` (memtables + version, all immutable or internally locked) under
+//! a brief read lock and work from it, so a flush writing tables never
+//! blocks a reader. Syncs of the WAL happen outside the write lock, so
+//! writers arriving during a sync append behind it and share the next one
+//! (group commit).
 
+mod compact;
+mod flush;
+mod iter;
+mod open;
+mod read;
+mod tables;
+mod write;
+
+use alloc::collections::BTreeMap;
+use alloc::string::{String, ToString};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::ops::Bound;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use crate::batch::WriteBatch;
-use crate::error::Result;
-use crate::event::{CompactionReport, EventPage, FlushReport};
-use crate::options::Options;
+use crate::error::{Error, Result};
+use crate::event::{CompactionReport, EventKind, EventLog, EventPage, FlushReport};
+use crate::manifest::ManifestWriter;
+use crate::memtable::Memtable;
+use crate::options::{Options, LEVELS};
 use crate::sstable::TableInspection;
-use crate::stats::{Health, SpaceStats, Stats};
+use crate::stats::{Health, HealthStatus, LevelStats, SpaceStats, Stats, TableSummary};
 use crate::storage::Storage;
+use crate::sync::{Mutex, RwLock};
+use crate::version::{TableMeta, Version};
+use crate::wal::WalWriter;
 
-/// A read-only view of the database as of one moment. Reads at a snapshot
-/// see exactly the writes acknowledged before it was taken. Dropping the
-/// last clone releases the versions it pins.
-#[derive(Clone, Debug)]
+pub use iter::{DbIterator, RangeOptions};
+pub use read::{GetTrace, Probe};
+use tables::{CountingStorage, TableCache};
+
+/// A read-only view of the database as of one moment: reads at a snapshot
+/// see exactly the writes acknowledged before it was taken. Compaction keeps
+/// every version a live snapshot can see; dropping the last clone lets it
+/// discard them.
 pub struct Snapshot {
     seq: u64,
+    list: Arc<SnapshotList>,
 }
 
 impl Snapshot {
@@ -27,76 +56,211 @@ impl Snapshot {
     }
 }
 
-/// What a range read covers. The default is every key, forward, no limit.
-#[derive(Clone, Debug)]
-pub struct RangeOptions {
-    pub start: Bound<Vec<u8>>,
-    pub end: Bound<Vec<u8>>,
-    /// Only keys starting with this prefix (intersected with start/end).
-    pub prefix: Option<Vec<u8>>,
-    /// Largest key first.
-    pub reverse: bool,
-    /// At most this many entries.
-    pub limit: Option<usize>,
-    /// Read at this snapshot instead of now.
-    pub snapshot: Option<Snapshot>,
+impl Clone for Snapshot {
+    fn clone(&self) -> Self {
+        self.list.acquire(self.seq);
+        Snapshot { seq: self.seq, list: self.list.clone() }
+    }
 }
 
-impl Default for RangeOptions {
-    fn default() -> Self {
-        RangeOptions {
-            start: Bound::Unbounded,
-            end: Bound::Unbounded,
-            prefix: None,
-            reverse: false,
-            limit: None,
-            snapshot: None,
+impl Drop for Snapshot {
+    fn drop(&mut self) {
+        self.list.release(self.seq);
+    }
+}
+
+impl core::fmt::Debug for Snapshot {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Snapshot").field("seq", &self.seq).finish()
+    }
+}
+
+/// Sequence numbers of live snapshots, with reference counts.
+#[derive(Default)]
+pub(crate) struct SnapshotList {
+    live: Mutex<BTreeMap<u64, usize>>,
+}
+
+impl SnapshotList {
+    fn acquire(&self, seq: u64) {
+        *self.live.lock().entry(seq).or_insert(0) += 1;
+    }
+
+    fn release(&self, seq: u64) {
+        let mut live = self.live.lock();
+        if let Some(count) = live.get_mut(&seq) {
+            *count -= 1;
+            if *count == 0 {
+                live.remove(&seq);
+            }
         }
     }
-}
 
-/// Where one step of a get looked, for `Db::explain_get`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Probe {
-    /// The active memtable was searched.
-    Memtable { found: bool },
-    /// A frozen memtable awaiting flush was searched.
-    FrozenMemtable { found: bool },
-    /// A table whose key range does not cover the key: skipped without I/O.
-    OutOfRange { level: usize, table: u64 },
-    /// The table's bloom filter proved the key absent: skipped without I/O.
-    BloomNegative { level: usize, table: u64 },
-    /// The table's blocks were read.
-    Searched { level: usize, table: u64, found: bool },
-}
-
-/// How a get went, step by step.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct GetTrace {
-    pub probes: Vec<Probe>,
-    /// The value found (`None`: absent or deleted).
-    pub value: Option<Vec<u8>>,
-    /// The version that decided the answer: its sequence number, and whether
-    /// it was a tombstone.
-    pub decided_by: Option<(u64, bool)>,
-}
-
-/// A forward or reverse cursor over a range. Yields `(key, value)`.
-pub struct DbIterator {}
-
-impl DbIterator {
-    /// Moves to the first key ≥ `key` (forward) or ≤ `key` (reverse),
-    /// staying within the iterator's range.
-    pub fn seek(&mut self, key: &[u8]) -> Result<()> {
-        let _ = key;
-        todo!()
+    fn oldest(&self) -> Option<u64> {
+        self.live.lock().keys().next().copied()
     }
 }
 
-impl Iterator for DbIterator {
-    type Item = Result<(Vec<u8>, Vec<u8>)>;
-    fn next(&mut self) -> Option<Self::Item> {
-        todo!()
+/// What readers read: the memtables and the version, swapped as a whole.
+pub(crate) struct ReadView {
+    pub mem: Arc<Memtable>,
+    /// Frozen memtables awaiting flush, newest first.
+    pub frozen: Vec<Arc<Memtable>>,
+    pub version: Arc<Version>,
+}
+
+/// A closed WAL file whose data is not all in tables yet.
+#[derive(Clone, Debug)]
+pub(crate) struct WalFile {
+    pub number: u64,
+    /// Highest sequence number the file holds (0: none).
+    pub last_seq: u64,
+    pub bytes: u64,
+}
+
+/// State only the writer touches (under `DbInner::write`).
+pub(crate) struct WriteState {
+    /// The WAL being appended to; created at the first write after a rotation.
+    pub wal: Option<WalWriter>,
+    /// Highest sequence number appended to `wal`.
+    pub wal_last_seq: u64,
+    /// Closed WAL files, oldest first, kept until a flush covers them.
+    pub closed_wals: Vec<WalFile>,
+    pub manifest: ManifestWriter,
+    pub next_file_number: u64,
+    /// Highest sequence number assigned.
+    pub last_seq: u64,
+    /// Every write up to here is in a table.
+    pub flushed_seq: u64,
+    pub mem: Arc<Memtable>,
+    /// Frozen memtables, oldest first.
+    pub frozen: Vec<Arc<Memtable>>,
+    pub version: Arc<Version>,
+    /// Where the last size-triggered compaction of each level ended.
+    pub pointers: [Option<Vec<u8>>; LEVELS],
+    /// Tables no longer in the version, removed once no reader holds them.
+    pub obsolete: Vec<Arc<TableMeta>>,
+}
+
+impl WriteState {
+    fn allocate_file_number(&mut self) -> u64 {
+        let number = self.next_file_number;
+        self.next_file_number += 1;
+        number
+    }
+}
+
+/// Counters behind `Stats`.
+#[derive(Default)]
+pub(crate) struct Counters {
+    pub flushes: AtomicU64,
+    pub compactions: AtomicU64,
+    pub user_bytes_written: AtomicU64,
+    pub gets: AtomicU64,
+    pub tables_probed: AtomicU64,
+    pub bloom_negatives: AtomicU64,
+    pub wal_tail_truncations: AtomicU64,
+    /// Mirrors of writer state, readable without the write lock.
+    pub last_seq: AtomicU64,
+    pub flushed_seq: AtomicU64,
+    pub wal_files: AtomicU64,
+    pub wal_bytes: AtomicU64,
+}
+
+fn bump(counter: &AtomicU64, by: u64) {
+    counter.fetch_add(by, Ordering::Relaxed);
+}
+
+fn load(counter: &AtomicU64) -> u64 {
+    counter.load(Ordering::Relaxed)
+}
+
+/// Group commit: one syncer at a time; a writer whose bytes a finished sync
+/// covered returns without syncing again.
+pub(crate) struct GroupCommit {
+    leader: Mutex<()>,
+    /// Every WAL byte of sequence numbers ≤ this is durable.
+    synced_seq: AtomicU64,
+    /// The WAL file holding the newest appended bytes, and their last sequence.
+    head: Mutex<(Arc<str>, u64)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Status {
+    Open,
+    ReadOnly(String),
+    Closed,
+}
+
+pub(crate) struct DbInner {
+    storage: Arc<CountingStorage>,
+    options: Options,
+    write: Mutex<WriteState>,
+    view: RwLock<Arc<ReadView>>,
+    /// Readers see sequence numbers up to here: every write at or below it
+    /// is complete (and durable, under `Durability::Sync`).
+    visible_seq: AtomicU64,
+    group: GroupCommit,
+    snapshots: Arc<SnapshotList>,
+    tables: Arc<TableCache>,
+    counters: Counters,
+    events: Mutex<EventLog>,
+    status: Mutex<Status>,
+}
+
+impl DbInner {
+    fn check_open(&self) -> Result<()> {
+        match &*self.status.lock() {
+            Status::Open => Ok(()),
+            Status::ReadOnly(reason) => Err(Error::ReadOnly { reason: reason.clone() }),
+            Status::Closed => Err(Error::Closed),
+        }
+    }
+
+    fn check_not_closed(&self) -> Result<()> {
+        match *self.status.lock() {
+            Status::Closed => Err(Error::Closed),
+            _ => Ok(()),
+        }
+    }
+
+    /// Records a failed write, sync, flush or compaction: the database turns
+    /// read-only (after a failed sync, what is durable is unknown; reopening
+    /// recovers from the WAL). Returns the error for the caller to propagate.
+    fn fail(&self, error: Error) -> Error {
+        let mut status = self.status.lock();
+        if *status == Status::Open {
+            let reason = error.to_string();
+            *status = Status::ReadOnly(reason.clone());
+            drop(status);
+            self.event(EventKind::WentReadOnly { reason });
+        }
+        error
+    }
+
+    fn event(&self, kind: EventKind) {
+        self.events.lock().push(kind);
+    }
+
+    fn view(&self) -> Arc<ReadView> {
+        self.view.read().clone()
+    }
+
+    /// Publishes the writer's memtables and version to readers.
+    fn install_view(&self, w: &WriteState) {
+        let view = ReadView {
+            mem: w.mem.clone(),
+            frozen: w.frozen.iter().rev().cloned().collect(),
+            version: w.version.clone(),
+        };
+        *self.view.write() = Arc::new(view);
+    }
+
+    /// The oldest sequence number any reader may read at: the oldest live
+    /// snapshot, or what readers see now.
+    fn oldest_snapshot(&self) -> u64 {
+        let visible = self.visible_seq.load(Ordering::Acquire);
+        self.snapshots.oldest().map_or(visible, |s| s.min(visible))
     }
 }
 
@@ -104,94 +268,253 @@ impl Iterator for DbIterator {
 /// natively: use it from several threads.
 #[derive(Clone)]
 pub struct Db {
-    _inner: Arc<()>,
+    inner: Arc<DbInner>,
 }
 
-#[allow(unused_variables)]
-impl Db {
-    /// Opens (or creates) the database in `storage`, recovering from the WAL.
-    pub fn open(storage: impl Storage + 'static, options: Options) -> Result<Db> {
-        todo!()
+impl core::fmt::Debug for Db {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Db").field("last_seq", &load(&self.inner.counters.last_seq)).finish()
     }
+}
+
+impl Db {
+    /// Opens (or creates) the database in `storage`, recovering from the WAL
+    /// (FORMAT.md, "Open and recovery").
+    pub fn open(storage: impl Storage + 'static, options: Options) -> Result<Db> {
+        Self::open_shared(Arc::new(storage), options)
+    }
+
     /// Like `open`, for storage the caller keeps a handle to.
     pub fn open_shared(storage: Arc<dyn Storage>, options: Options) -> Result<Db> {
-        todo!()
+        options.validate()?;
+        Ok(Db { inner: Arc::new(open::open(storage, options)?) })
     }
+
+    /// The options the database runs with.
+    pub fn options(&self) -> &Options {
+        &self.inner.options
+    }
+
     pub fn put(&self, key: &[u8], value: &[u8]) -> Result<()> {
-        todo!()
+        let mut batch = WriteBatch::new();
+        batch.put(key, value);
+        self.write(&batch)
     }
+
     pub fn delete(&self, key: &[u8]) -> Result<()> {
-        todo!()
+        let mut batch = WriteBatch::new();
+        batch.delete(key);
+        self.write(&batch)
     }
+
     /// Applies the batch atomically: all or nothing, also across a crash.
     pub fn write(&self, batch: &WriteBatch) -> Result<()> {
-        todo!()
+        self.inner.write_batch(batch)
     }
+
     /// Puts every pair atomically.
     pub fn batch_put<K: AsRef<[u8]>, V: AsRef<[u8]>>(&self, entries: impl IntoIterator<Item = (K, V)>) -> Result<()> {
-        todo!()
+        let mut batch = WriteBatch::new();
+        for (key, value) in entries {
+            batch.put(key.as_ref(), value.as_ref());
+        }
+        self.write(&batch)
     }
+
     pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        todo!()
+        self.inner.get(key, None, None)
     }
+
     pub fn get_at(&self, key: &[u8], snapshot: &Snapshot) -> Result<Option<Vec<u8>>> {
-        todo!()
+        self.inner.get(key, Some(snapshot.seq), None)
     }
-    /// A get that records every place it looked.
+
+    /// A get that records every place it looked (memtables, each table
+    /// skipped by range or bloom filter, each table searched).
     pub fn explain_get(&self, key: &[u8]) -> Result<GetTrace> {
-        todo!()
+        self.inner.explain_get(key)
     }
+
+    /// A snapshot of everything acknowledged so far.
     pub fn snapshot(&self) -> Snapshot {
-        todo!()
+        let list = self.inner.snapshots.clone();
+        // Hold the snapshot list's lock while reading the sequence, so a
+        // compaction that reads the oldest snapshot cannot slip in between.
+        let mut live = list.live.lock();
+        let seq = self.inner.visible_seq.load(Ordering::Acquire);
+        *live.entry(seq).or_insert(0) += 1;
+        drop(live);
+        Snapshot { seq, list }
     }
+
+    /// A cursor over a range; see `RangeOptions`.
     pub fn iter(&self, options: &RangeOptions) -> Result<DbIterator> {
-        todo!()
+        self.inner.check_not_closed()?;
+        DbIterator::new(&self.inner, options)
     }
+
+    /// Every (key, value) in a range, in order.
     pub fn range(&self, options: &RangeOptions) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
-        todo!()
+        self.iter(options)?.collect()
     }
+
+    /// Every key in a range, in order.
     pub fn keys(&self, options: &RangeOptions) -> Result<Vec<Vec<u8>>> {
-        todo!()
+        self.iter(options)?.map(|item| item.map(|(key, _)| key)).collect()
     }
-    /// Flushes the memtable to L0 (None if it was empty).
+
+    /// Flushes the memtable to L0 (`None` if it was empty), then runs any
+    /// compaction the tree needs if `auto_compaction` is on.
     pub fn flush(&self) -> Result<Option<FlushReport>> {
-        todo!()
+        self.inner.flush()
     }
+
     /// Makes every acknowledged write durable (for `Durability::Buffered`).
     pub fn sync(&self) -> Result<()> {
-        todo!()
+        self.inner.check_open()?;
+        let last = load(&self.inner.counters.last_seq);
+        self.inner.sync_wal_through(last)
     }
-    /// Flushes, then merges every table into one sorted run.
+
+    /// Flushes, then merges every table into one sorted run in the deepest
+    /// level holding data, dropping overwritten versions and tombstones.
     pub fn compact(&self) -> Result<Vec<CompactionReport>> {
-        todo!()
+        self.inner.flush_without_compaction()?;
+        self.inner.compact_range(None, None)
     }
-    /// Compacts every table overlapping `[start, end]` (None: unbounded).
+
+    /// Compacts every table overlapping `[start, end]` (None: unbounded)
+    /// into the deepest level among them.
     pub fn compact_range(&self, start: Option<&[u8]>, end: Option<&[u8]>) -> Result<Vec<CompactionReport>> {
-        todo!()
+        if let (Some(s), Some(e)) = (start, end) {
+            if s > e {
+                return Err(Error::invalid_argument("compact_range: start is after end"));
+            }
+        }
+        self.inner.compact_range(start, end)
     }
-    /// Runs one compaction if the tree needs one.
+
+    /// Runs the one compaction the tree needs most, if it needs one.
     pub fn compact_step(&self) -> Result<Option<CompactionReport>> {
-        todo!()
+        self.inner.compact_step()
     }
+
+    /// Counters and shape, without I/O.
     pub fn stats(&self) -> Stats {
-        todo!()
+        self.inner.stats()
     }
+
+    /// Live versus stored bytes, by a full scan.
     pub fn space(&self) -> Result<SpaceStats> {
-        todo!()
+        let mut live_keys = 0u64;
+        let mut live_bytes = 0u64;
+        for item in self.iter(&RangeOptions::default())? {
+            let (key, value) = item?;
+            live_keys += 1;
+            live_bytes += (key.len() + value.len()) as u64;
+        }
+        let stored_bytes = self.inner.stored_bytes();
+        let space_amplification = if live_bytes == 0 { 0.0 } else { stored_bytes as f64 / live_bytes as f64 };
+        Ok(SpaceStats { live_keys, live_bytes, stored_bytes, space_amplification })
     }
+
     pub fn health(&self) -> Health {
-        todo!()
+        let (status, reason) = match &*self.inner.status.lock() {
+            Status::Open => (HealthStatus::Ok, None),
+            Status::ReadOnly(reason) => (HealthStatus::ReadOnly, Some(reason.clone())),
+            Status::Closed => (HealthStatus::Closed, None),
+        };
+        Health {
+            status,
+            reason,
+            wal_tail_truncations: load(&self.inner.counters.wal_tail_truncations),
+            last_seq: load(&self.inner.counters.last_seq),
+        }
     }
+
     /// Events after cursor `since` (0: from the oldest kept), at most `max`.
     pub fn events(&self, since: u64, max: usize) -> EventPage {
-        todo!()
+        self.inner.events.lock().since(since, max)
     }
+
     /// Every block and entry of live table `number`.
     pub fn inspect_table(&self, number: u64) -> Result<TableInspection> {
-        todo!()
+        let view = self.inner.view();
+        let meta = view
+            .version
+            .tables()
+            .find(|(_, t)| t.number == number)
+            .map(|(_, t)| t.clone())
+            .ok_or_else(|| Error::invalid_argument(alloc::format!("no live table numbered {number}")))?;
+        let table = self.inner.tables.get(&meta)?;
+        table.inspect(&*self.inner.tables.storage)
     }
-    /// Syncs the WAL and refuses further calls with `Error::Closed`.
+
+    /// Syncs the WAL and refuses every later call with `Error::Closed`.
+    /// Closing twice is harmless.
     pub fn close(&self) -> Result<()> {
-        todo!()
+        let _writer = self.inner.write.lock();
+        let was = core::mem::replace(&mut *self.inner.status.lock(), Status::Closed);
+        if was == Status::Open {
+            drop(_writer);
+            let last = load(&self.inner.counters.last_seq);
+            return self.inner.sync_wal_through(last);
+        }
+        Ok(())
+    }
+}
+
+impl DbInner {
+    fn stored_bytes(&self) -> u64 {
+        self.view().version.total_bytes() + load(&self.counters.wal_bytes)
+    }
+
+    fn stats(&self) -> Stats {
+        let view = self.view();
+        let c = &self.counters;
+        let levels = (0..LEVELS)
+            .map(|level| {
+                let tables = &view.version.levels[level];
+                LevelStats {
+                    level,
+                    tables: tables.iter().map(|t| TableSummary::new(level, t)).collect(),
+                    bytes: tables.iter().map(|t| t.file_size).sum(),
+                    entries: tables.iter().map(|t| t.entry_count).sum(),
+                    target_bytes: (level > 0).then(|| self.options.level_target_bytes(level)),
+                }
+            })
+            .collect();
+        let user = load(&c.user_bytes_written);
+        let written = self.storage.bytes_appended();
+        let gets = load(&c.gets);
+        let probed = load(&c.tables_probed);
+        Stats {
+            memtable_entries: view.mem.entries(),
+            memtable_bytes: view.mem.bytes(),
+            memtable_max_entries: self.options.memtable_max_entries as u64,
+            memtable_max_bytes: self.options.memtable_max_bytes as u64,
+            sstable_max_entries: self.options.sstable_max_entries as u64,
+            sstable_max_bytes: self.options.sstable_max_bytes as u64,
+            immutable_memtables: view.frozen.len() as u64,
+            levels,
+            wal_files: load(&c.wal_files),
+            wal_bytes: load(&c.wal_bytes),
+            last_seq: load(&c.last_seq),
+            flushed_seq: load(&c.flushed_seq),
+            flushes: load(&c.flushes),
+            compactions: load(&c.compactions),
+            user_bytes_written: user,
+            storage_bytes_written: written,
+            write_amplification: if user == 0 { 0.0 } else { written as f64 / user as f64 },
+            stored_bytes: view.version.total_bytes() + load(&c.wal_bytes),
+            gets,
+            tables_probed: probed,
+            bloom_negatives: load(&c.bloom_negatives),
+            read_amplification: if gets == 0 { 0.0 } else { probed as f64 / gets as f64 },
+            block_cache_hits: self.tables.blocks.hits(),
+            block_cache_misses: self.tables.blocks.misses(),
+            wal_tail_truncations: load(&c.wal_tail_truncations),
+            durability: self.options.durability,
+        }
     }
 }

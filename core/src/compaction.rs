@@ -1,0 +1,291 @@
+//! Leveled compaction, in two halves kept apart: `pick*` decide what to
+//! compact from a `Version` and the options alone (no I/O, so they are easy
+//! to test and to show), and `Retention` decides entry by entry what a merge
+//! keeps. The engine (`db::compact`) executes a task with them.
+
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use crate::event::CompactionReason;
+use crate::key::ValueKind;
+use crate::options::{Options, LEVELS};
+use crate::version::{TableMeta, Version};
+
+/// A compaction to run: tables to merge and the level their merge goes to.
+#[derive(Clone, Debug)]
+pub struct CompactionTask {
+    pub reason: CompactionReason,
+    /// Input tables grouped by level, shallowest level first.
+    pub inputs: Vec<(usize, Vec<Arc<TableMeta>>)>,
+    pub output_level: usize,
+}
+
+impl CompactionTask {
+    /// Every input table with its level.
+    pub fn input_tables(&self) -> impl Iterator<Item = (usize, &Arc<TableMeta>)> {
+        self.inputs.iter().flat_map(|(level, tables)| tables.iter().map(move |t| (*level, t)))
+    }
+
+    /// One table moving down with nothing to merge: its file can be relinked
+    /// to the output level unchanged.
+    pub fn is_trivial_move(&self) -> bool {
+        let mut inputs = self.input_tables();
+        matches!((inputs.next(), inputs.next()), (Some((level, _)), None) if level < self.output_level)
+    }
+}
+
+/// The compaction the tree needs most, if any: L0 when it holds more than
+/// `l0_compaction_trigger` tables, else the level most over its target size.
+/// `pointers[level]` is where the last compaction of that level ended, so
+/// successive compactions walk the key space round-robin.
+pub fn pick(version: &Version, options: &Options, pointers: &[Option<Vec<u8>>; LEVELS]) -> Option<CompactionTask> {
+    if version.levels[0].len() > options.l0_compaction_trigger {
+        return Some(pick_l0(version));
+    }
+    let level = most_oversized_level(version, options)?;
+    Some(pick_from_level(version, level, pointers[level].as_deref()))
+}
+
+/// Levels 1..=5 whose size exceeds the target; the last level cannot move down.
+fn most_oversized_level(version: &Version, options: &Options) -> Option<usize> {
+    let mut best: Option<(usize, u64, u64)> = None;
+    for level in 1..LEVELS - 1 {
+        let (bytes, target) = (version.level_bytes(level), options.level_target_bytes(level));
+        if bytes <= target {
+            continue;
+        }
+        // Compare bytes/target ratios exactly: a/b > c/d  <=>  a*d > c*b.
+        let better = best.is_none_or(|(_, b, t)| u128::from(bytes) * u128::from(t) > u128::from(b) * u128::from(target));
+        if better {
+            best = Some((level, bytes, target));
+        }
+    }
+    best.map(|(level, _, _)| level)
+}
+
+/// Every L0 table (they may overlap each other) plus the L1 tables they overlap.
+fn pick_l0(version: &Version) -> CompactionTask {
+    let l0 = version.levels[0].clone();
+    let (start, end) = user_key_span(&l0);
+    let l1 = version.overlapping(1, Some(&start), Some(&end));
+    CompactionTask {
+        reason: CompactionReason::L0Tables,
+        inputs: alloc::vec![(0, l0), (1, l1)],
+        output_level: 1,
+    }
+}
+
+/// One table of `level` (the first after `pointer`, wrapping around), widened
+/// to neighbours that share a boundary user key (a key's versions must move
+/// down together), plus the tables of `level + 1` it overlaps.
+fn pick_from_level(version: &Version, level: usize, pointer: Option<&[u8]>) -> CompactionTask {
+    let tables = &version.levels[level];
+    assert!(!tables.is_empty(), "an oversized level has tables");
+    let mut first = pointer
+        .map(|p| tables.iter().position(|t| t.smallest.user_key.as_slice() > p).unwrap_or(0))
+        .unwrap_or(0);
+    let mut last = first;
+    while first > 0 && tables[first - 1].largest.user_key == tables[first].smallest.user_key {
+        first -= 1;
+    }
+    while last + 1 < tables.len() && tables[last].largest.user_key == tables[last + 1].smallest.user_key {
+        last += 1;
+    }
+    let chosen: Vec<_> = tables[first..=last].to_vec();
+    let (start, end) = user_key_span(&chosen);
+    let below = version.overlapping(level + 1, Some(&start), Some(&end));
+    CompactionTask {
+        reason: CompactionReason::LevelSize,
+        inputs: alloc::vec![(level, chosen), (level + 1, below)],
+        output_level: level + 1,
+    }
+}
+
+/// A manual compaction of every table overlapping `[start, end]` (None:
+/// unbounded), merged into the deepest level among them (at least L1). The
+/// range widens until it covers every input table, so no version of a key
+/// is left behind above the output.
+pub fn pick_range(version: &Version, start: Option<&[u8]>, end: Option<&[u8]>) -> Option<CompactionTask> {
+    let (mut lo, mut hi) = (start.map(<[u8]>::to_vec), end.map(<[u8]>::to_vec));
+    loop {
+        let inputs: Vec<(usize, Vec<Arc<TableMeta>>)> = (0..LEVELS)
+            .map(|level| (level, version.overlapping(level, lo.as_deref(), hi.as_deref())))
+            .filter(|(_, tables)| !tables.is_empty())
+            .collect();
+        let all: Vec<Arc<TableMeta>> = inputs.iter().flat_map(|(_, t)| t.iter().cloned()).collect();
+        if all.is_empty() {
+            return None;
+        }
+        let (span_lo, span_hi) = user_key_span(&all);
+        // An unbounded side stays unbounded; a bounded one grows to the span.
+        let widened_lo = lo.as_ref().map(|l| l.clone().min(span_lo));
+        let widened_hi = hi.as_ref().map(|h| h.clone().max(span_hi));
+        if widened_lo == lo && widened_hi == hi {
+            let deepest = inputs.iter().map(|(level, _)| *level).max().unwrap_or(0);
+            return Some(CompactionTask { reason: CompactionReason::Manual, inputs, output_level: deepest.max(1) });
+        }
+        (lo, hi) = (widened_lo, widened_hi);
+    }
+}
+
+/// Smallest and largest user key over some tables (non-empty).
+fn user_key_span(tables: &[Arc<TableMeta>]) -> (Vec<u8>, Vec<u8>) {
+    let start = tables.iter().map(|t| &t.smallest.user_key).min().expect("non-empty");
+    let end = tables.iter().map(|t| &t.largest.user_key).max().expect("non-empty");
+    (start.clone(), end.clone())
+}
+
+/// What a merge does with one entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Keep,
+    /// A newer version of the key, visible to every snapshot, shadows it.
+    DropShadowed,
+    /// A tombstone nothing below can need, visible to every snapshot.
+    DropTombstone,
+}
+
+/// Decides which versions a merge keeps, entry by entry, for entries arriving
+/// in internal-key order (LevelDB's rule): a version is dropped when the next
+/// newer version of its key is at or below the oldest snapshot (no reader can
+/// see past that one); a tombstone is dropped when it is itself at or below
+/// the oldest snapshot and no deeper level can hold its key.
+#[derive(Debug)]
+pub struct Retention {
+    oldest_snapshot: u64,
+    current_key: Vec<u8>,
+    has_current: bool,
+    /// Sequence number of the previous (newer) version of `current_key`.
+    newer_seq: u64,
+}
+
+impl Retention {
+    /// `oldest_snapshot`: the smallest sequence number any reader may read at
+    /// (live snapshots and the current visible sequence).
+    pub fn new(oldest_snapshot: u64) -> Self {
+        Retention { oldest_snapshot, current_key: Vec::new(), has_current: false, newer_seq: u64::MAX }
+    }
+
+    /// Judges the next entry. `bottom` answers "can no deeper level hold this
+    /// key?" and is asked only for tombstones that could be dropped.
+    pub fn judge(&mut self, user_key: &[u8], seq: u64, kind: ValueKind, bottom: impl FnOnce(&[u8]) -> bool) -> Verdict {
+        if !self.has_current || self.current_key.as_slice() != user_key {
+            self.current_key.clear();
+            self.current_key.extend_from_slice(user_key);
+            self.has_current = true;
+            self.newer_seq = u64::MAX;
+        }
+        debug_assert!(seq < self.newer_seq, "entries must arrive newest first");
+        let verdict = if self.newer_seq <= self.oldest_snapshot {
+            Verdict::DropShadowed
+        } else if kind == ValueKind::Delete && seq <= self.oldest_snapshot && bottom(user_key) {
+            Verdict::DropTombstone
+        } else {
+            Verdict::Keep
+        };
+        self.newer_seq = seq;
+        verdict
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::key::InternalKey;
+    use alloc::vec;
+
+    fn table(number: u64, lo: &str, hi: &str, size: u64) -> Arc<TableMeta> {
+        Arc::new(TableMeta {
+            number,
+            file_size: size,
+            entry_count: 1,
+            tombstone_count: 0,
+            min_seq: number,
+            max_seq: number,
+            smallest: InternalKey::new(lo.as_bytes().to_vec(), number, ValueKind::Put),
+            largest: InternalKey::new(hi.as_bytes().to_vec(), number, ValueKind::Put),
+        })
+    }
+
+    fn numbers(tables: &[Arc<TableMeta>]) -> Vec<u64> {
+        tables.iter().map(|t| t.number).collect()
+    }
+
+    #[test]
+    fn l0_over_trigger_compacts_all_of_l0_with_overlapping_l1() {
+        let mut v = Version::default();
+        let options = Options { l0_compaction_trigger: 2, ..Options::teaching() };
+        v.levels[0] = vec![table(9, "c", "f", 10), table(8, "a", "b", 10)];
+        v.levels[1] = vec![table(1, "a", "a", 10), table(2, "d", "e", 10), table(3, "x", "z", 10)];
+        let none: [Option<Vec<u8>>; LEVELS] = Default::default();
+        assert!(pick(&v, &options, &none).is_none(), "two tables do not exceed a trigger of two");
+        v.levels[0].push(table(7, "b", "c", 10));
+        let task = pick(&v, &options, &none).expect("three tables exceed it");
+        assert_eq!(task.output_level, 1);
+        assert_eq!(numbers(&task.inputs[0].1), [9, 8, 7]);
+        assert_eq!(numbers(&task.inputs[1].1), [1, 2]);
+        assert!(!task.is_trivial_move());
+    }
+
+    #[test]
+    fn oversized_level_picks_round_robin_and_keeps_boundary_keys_together() {
+        let mut v = Version::default();
+        let options = Options { level_base_bytes: 100, ..Options::teaching() };
+        v.levels[1] = vec![table(1, "a", "c", 60), table(2, "c", "e", 60), table(3, "g", "h", 60)];
+        v.levels[2] = vec![table(4, "d", "d", 10), table(5, "h", "k", 10)];
+        let mut pointers: [Option<Vec<u8>>; LEVELS] = Default::default();
+        let task = pick(&v, &options, &pointers).expect("L1 is over target");
+        assert_eq!(numbers(&task.inputs[0].1), [1, 2], "table 2 shares key c with table 1");
+        assert_eq!(numbers(&task.inputs[1].1), [4]);
+        pointers[1] = Some(b"e".to_vec());
+        let task = pick(&v, &options, &pointers).unwrap();
+        assert_eq!(numbers(&task.inputs[0].1), [3]);
+        assert_eq!(numbers(&task.inputs[1].1), [5]);
+        pointers[1] = Some(b"h".to_vec());
+        let task = pick(&v, &options, &pointers).unwrap();
+        assert_eq!(numbers(&task.inputs[0].1), [1, 2], "wraps around");
+    }
+
+    #[test]
+    fn lone_table_without_overlap_below_is_a_trivial_move() {
+        let mut v = Version::default();
+        let options = Options { level_base_bytes: 10, ..Options::teaching() };
+        v.levels[1] = vec![table(1, "a", "c", 60)];
+        v.levels[2] = vec![table(2, "d", "e", 1)];
+        let task = pick(&v, &options, &Default::default()).unwrap();
+        assert!(task.is_trivial_move());
+    }
+
+    #[test]
+    fn range_compaction_widens_to_cover_whole_tables_and_targets_the_deepest_level() {
+        let mut v = Version::default();
+        v.levels[0] = vec![table(10, "m", "q", 1)];
+        v.levels[1] = vec![table(5, "a", "f", 1), table(6, "g", "n", 1), table(7, "p", "z", 1)];
+        v.levels[3] = vec![table(2, "b", "c", 1)];
+        // [h, h] touches only table 6 (g..n), which widens to reach L0's m..q, then table 7 (p..z).
+        let task = pick_range(&v, Some(b"h"), Some(b"h")).unwrap();
+        assert_eq!(task.output_level, 1);
+        let all: Vec<u64> = task.input_tables().map(|(_, t)| t.number).collect();
+        assert_eq!(all, [10, 6, 7]);
+        let task = pick_range(&v, None, None).unwrap();
+        assert_eq!(task.output_level, 3);
+        assert_eq!(task.input_tables().count(), 5);
+        assert!(pick_range(&Version::default(), None, None).is_none());
+    }
+
+    #[test]
+    fn retention_keeps_what_snapshots_can_see() {
+        // Versions of k at 9, 7 (tombstone), 4, 2; oldest snapshot 5.
+        let mut r = Retention::new(5);
+        let bottom = |_: &[u8]| true;
+        assert_eq!(r.judge(b"k", 9, ValueKind::Put, bottom), Verdict::Keep);
+        assert_eq!(r.judge(b"k", 7, ValueKind::Delete, bottom), Verdict::Keep, "newer 9 > snapshot 5");
+        assert_eq!(r.judge(b"k", 4, ValueKind::Put, bottom), Verdict::Keep, "snapshot 5 sees 4");
+        assert_eq!(r.judge(b"k", 2, ValueKind::Put, bottom), Verdict::DropShadowed);
+        // A tombstone below every snapshot goes only at the bottom.
+        assert_eq!(r.judge(b"m", 3, ValueKind::Delete, |_| false), Verdict::Keep);
+        assert_eq!(r.judge(b"m", 1, ValueKind::Put, bottom), Verdict::DropShadowed);
+        assert_eq!(r.judge(b"n", 3, ValueKind::Delete, bottom), Verdict::DropTombstone);
+        assert_eq!(r.judge(b"n", 1, ValueKind::Put, bottom), Verdict::DropShadowed);
+    }
+}

@@ -1,0 +1,194 @@
+//! Running compactions (FORMAT.md, "Compaction"): the picker in
+//! `crate::compaction` decides, this executes — merge or move, commit the
+//! edit to the manifest, install the version, remove files no reader holds.
+
+use alloc::boxed::Box;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use super::iter::{LevelIter, MergeIter};
+use super::{bump, DbInner, WriteState};
+use crate::compaction::{self, CompactionTask, Retention};
+use crate::storage::Storage;
+use crate::error::{Error, IoKind, Result};
+use crate::event::{CompactionReason, CompactionReport, EventKind};
+use crate::filename;
+use crate::iterator::{Direction, EntryIter};
+use crate::manifest::VersionEdit;
+use crate::stats::TableSummary;
+use crate::version::{TableMeta, Version};
+
+/// Automatic compaction runs at most this many steps after one flush; the
+/// next flush continues if the tree still needs more.
+const AUTO_COMPACTION_STEPS_MAX: usize = 64;
+
+impl DbInner {
+    /// Runs compactions until the tree needs none (bounded per call).
+    pub(super) fn compact_while_needed(&self, w: &mut WriteState) -> Result<()> {
+        for _ in 0..AUTO_COMPACTION_STEPS_MAX {
+            match compaction::pick(&w.version, &self.options, &w.pointers) {
+                Some(task) => {
+                    self.run_compaction(w, task)?;
+                }
+                None => break,
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn compact_step(&self) -> Result<Option<CompactionReport>> {
+        let mut w = self.write.lock();
+        self.check_open()?;
+        match compaction::pick(&w.version, &self.options, &w.pointers) {
+            Some(task) => self.run_compaction(&mut w, task).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    pub(super) fn compact_range(&self, start: Option<&[u8]>, end: Option<&[u8]>) -> Result<Vec<CompactionReport>> {
+        let mut w = self.write.lock();
+        self.check_open()?;
+        match compaction::pick_range(&w.version, start, end) {
+            Some(task) => Ok(alloc::vec![self.run_compaction(&mut w, task)?]),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    fn run_compaction(&self, w: &mut WriteState, task: CompactionTask) -> Result<CompactionReport> {
+        let result = if task.is_trivial_move() { self.move_table(w, &task) } else { self.merge(w, &task) };
+        let report = result.map_err(|e| self.fail(e))?;
+        if task.reason == CompactionReason::LevelSize {
+            if let Some((_, upper)) = task.inputs.first() {
+                w.pointers[task.inputs[0].0] = upper.iter().map(|t| t.largest.user_key.clone()).max();
+            }
+        }
+        drop(task);
+        self.remove_obsolete(w);
+        bump(&self.counters.compactions, 1);
+        self.event(EventKind::Compacted(report.clone()));
+        Ok(report)
+    }
+
+    /// Relinks a lone table one level down: no bytes rewritten.
+    fn move_table(&self, w: &mut WriteState, task: &CompactionTask) -> Result<CompactionReport> {
+        let (level, table) = task.input_tables().next().expect("a move has one input");
+        let removed = [(level, table.number)];
+        let added = [(task.output_level, table.clone())];
+        self.commit(w, &removed, &added)?;
+        let entries = table.entry_count;
+        Ok(CompactionReport {
+            reason: task.reason,
+            output_level: task.output_level,
+            inputs: alloc::vec![TableSummary::new(level, table)],
+            outputs: alloc::vec![TableSummary::new(task.output_level, table)],
+            trivial_move: true,
+            entries_in: entries,
+            entries_out: entries,
+            dropped_overwritten: 0,
+            dropped_tombstones: 0,
+        })
+    }
+
+    /// Merges the inputs into new tables at the output level.
+    fn merge(&self, w: &mut WriteState, task: &CompactionTask) -> Result<CompactionReport> {
+        let mut merged = self.merge_inputs(task)?;
+        merged.seek(None)?;
+        let version = w.version.clone();
+        let level = task.output_level;
+        let written =
+            self.write_tables(w, &mut merged, Retention::new(self.oldest_snapshot()), |key| {
+                version.is_bottom_for_key(level, key)
+            })?;
+        drop(merged);
+        let removed: Vec<(usize, u64)> = task.input_tables().map(|(l, t)| (l, t.number)).collect();
+        let added: Vec<(usize, Arc<TableMeta>)> = written.tables.into_iter().map(|t| (level, Arc::new(t))).collect();
+        if let Err(e) = self.commit(w, &removed, &added) {
+            for (_, table) in &added {
+                let _ = self.storage.remove(&filename::table_name(table.number));
+            }
+            return Err(e);
+        }
+        w.obsolete.extend(task.input_tables().map(|(_, t)| t.clone()));
+        let entries_out = added.iter().map(|(_, t)| t.entry_count).sum();
+        Ok(CompactionReport {
+            reason: task.reason,
+            output_level: level,
+            inputs: task.input_tables().map(|(l, t)| TableSummary::new(l, t)).collect(),
+            outputs: added.iter().map(|(l, t)| TableSummary::new(*l, t)).collect(),
+            trivial_move: false,
+            entries_in: written.entries_in,
+            entries_out,
+            dropped_overwritten: written.dropped_shadowed,
+            dropped_tombstones: written.dropped_tombstones,
+        })
+    }
+
+    /// One cursor over every input: a table cursor per L0 table (they
+    /// overlap), one concatenating cursor per deeper level (they do not).
+    fn merge_inputs(&self, task: &CompactionTask) -> Result<MergeIter> {
+        let mut sources: Vec<Box<dyn EntryIter>> = Vec::new();
+        for (level, tables) in &task.inputs {
+            if *level == 0 {
+                for meta in tables {
+                    let table = self.tables.get(meta)?;
+                    let cursor = table.iter(self.tables.storage.clone(), self.tables.blocks.clone(), Direction::Forward);
+                    sources.push(Box::new(cursor));
+                }
+            } else if !tables.is_empty() {
+                sources.push(Box::new(LevelIter::new(self.tables.clone(), tables.clone(), Direction::Forward)));
+            }
+        }
+        Ok(MergeIter::new(sources, Direction::Forward))
+    }
+
+    /// Commits a version change: checks it applies, appends the edit to the
+    /// manifest (the commit point), installs the new version.
+    fn commit(&self, w: &mut WriteState, removed: &[(usize, u64)], added: &[(usize, Arc<TableMeta>)]) -> Result<()> {
+        let version = self.apply_edit(w, removed, added)?;
+        let edit = VersionEdit {
+            next_file_number: Some(w.next_file_number),
+            flushed_seq: None,
+            last_seq: Some(w.last_seq),
+            added: added.iter().map(|(level, t)| (*level, (**t).clone())).collect(),
+            removed: removed.to_vec(),
+        };
+        w.manifest.append(&*self.storage, &edit)?;
+        w.version = Arc::new(version);
+        self.install_view(w);
+        Ok(())
+    }
+
+    /// The version `w.version` would become; an edit that does not fit is a
+    /// bug or a corrupt manifest, reported as corruption of the manifest.
+    pub(super) fn apply_edit(
+        &self,
+        w: &WriteState,
+        removed: &[(usize, u64)],
+        added: &[(usize, Arc<TableMeta>)],
+    ) -> Result<Version> {
+        w.version.apply(removed, added).map_err(|reason| Error::corruption(w.manifest.name(), 0, reason))
+    }
+
+    /// Removes obsolete table files that no reader holds any more.
+    pub(super) fn remove_obsolete(&self, w: &mut WriteState) {
+        let mut removed = Vec::new();
+        let mut kept = Vec::new();
+        for table in core::mem::take(&mut w.obsolete) {
+            if Arc::strong_count(&table) > 1 {
+                kept.push(table);
+                continue;
+            }
+            self.tables.evict(table.number);
+            match self.storage.remove(&filename::table_name(table.number)) {
+                Ok(()) => removed.push(table.number),
+                Err(e) if e.is_io(IoKind::NotFound) => removed.push(table.number),
+                // Harmless: an unreferenced file is removed at the next open.
+                Err(_) => {}
+            }
+        }
+        w.obsolete = kept;
+        if !removed.is_empty() {
+            self.event(EventKind::TablesRemoved { numbers: removed });
+        }
+    }
+}

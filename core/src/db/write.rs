@@ -1,0 +1,174 @@
+//! The write path: validate, append to the WAL, insert into the memtable
+//! (freezing and flushing it when a cap would be exceeded), sync (shared by
+//! concurrent writers), publish.
+
+use alloc::format;
+use alloc::sync::Arc;
+use core::sync::atomic::Ordering;
+
+use super::{bump, DbInner, WalFile, WriteState};
+use crate::batch::{BatchOp, WriteBatch};
+use crate::storage::Storage;
+use crate::error::{Error, Result};
+use crate::event::EventKind;
+use crate::key::{ValueKind, SEQ_MAX};
+use crate::memtable::Memtable;
+use crate::options::Durability;
+use crate::record::RECORD_PAYLOAD_MAX;
+use crate::wal::WalWriter;
+
+impl DbInner {
+    pub(super) fn write_batch(&self, batch: &WriteBatch) -> Result<()> {
+        self.validate_batch(batch)?;
+        let last = {
+            let mut w = self.write.lock();
+            self.check_open()?;
+            let first = w.last_seq + 1;
+            let last = first + batch.len() as u64 - 1;
+            if last >= SEQ_MAX {
+                return Err(self.fail(Error::invalid_argument("sequence numbers exhausted")));
+            }
+            self.append_to_wal(&mut w, first, batch)?;
+            w.last_seq = last;
+            self.counters.last_seq.store(last, Ordering::Relaxed);
+            self.apply(&mut w, first, batch)?;
+            last
+        };
+        bump(&self.counters.user_bytes_written, batch.user_bytes());
+        if self.options.durability == Durability::Sync {
+            self.sync_wal_through(last)?;
+        }
+        self.visible_seq.fetch_max(last, Ordering::Release);
+        Ok(())
+    }
+
+    /// Keys are 1..=key_size_max bytes, values at most value_size_max, a
+    /// batch holds at least one op and fits one WAL record.
+    fn validate_batch(&self, batch: &WriteBatch) -> Result<()> {
+        if batch.is_empty() {
+            return Err(Error::invalid_argument("a batch needs at least one operation"));
+        }
+        let mut encoded = 12usize;
+        for op in batch.ops() {
+            self.validate_op(op)?;
+            encoded += 1 + 5 + op.key.len() + 5 + op.value.len();
+        }
+        if encoded > RECORD_PAYLOAD_MAX {
+            return Err(Error::invalid_argument(format!(
+                "batch encodes to about {encoded} bytes; a batch may be at most {RECORD_PAYLOAD_MAX}"
+            )));
+        }
+        Ok(())
+    }
+
+    fn validate_op(&self, op: &BatchOp) -> Result<()> {
+        let key_max = self.options.key_size_max;
+        if op.key.is_empty() {
+            return Err(Error::InvalidKey { reason: "keys must not be empty".into() });
+        }
+        if op.key.len() > key_max {
+            return Err(Error::InvalidKey {
+                reason: format!("key is {} bytes; the maximum is {key_max}", op.key.len()),
+            });
+        }
+        let value_max = self.options.value_size_max;
+        if op.value.len() > value_max {
+            return Err(Error::InvalidValue {
+                reason: format!("value is {} bytes; the maximum is {value_max}", op.value.len()),
+            });
+        }
+        if op.kind == ValueKind::Delete && !op.value.is_empty() {
+            return Err(Error::invalid_argument("a delete carries no value"));
+        }
+        Ok(())
+    }
+
+    /// Appends the batch to the WAL, creating the WAL file if this is the
+    /// first write since a rotation.
+    fn append_to_wal(&self, w: &mut WriteState, first: u64, batch: &WriteBatch) -> Result<()> {
+        if w.wal.is_none() {
+            let number = w.allocate_file_number();
+            let wal = WalWriter::create(&*self.storage, number).map_err(|e| self.fail(e))?;
+            bump(&self.counters.wal_files, 1);
+            bump(&self.counters.wal_bytes, wal.len());
+            *self.group.head.lock() = (Arc::from(wal.name()), w.last_seq);
+            w.wal = Some(wal);
+        }
+        let wal = w.wal.as_mut().expect("created above");
+        let appended = wal.append(&*self.storage, first, batch).map_err(|e| self.fail(e))?;
+        bump(&self.counters.wal_bytes, appended);
+        let last = first + batch.len() as u64 - 1;
+        w.wal_last_seq = last;
+        self.group.head.lock().1 = last;
+        Ok(())
+    }
+
+    /// Inserts the batch into the memtable. Before an insert that would
+    /// exceed a memtable cap, the memtable is frozen and flushed, so a batch
+    /// larger than a memtable spans several (it stays invisible to readers
+    /// until all of it is in, because `visible_seq` moves only afterwards).
+    pub(super) fn apply(&self, w: &mut WriteState, first: u64, batch: &WriteBatch) -> Result<()> {
+        for (i, op) in batch.ops().iter().enumerate() {
+            self.make_room(w, op.key.len(), op.value.len())?;
+            w.mem.insert(&op.key, first + i as u64, op.kind, &op.value);
+        }
+        Ok(())
+    }
+
+    /// Freezes and flushes the memtable if one more entry of these sizes
+    /// would exceed a cap.
+    pub(super) fn make_room(&self, w: &mut WriteState, key_len: usize, value_len: usize) -> Result<()> {
+        let mem = &w.mem;
+        let full_entries = mem.entries() + 1 > self.options.memtable_max_entries as u64;
+        let full_bytes = mem.bytes() + Memtable::charge(key_len, value_len) > self.options.memtable_max_bytes as u64;
+        if mem.is_empty() || !(full_entries || full_bytes) {
+            return Ok(());
+        }
+        self.rotate(w)?;
+        self.flush_frozen(w)?;
+        if self.options.auto_compaction {
+            self.compact_while_needed(w)?;
+        }
+        Ok(())
+    }
+
+    /// Freezes the memtable: closes (and syncs) the current WAL, starts an
+    /// empty memtable. The next write creates a new WAL.
+    pub(super) fn rotate(&self, w: &mut WriteState) -> Result<()> {
+        assert!(!w.mem.is_empty(), "only a non-empty memtable is frozen");
+        if let Some(wal) = w.wal.take() {
+            self.storage.sync(wal.name()).map_err(|e| self.fail(e))?;
+            self.group.synced_seq.fetch_max(w.wal_last_seq, Ordering::AcqRel);
+            w.closed_wals.push(WalFile { number: wal.number(), last_seq: w.wal_last_seq, bytes: wal.len() });
+        }
+        let frozen = core::mem::replace(&mut w.mem, Arc::new(Memtable::new()));
+        self.event(EventKind::MemtableFrozen { entries: frozen.entries(), bytes: frozen.bytes() });
+        w.frozen.push(frozen);
+        self.install_view(w);
+        Ok(())
+    }
+
+    /// Makes WAL bytes of every sequence number ≤ `seq` durable. One caller
+    /// syncs at a time; callers that waited behind a sync that covered them
+    /// return at once (group commit).
+    pub(super) fn sync_wal_through(&self, seq: u64) -> Result<()> {
+        let group = &self.group;
+        if group.synced_seq.load(Ordering::Acquire) >= seq {
+            return Ok(());
+        }
+        let _leader = group.leader.lock();
+        if group.synced_seq.load(Ordering::Acquire) >= seq {
+            return Ok(());
+        }
+        let (name, through) = group.head.lock().clone();
+        match self.storage.sync(&name) {
+            Ok(()) => {
+                group.synced_seq.fetch_max(through, Ordering::AcqRel);
+                Ok(())
+            }
+            // The file was rotated (and synced) and retired while we waited.
+            Err(_) if group.synced_seq.load(Ordering::Acquire) >= seq => Ok(()),
+            Err(e) => Err(self.fail(e)),
+        }
+    }
+}
