@@ -20,6 +20,8 @@ use alloc::vec::Vec;
 use crate::error::Result;
 
 pub mod conformance;
+pub mod fault;
+pub use fault::{FaultStorage, Tear};
 mod mem;
 pub use mem::MemStorage;
 

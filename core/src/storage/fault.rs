@@ -1,0 +1,579 @@
+//! `FaultStorage`: an in-memory storage that simulates crashes and injects
+//! I/O errors, for crash-consistency tests (no_std).
+//!
+//! It tracks, per file, every byte appended and how many of them are synced,
+//! following the durability model of FORMAT.md ("Storage assumptions"):
+//! appended bytes are at risk until `sync` returns; `create`, `truncate`,
+//! `rename` and `remove` are durable on return.
+//!
+//! Every trait call is numbered from 1 (reads included). A test arms a fault
+//! at a call number, runs the engine until it fails, then asks what a
+//! restarted process would find:
+//!
+//! ```
+//! use lsmkv::storage::{FaultStorage, Storage, Tear};
+//!
+//! let storage = FaultStorage::new();
+//! storage.create("000001.wal").unwrap(); // call 1
+//! storage.append("000001.wal", b"synced").unwrap(); // call 2
+//! storage.sync("000001.wal").unwrap(); // call 3
+//! storage.crash_at(storage.ops() + 2); // call 5 will crash
+//! storage.append("000001.wal", b"-kept").unwrap(); // call 4: works, unsynced
+//! assert!(storage.sync("000001.wal").is_err()); // call 5: the crash
+//! assert!(storage.len("000001.wal").is_err()); // dead from now on
+//!
+//! let lost = storage.after_crash(Tear::DropUnsynced);
+//! assert_eq!(lost.read_all("000001.wal").unwrap(), b"synced");
+//! let kept = storage.after_crash(Tear::KeepUnsynced);
+//! assert_eq!(kept.read_all("000001.wal").unwrap(), b"synced-kept");
+//! ```
+//!
+//! To crash at every point of an operation, run it once to count its calls
+//! (`ops()` before and after), then for each n rebuild the same starting
+//! state, `crash_at(n)`, run it again and check what
+//! `after_crash(Tear::RandomPrefix { seed })` recovers to, for several seeds.
+
+use alloc::collections::BTreeMap;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+
+use super::Storage;
+use crate::error::{Error, IoKind, Result};
+use crate::sync::Mutex;
+
+/// The message of every error returned by a crashed `FaultStorage`.
+pub const CRASH_MESSAGE: &str = "simulated crash";
+/// The message of an error injected by `fail_at`.
+pub const INJECTED_MESSAGE: &str = "injected failure";
+
+/// What happens to each file's unsynced bytes when a crash is simulated.
+/// Synced bytes always survive, and survivors are always a prefix (storage
+/// does not invent or reorder bytes: FORMAT.md, assumption 4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tear {
+    /// Every unsynced byte is lost: power failed before any write-back.
+    DropUnsynced,
+    /// Every unsynced byte survives, including all of an `append` the
+    /// crash interrupted: the process died but the OS kept its writes.
+    KeepUnsynced,
+    /// Each file keeps a prefix of its unsynced bytes drawn from `seed`
+    /// (the torn last write). For each file in name order: a quarter of the
+    /// time none, a quarter all, otherwise a uniform length in between, so
+    /// record boundaries and mid-record tears are both exercised.
+    RandomPrefix { seed: u64 },
+}
+
+/// One file: every byte appended and not truncated, and how many of them
+/// (a prefix) are durable.
+#[derive(Clone, Debug, Default)]
+struct FaultFile {
+    data: Vec<u8>,
+    synced_len: usize,
+}
+
+/// The mutable state behind the lock.
+#[derive(Default)]
+struct State {
+    files: BTreeMap<String, FaultFile>,
+    /// Trait calls made so far (the number of the last call).
+    ops: u64,
+    /// The call that crashes, if armed.
+    crash_at: Option<u64>,
+    /// True once the crash happened: every later call fails.
+    crashed: bool,
+    /// Calls that fail with an injected error, by number.
+    fail_at: BTreeMap<u64, IoKind>,
+}
+
+/// What the fault plan decides for a call.
+enum Fate {
+    Run,
+    /// This call is the crash (`first` = true) or comes after it.
+    Crash { first: bool },
+    Fail(IoKind),
+}
+
+/// A crash- and fault-injecting in-memory storage. See the module docs.
+/// With no fault armed it behaves exactly like `MemStorage` (and passes the
+/// conformance suite).
+pub struct FaultStorage {
+    state: Mutex<State>,
+}
+
+impl Default for FaultStorage {
+    fn default() -> Self {
+        FaultStorage { state: Mutex::new(State::default()) }
+    }
+}
+
+impl FaultStorage {
+    /// An empty storage with no fault armed.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Trait calls made so far, every method counted (including reads and
+    /// calls that failed). The next call is number `ops() + 1`.
+    pub fn ops(&self) -> u64 {
+        self.state.lock().ops
+    }
+
+    /// Arms a crash at call number `n` (1-based, counted by `ops`). That call
+    /// has no effect — except an `append`, whose bytes are kept as unsynced
+    /// so `after_crash` can keep a prefix of them — and it and every later
+    /// call return `Error::Io { kind: Other, message: "simulated crash" }`.
+    /// Replaces an earlier `crash_at`. A number already past never fires.
+    pub fn crash_at(&self, n: u64) {
+        assert!(n >= 1, "calls are numbered from 1");
+        self.state.lock().crash_at = Some(n);
+    }
+
+    /// Arms an injected I/O error at call number `n`: that call returns
+    /// `Error::Io { kind, message: "injected failure" }` without any effect
+    /// (a failed `sync` syncs nothing; a failed `append` appends nothing)
+    /// and later calls work normally. Several calls may be armed.
+    pub fn fail_at(&self, n: u64, kind: IoKind) {
+        assert!(n >= 1, "calls are numbered from 1");
+        self.state.lock().fail_at.insert(n, kind);
+    }
+
+    /// Disarms every pending crash and injected error. A crash that already
+    /// happened stays (use `after_crash` to restart).
+    pub fn clear_faults(&self) {
+        let mut state = self.state.lock();
+        state.crash_at = None;
+        state.fail_at.clear();
+    }
+
+    /// True once the armed crash has happened.
+    pub fn is_crashed(&self) -> bool {
+        self.state.lock().crashed
+    }
+
+    /// The durable state a restarted process would see: each file keeps its
+    /// synced bytes plus, per `tear`, none, all or a prefix of the rest. The
+    /// result is a new storage with everything in it synced, no fault armed
+    /// and `ops() == 0`. Works whether or not a crash happened (without one,
+    /// it is a power cut at this instant). Does not change `self`.
+    pub fn after_crash(&self, tear: Tear) -> FaultStorage {
+        let state = self.state.lock();
+        let mut rng = SplitMix64::new(match tear {
+            Tear::RandomPrefix { seed } => seed,
+            _ => 0,
+        });
+        let files = state
+            .files
+            .iter()
+            .map(|(name, file)| {
+                let unsynced = file.data.len() - file.synced_len;
+                let kept = file.synced_len + surviving_unsynced(tear, unsynced, &mut rng);
+                let data = file.data[..kept].to_vec();
+                (name.clone(), FaultFile { synced_len: data.len(), data })
+            })
+            .collect();
+        FaultStorage { state: Mutex::new(State { files, ..State::default() }) }
+    }
+
+    /// Every file name, sorted. Not a trait call: not counted, never fails.
+    pub fn file_names(&self) -> Vec<String> {
+        self.state.lock().files.keys().cloned().collect()
+    }
+
+    /// A file's bytes, synced or not. Not counted, never fails.
+    pub fn raw_bytes(&self, name: &str) -> Option<Vec<u8>> {
+        self.state.lock().files.get(name).map(|file| file.data.clone())
+    }
+
+    /// How many leading bytes of a file are synced. Not counted.
+    pub fn synced_len(&self, name: &str) -> Option<u64> {
+        self.state.lock().files.get(name).map(|file| file.synced_len as u64)
+    }
+
+    /// Flips bit `bit` (0 = lowest bit of byte 0) of a file in place, as
+    /// silent media damage would; durability is unchanged. Returns false if
+    /// the file or the bit does not exist. Not counted.
+    pub fn flip_bit(&self, name: &str, bit: u64) -> bool {
+        let mut state = self.state.lock();
+        let Some(file) = state.files.get_mut(name) else { return false };
+        let byte = usize::try_from(bit / 8).ok().and_then(|index| file.data.get_mut(index));
+        match byte {
+            Some(byte) => {
+                *byte ^= 1 << (bit % 8);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Replaces a file's bytes (all synced), creating it if needed: for tests
+    /// that build damaged files by hand. Not counted.
+    pub fn set_raw_bytes(&self, name: &str, data: Vec<u8>) {
+        let file = FaultFile { synced_len: data.len(), data };
+        self.state.lock().files.insert(name.to_string(), file);
+    }
+
+    /// Counts a call and decides its fate, then runs `body` on the files if
+    /// the call goes ahead. `name` is the file the error names.
+    fn call<T>(&self, name: &str, body: impl FnOnce(&mut BTreeMap<String, FaultFile>) -> Result<T>) -> Result<T> {
+        let mut state = self.state.lock();
+        match decide(&mut state) {
+            Fate::Run => body(&mut state.files),
+            Fate::Crash { .. } => Err(Error::io(IoKind::Other, name, CRASH_MESSAGE)),
+            Fate::Fail(kind) => Err(Error::io(kind, name, INJECTED_MESSAGE)),
+        }
+    }
+}
+
+/// Numbers the call and applies the fault plan to it.
+fn decide(state: &mut State) -> Fate {
+    state.ops += 1;
+    let n = state.ops;
+    if state.crashed {
+        return Fate::Crash { first: false };
+    }
+    if state.crash_at == Some(n) {
+        state.crashed = true;
+        return Fate::Crash { first: true };
+    }
+    match state.fail_at.remove(&n) {
+        Some(kind) => Fate::Fail(kind),
+        None => Fate::Run,
+    }
+}
+
+/// How many of `unsynced` bytes survive a crash under `tear`.
+fn surviving_unsynced(tear: Tear, unsynced: usize, rng: &mut SplitMix64) -> usize {
+    match tear {
+        Tear::DropUnsynced => 0,
+        Tear::KeepUnsynced => unsynced,
+        Tear::RandomPrefix { .. } => {
+            // Draw for every file, even fully synced ones, so one file's
+            // outcome does not depend on whether another had unsynced bytes.
+            let choice = rng.next();
+            match choice % 4 {
+                0 => 0,
+                1 => unsynced,
+                _ => (rng.next() % (unsynced as u64 + 1)) as usize,
+            }
+        }
+    }
+}
+
+/// splitmix64: a tiny, well-mixed, seedable generator (no_std, no deps).
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn new(seed: u64) -> Self {
+        SplitMix64(seed)
+    }
+
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+}
+
+fn not_found(name: &str) -> Error {
+    Error::io(IoKind::NotFound, name, "no such file")
+}
+
+fn file_mut<'a>(files: &'a mut BTreeMap<String, FaultFile>, name: &str) -> Result<&'a mut FaultFile> {
+    files.get_mut(name).ok_or_else(|| not_found(name))
+}
+
+fn file<'a>(files: &'a BTreeMap<String, FaultFile>, name: &str) -> Result<&'a FaultFile> {
+    files.get(name).ok_or_else(|| not_found(name))
+}
+
+impl Storage for FaultStorage {
+    fn create(&self, name: &str) -> Result<()> {
+        self.call(name, |files| {
+            if files.contains_key(name) {
+                return Err(Error::io(IoKind::AlreadyExists, name, "file exists"));
+            }
+            files.insert(name.to_string(), FaultFile::default());
+            Ok(())
+        })
+    }
+
+    fn append(&self, name: &str, data: &[u8]) -> Result<()> {
+        let mut state = self.state.lock();
+        match decide(&mut state) {
+            Fate::Run => {
+                file_mut(&mut state.files, name)?.data.extend_from_slice(data);
+                Ok(())
+            }
+            Fate::Crash { first } => {
+                // The interrupted append may have landed in part: keep its
+                // bytes as unsynced and let `after_crash` choose the prefix.
+                if first {
+                    if let Some(file) = state.files.get_mut(name) {
+                        file.data.extend_from_slice(data);
+                    }
+                }
+                Err(Error::io(IoKind::Other, name, CRASH_MESSAGE))
+            }
+            Fate::Fail(kind) => Err(Error::io(kind, name, INJECTED_MESSAGE)),
+        }
+    }
+
+    fn read_at(&self, name: &str, offset: u64, buf: &mut [u8]) -> Result<()> {
+        self.call(name, |files| {
+            let data = &file(files, name)?.data;
+            let range = usize::try_from(offset)
+                .ok()
+                .and_then(|start| Some(start..start.checked_add(buf.len())?))
+                .filter(|range| range.end <= data.len())
+                .ok_or_else(|| Error::corruption(name, offset, "read past end of file"))?;
+            buf.copy_from_slice(&data[range]);
+            Ok(())
+        })
+    }
+
+    fn len(&self, name: &str) -> Result<u64> {
+        self.call(name, |files| Ok(file(files, name)?.data.len() as u64))
+    }
+
+    fn sync(&self, name: &str) -> Result<()> {
+        self.call(name, |files| {
+            let file = file_mut(files, name)?;
+            file.synced_len = file.data.len();
+            Ok(())
+        })
+    }
+
+    fn truncate(&self, name: &str, len: u64) -> Result<()> {
+        self.call(name, |files| {
+            let file = file_mut(files, name)?;
+            if len < file.data.len() as u64 {
+                // Durable on return: the cut is permanent, and bytes past it
+                // can no longer count as synced.
+                file.data.truncate(len as usize);
+                file.synced_len = file.synced_len.min(file.data.len());
+            }
+            Ok(())
+        })
+    }
+
+    fn rename(&self, from: &str, to: &str) -> Result<()> {
+        self.call(from, |files| {
+            // The name change is durable; the file's unsynced bytes stay
+            // unsynced under the new name.
+            let moved = files.remove(from).ok_or_else(|| not_found(from))?;
+            files.insert(to.to_string(), moved);
+            Ok(())
+        })
+    }
+
+    fn remove(&self, name: &str) -> Result<()> {
+        self.call(name, |files| files.remove(name).map(|_| ()).ok_or_else(|| not_found(name)))
+    }
+
+    fn list(&self) -> Result<Vec<String>> {
+        self.call("(list)", |files| Ok(files.keys().cloned().collect()))
+    }
+
+    fn read_all(&self, name: &str) -> Result<Vec<u8>> {
+        self.call(name, |files| Ok(file(files, name)?.data.clone()))
+    }
+
+    fn exists(&self, name: &str) -> Result<bool> {
+        self.call(name, |files| Ok(files.contains_key(name)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::conformance;
+    use alloc::vec;
+
+    fn is_crash<T>(result: Result<T>) -> bool {
+        matches!(result, Err(Error::Io { kind: IoKind::Other, message, .. }) if message == CRASH_MESSAGE)
+    }
+
+    /// A storage holding file "f" = b"synced" (synced) + b"-unsynced" (not).
+    fn half_synced() -> FaultStorage {
+        let s = FaultStorage::new();
+        s.create("f").unwrap();
+        s.append("f", b"synced").unwrap();
+        s.sync("f").unwrap();
+        s.append("f", b"-unsynced").unwrap();
+        s
+    }
+
+    /// Goal: with no fault armed, FaultStorage meets the Storage contract.
+    #[test]
+    fn conforms_without_faults() {
+        conformance::run_all(&FaultStorage::new());
+    }
+
+    /// Goal: every trait method counts as one call, failed ones too;
+    /// helpers do not count.
+    #[test]
+    fn every_call_is_counted() {
+        let s = FaultStorage::new();
+        s.create("a").unwrap();
+        s.append("a", b"x").unwrap();
+        s.read_at("a", 0, &mut [0u8; 1]).unwrap();
+        s.len("a").unwrap();
+        s.sync("a").unwrap();
+        s.truncate("a", 0).unwrap();
+        s.rename("a", "b").unwrap();
+        s.list().unwrap();
+        s.read_all("b").unwrap();
+        s.exists("b").unwrap();
+        s.remove("b").unwrap();
+        assert!(s.remove("b").is_err());
+        assert_eq!(s.ops(), 12);
+        s.file_names();
+        s.raw_bytes("b");
+        s.synced_len("b");
+        s.flip_bit("b", 0);
+        assert_eq!(s.ops(), 12);
+    }
+
+    /// Goal: the crashing call has no effect and it and all later calls
+    /// fail, whatever the method.
+    #[test]
+    fn crash_stops_everything_and_the_crashing_call_has_no_effect() {
+        type Call = fn(&FaultStorage) -> Result<()>;
+        type Check = fn(&FaultStorage);
+        let calls: [(Call, Check); 5] = [
+            (|s| s.create("g"), |s| assert!(s.raw_bytes("g").is_none())),
+            (|s| s.sync("f"), |s| assert_eq!(s.synced_len("f"), Some(6))),
+            (|s| s.truncate("f", 2), |s| assert_eq!(s.raw_bytes("f").unwrap().len(), 15)),
+            (|s| s.rename("f", "g"), |s| assert_eq!(s.file_names(), vec![String::from("f")])),
+            (|s| s.remove("f"), |s| assert!(s.raw_bytes("f").is_some())),
+        ];
+        for (call, check_no_effect) in calls {
+            let s = half_synced();
+            s.crash_at(s.ops() + 1);
+            assert!(is_crash(call(&s)));
+            assert!(s.is_crashed());
+            check_no_effect(&s);
+            assert!(is_crash(s.len("f")));
+            assert!(is_crash(s.list()));
+            assert!(is_crash(s.append("f", b"late")));
+            assert!(!s.raw_bytes("f").unwrap().ends_with(b"late"), "appends after the crash never land");
+        }
+    }
+
+    /// Goal: the tear modes keep none, all, or a prefix of unsynced bytes,
+    /// always all synced bytes; the restarted storage is clean.
+    #[test]
+    fn after_crash_keeps_synced_bytes_and_tears_the_rest() {
+        let s = half_synced();
+        s.crash_at(s.ops() + 1);
+        assert!(is_crash(s.append("f", b"+torn")));
+        assert_eq!(s.raw_bytes("f").unwrap(), b"synced-unsynced+torn".to_vec());
+        assert_eq!(s.after_crash(Tear::DropUnsynced).read_all("f").unwrap(), b"synced".to_vec());
+        let kept = s.after_crash(Tear::KeepUnsynced);
+        assert_eq!(kept.read_all("f").unwrap(), b"synced-unsynced+torn".to_vec());
+        assert_eq!(kept.ops(), 1, "a fresh counter (one call made just now)");
+        assert_eq!(kept.synced_len("f"), Some(20), "what survived a crash is durable");
+        assert!(!kept.is_crashed());
+
+        let mut seen = BTreeMap::new();
+        for seed in 0..200 {
+            let recovered = s.after_crash(Tear::RandomPrefix { seed }).raw_bytes("f").unwrap();
+            assert!(b"synced-unsynced+torn".starts_with(&recovered), "seed {seed}: a prefix survives");
+            assert!(recovered.len() >= 6, "seed {seed}: synced bytes survive");
+            let again = s.after_crash(Tear::RandomPrefix { seed }).raw_bytes("f").unwrap();
+            assert_eq!(recovered, again, "seed {seed}: deterministic");
+            *seen.entry(recovered.len()).or_insert(0) += 1;
+        }
+        assert!(seen.contains_key(&6) && seen.contains_key(&20), "both extremes occur: {seen:?}");
+        assert!(seen.len() > 5, "intermediate tears occur: {seen:?}");
+    }
+
+    /// Goal: after_crash without a crash is a power cut now, and leaves
+    /// the original untouched.
+    #[test]
+    fn after_crash_without_a_crash_is_a_power_cut() {
+        let s = half_synced();
+        let before = s.ops();
+        let restarted = s.after_crash(Tear::DropUnsynced);
+        assert_eq!(restarted.read_all("f").unwrap(), b"synced".to_vec());
+        assert_eq!(s.ops(), before);
+        assert_eq!(s.raw_bytes("f").unwrap(), b"synced-unsynced".to_vec());
+        s.append("f", b"!").unwrap();
+    }
+
+    /// Goal: an injected error has no effect and later calls work; a failed
+    /// sync makes nothing durable.
+    #[test]
+    fn injected_failures_have_no_effect() {
+        let s = half_synced();
+        let next = s.ops() + 1;
+        s.fail_at(next, IoKind::Other);
+        s.fail_at(next + 1, IoKind::QuotaExceeded);
+        let err = s.sync("f").unwrap_err();
+        assert!(matches!(err, Error::Io { kind: IoKind::Other, ref message, .. } if message == INJECTED_MESSAGE));
+        assert!(s.append("f", b"more").unwrap_err().is_io(IoKind::QuotaExceeded));
+        assert_eq!(s.synced_len("f"), Some(6), "a failed sync syncs nothing");
+        assert_eq!(s.raw_bytes("f").unwrap(), b"synced-unsynced".to_vec(), "a failed append appends nothing");
+        assert!(!s.is_crashed());
+        s.append("f", b"!").unwrap();
+        assert_eq!(s.after_crash(Tear::DropUnsynced).read_all("f").unwrap(), b"synced".to_vec());
+        s.sync("f").unwrap();
+        assert_eq!(s.after_crash(Tear::DropUnsynced).read_all("f").unwrap(), b"synced-unsynced!".to_vec());
+    }
+
+    /// Goal: faults can be disarmed, and a number already past never fires.
+    #[test]
+    fn clear_faults_and_past_numbers() {
+        let s = half_synced();
+        s.crash_at(1);
+        s.len("f").unwrap();
+        s.crash_at(s.ops() + 1);
+        s.fail_at(s.ops() + 2, IoKind::Other);
+        s.clear_faults();
+        s.len("f").unwrap();
+        s.len("f").unwrap();
+        assert!(!s.is_crashed());
+    }
+
+    /// Goal: truncate, rename and remove are durable; rename carries the
+    /// file's unsynced bytes as unsynced.
+    #[test]
+    fn metadata_operations_are_durable() {
+        let s = half_synced();
+        s.truncate("f", 3).unwrap();
+        assert_eq!(s.synced_len("f"), Some(3));
+        s.append("f", b"abc").unwrap();
+        s.rename("f", "g").unwrap();
+        s.create("h").unwrap();
+        s.create("gone").unwrap();
+        s.remove("gone").unwrap();
+        let restarted = s.after_crash(Tear::DropUnsynced);
+        assert_eq!(restarted.file_names(), vec![String::from("g"), String::from("h")]);
+        assert_eq!(restarted.read_all("g").unwrap(), b"syn".to_vec());
+        assert_eq!(restarted.read_all("h").unwrap(), Vec::<u8>::new());
+        assert_eq!(s.after_crash(Tear::KeepUnsynced).read_all("g").unwrap(), b"synabc".to_vec());
+    }
+
+    /// Goal: the damage helpers change exactly what they say.
+    #[test]
+    fn flip_bit_and_set_raw_bytes() {
+        let s = FaultStorage::new();
+        s.set_raw_bytes("x", vec![0u8; 4]);
+        assert!(s.flip_bit("x", 9));
+        assert_eq!(s.read_all("x").unwrap(), vec![0, 2, 0, 0]);
+        assert!(!s.flip_bit("x", 32), "bit past the end");
+        assert!(!s.flip_bit("missing", 0));
+        assert_eq!(s.synced_len("x"), Some(4));
+    }
+
+    /// Goal: a crashing append to a missing file lands nothing.
+    #[test]
+    fn crashing_append_to_a_missing_file() {
+        let s = FaultStorage::new();
+        s.crash_at(1);
+        assert!(is_crash(s.append("nope", b"x")));
+        assert!(s.file_names().is_empty());
+    }
+}
