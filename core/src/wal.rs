@@ -25,9 +25,6 @@ use crate::record::{
 };
 use crate::storage::Storage;
 
-/// Bytes of a batch payload before its ops: first_seq (8) + count (4).
-pub const BATCH_HEADER_SIZE: usize = 12;
-
 /// The scratch buffer keeps at most this much capacity between appends, so
 /// one huge batch does not pin its size in memory for the WAL's lifetime,
 /// while ordinary batches never reallocate after the first.
