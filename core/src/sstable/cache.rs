@@ -1,0 +1,229 @@
+//! `BlockCache`: parsed data blocks shared by every table of a database,
+//! bounded by bytes, evicted by CLOCK (a cheap LRU approximation: a hit only
+//! sets a bit, so the hot path does no reordering under the lock).
+
+use alloc::collections::BTreeMap;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use crate::sync::Mutex;
+
+use super::block::Block;
+
+/// A block's identity: (table number, block offset). Table numbers are never
+/// reused, so a key never names two different blocks.
+type CacheKey = (u64, u64);
+
+/// One slot of the clock.
+struct Slot {
+    key: CacheKey,
+    block: Arc<Block>,
+    /// Set on every hit; the clock hand clears it once before evicting.
+    referenced: bool,
+}
+
+#[derive(Default)]
+struct ClockState {
+    map: BTreeMap<CacheKey, usize>,
+    /// `None` marks a free slot (listed in `free`).
+    slots: Vec<Option<Slot>>,
+    free: Vec<usize>,
+    hand: usize,
+    used_bytes: usize,
+    hits: u64,
+    misses: u64,
+}
+
+/// Cache of decoded data blocks shared by all tables, bounded in bytes.
+pub struct BlockCache {
+    capacity_bytes: usize,
+    state: Mutex<ClockState>,
+}
+
+impl BlockCache {
+    /// A cache holding up to `capacity_bytes` of block data (0: caches nothing).
+    pub fn new(capacity_bytes: usize) -> Self {
+        BlockCache { capacity_bytes, state: Mutex::new(ClockState::default()) }
+    }
+
+    /// Lookups that found their block.
+    pub fn hits(&self) -> u64 {
+        self.state.lock().hits
+    }
+
+    /// Lookups that did not (each is followed by a read from storage).
+    pub fn misses(&self) -> u64 {
+        self.state.lock().misses
+    }
+
+    #[must_use]
+    pub fn capacity_bytes(&self) -> usize {
+        self.capacity_bytes
+    }
+
+    /// Bytes of block data held now (never more than the capacity).
+    #[must_use]
+    pub fn used_bytes(&self) -> usize {
+        self.state.lock().used_bytes
+    }
+
+    /// Blocks held now.
+    #[must_use]
+    pub fn block_count(&self) -> usize {
+        self.state.lock().map.len()
+    }
+
+    /// Drops every block of table `table` (for example once its file is
+    /// deleted), instead of waiting for the clock to age them out.
+    pub fn forget_table(&self, table: u64) {
+        let mut state = self.state.lock();
+        let keys: Vec<CacheKey> = state.map.range((table, 0)..=(table, u64::MAX)).map(|(key, _)| *key).collect();
+        for key in keys {
+            state.remove(key);
+        }
+    }
+
+    /// The cached block, counting a hit or a miss.
+    pub(crate) fn lookup(&self, table: u64, offset: u64) -> Option<Arc<Block>> {
+        let mut state = self.state.lock();
+        let state = &mut *state;
+        let found = state.map.get(&(table, offset)).and_then(|&slot| state.slots.get_mut(slot)?.as_mut());
+        match found {
+            Some(slot) => {
+                slot.referenced = true;
+                let block = Arc::clone(&slot.block);
+                state.hits += 1;
+                Some(block)
+            }
+            None => {
+                state.misses += 1;
+                None
+            }
+        }
+    }
+
+    /// Caches a block just read, evicting others to stay within capacity. A
+    /// block larger than the whole cache is not cached.
+    pub(crate) fn insert(&self, table: u64, offset: u64, block: Arc<Block>) {
+        let charge = block.size_bytes();
+        if charge > self.capacity_bytes {
+            return;
+        }
+        let mut state = self.state.lock();
+        let key = (table, offset);
+        if state.map.contains_key(&key) {
+            return; // another reader cached it first; keep one copy
+        }
+        while state.used_bytes + charge > self.capacity_bytes {
+            state.evict_one();
+        }
+        let slot = Slot { key, block, referenced: false };
+        let index = match state.free.pop() {
+            Some(index) => {
+                state.slots[index] = Some(slot);
+                index
+            }
+            None => {
+                state.slots.push(Some(slot));
+                state.slots.len() - 1
+            }
+        };
+        state.map.insert(key, index);
+        state.used_bytes += charge;
+        debug_assert!(state.used_bytes <= self.capacity_bytes);
+    }
+}
+
+impl ClockState {
+    /// Advances the hand to the first unreferenced block, clearing the bits
+    /// it passes, and evicts it. Called only while `used_bytes > 0`, so an
+    /// occupied slot exists and two sweeps at most find a victim.
+    fn evict_one(&mut self) {
+        assert!(self.used_bytes > 0 && !self.slots.is_empty(), "evicting from an empty cache");
+        loop {
+            if self.hand >= self.slots.len() {
+                self.hand = 0;
+            }
+            let hand = self.hand;
+            self.hand += 1;
+            if let Some(slot) = self.slots[hand].as_mut() {
+                if slot.referenced {
+                    slot.referenced = false;
+                } else {
+                    let key = slot.key;
+                    self.remove(key);
+                    return;
+                }
+            }
+        }
+    }
+
+    fn remove(&mut self, key: CacheKey) {
+        if let Some(index) = self.map.remove(&key) {
+            if let Some(slot) = self.slots[index].take() {
+                self.used_bytes -= slot.block.size_bytes();
+            }
+            self.free.push(index);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::key::{pack_trailer, ValueKind};
+    use crate::sstable::block::BlockBuilder;
+
+    /// A parsed block of about `value_len` bytes.
+    fn block(value_len: usize) -> Arc<Block> {
+        let mut builder = BlockBuilder::default();
+        builder.add(b"k", pack_trailer(1, ValueKind::Put), &alloc::vec![7u8; value_len]);
+        let bytes = builder.finish().clone();
+        Arc::new(Block::parse(bytes, Arc::from("t.sst"), 0).unwrap())
+    }
+
+    /// The cache never holds more bytes than its capacity, counts hits and
+    /// misses, and keeps a recently hit block over an unreferenced one.
+    #[test]
+    fn bounded_by_capacity_and_counts_hits() {
+        let size = block(100).size_bytes();
+        let cache = BlockCache::new(size * 3);
+        for offset in 0..3u64 {
+            assert!(cache.lookup(1, offset).is_none());
+            cache.insert(1, offset, block(100));
+        }
+        assert_eq!(cache.used_bytes(), size * 3);
+        assert!(cache.lookup(1, 0).is_some());
+        assert_eq!((cache.hits(), cache.misses()), (1, 3));
+        // Block 0 was just hit: inserting a fourth evicts an unreferenced one.
+        cache.insert(1, 3, block(100));
+        assert!(cache.used_bytes() <= cache.capacity_bytes());
+        assert_eq!(cache.block_count(), 3);
+        assert!(cache.lookup(1, 0).is_some(), "the referenced block survived");
+        for offset in 10..200u64 {
+            cache.insert(2, offset, block((offset % 7) as usize * 30));
+            assert!(cache.used_bytes() <= cache.capacity_bytes());
+        }
+        cache.forget_table(2);
+        assert!((10..200).all(|offset| cache.lookup(2, offset).is_none()));
+    }
+
+    /// Capacity 0 caches nothing; a block bigger than the cache is not cached.
+    #[test]
+    fn zero_capacity_and_oversized_blocks_are_not_cached() {
+        let cache = BlockCache::new(0);
+        cache.insert(1, 0, block(10));
+        assert!(cache.lookup(1, 0).is_none());
+        assert_eq!((cache.used_bytes(), cache.misses()), (0, 1));
+        let cache = BlockCache::new(50);
+        cache.insert(1, 0, block(100));
+        assert_eq!(cache.block_count(), 0);
+    }
+
+    /// The cache is shareable across threads.
+    #[test]
+    fn cache_is_send_and_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<BlockCache>();
+    }
+}
