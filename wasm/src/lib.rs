@@ -1,11 +1,62 @@
 //! lsmkv-wasm: the browser (and Node) face of lsmkv.
-#![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+//!
+//! A thin layer: JS types in and out (`codec`, `args`, `options`, `report`),
+//! errors with stable codes (`error`), the IndexedDB backend (`journal` +
+//! `idb`), and the `Store` class (`store`, `handles`, `health`). Everything
+//! about the LSM itself is in the `lsmkv` crate.
+//!
+//! Only `journal` (the in-memory files the IndexedDB backend persists) is
+//! platform-independent, and it is tested natively; the rest needs a JS host
+//! and is tested in headless Chromium and Node.
+
+pub mod journal;
+
+#[cfg(target_arch = "wasm32")]
+mod args;
+#[cfg(target_arch = "wasm32")]
+pub mod codec;
+#[cfg(target_arch = "wasm32")]
+pub mod error;
+#[cfg(target_arch = "wasm32")]
+mod glue;
+#[cfg(target_arch = "wasm32")]
+mod handles;
+#[cfg(target_arch = "wasm32")]
+mod health;
+#[cfg(target_arch = "wasm32")]
+pub mod idb;
+#[cfg(target_arch = "wasm32")]
+pub mod options;
+#[cfg(target_arch = "wasm32")]
+mod report;
+#[cfg(target_arch = "wasm32")]
+mod store;
+#[cfg(target_arch = "wasm32")]
+mod types;
+
+#[cfg(target_arch = "wasm32")]
+pub use handles::{StoreIterator, StoreSnapshot};
+#[cfg(target_arch = "wasm32")]
+pub use store::Store;
 
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen::prelude::*;
 
+/// The package version.
 #[cfg(target_arch = "wasm32")]
 #[wasm_bindgen(js_name = version)]
 pub fn version() -> String {
     env!("CARGO_PKG_VERSION").to_string()
+}
+
+/// A panic is a bug in lsmkv, never how bad input is reported (inputs are
+/// validated and rejected with coded errors). Should one happen anyway, say
+/// so on the console with the Rust message instead of a bare
+/// "unreachable executed".
+#[cfg(target_arch = "wasm32")]
+#[wasm_bindgen(start)]
+fn start() {
+    std::panic::set_hook(Box::new(|info| {
+        web_sys::console::error_1(&format!("lsmkv-wasm internal error (a bug, please report): {info}").into());
+    }));
 }

@@ -1,0 +1,78 @@
+//! `health()`: the engine's status plus the backend's (storage estimate,
+//! persistence, IndexedDB transactions and failures).
+
+use js_sys::Reflect;
+use lsmkv::Db;
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+
+use crate::error::JsResult;
+use crate::glue;
+use crate::report::{engine_health, to_js};
+use crate::store::{Backend, Inner};
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsPersistence<'a> {
+    database: &'a str,
+    durability: &'static str,
+    transactions: u64,
+    requests: u64,
+    bytes_written: u64,
+    reconnects: u64,
+    coalesced_files: u64,
+    failure: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsHealth<'a> {
+    status: &'static str,
+    reason: Option<String>,
+    wal_tail_truncations: u64,
+    last_seq: u64,
+    backend: &'static str,
+    persisted: Option<bool>,
+    indexeddb: Option<JsPersistence<'a>>,
+}
+
+pub async fn health(inner: &Inner, db: &Db) -> JsResult<JsValue> {
+    let engine = db.health();
+    let engine = engine_health(&engine);
+    let failure = inner.failure();
+    let (status, reason) = if inner.is_closed() {
+        ("closed", None)
+    } else if let Some(failure) = &failure {
+        ("readOnly", Some(failure.message.clone()))
+    } else {
+        (engine.status, engine.reason.map(str::to_string))
+    };
+    let counters_durability = match inner.backend() {
+        Backend::Idb(backend) => Some((backend.counters(), backend.durability(), backend.database())),
+        Backend::Memory => None,
+    };
+    let object = to_js(&JsHealth {
+        status,
+        reason,
+        wal_tail_truncations: engine.wal_tail_truncations,
+        last_seq: engine.last_seq,
+        backend: if counters_durability.is_some() { "indexeddb" } else { "memory" },
+        persisted: inner.persisted(),
+        indexeddb: counters_durability.map(|(c, durability, database)| JsPersistence {
+            database,
+            durability: durability.as_str(),
+            transactions: c.transactions,
+            requests: c.requests,
+            bytes_written: c.bytes_written,
+            reconnects: c.reconnects,
+            coalesced_files: c.coalesced_files,
+            failure: failure.as_ref().map(|f| f.message.as_str()),
+        }),
+    })?;
+    // Storage use and quota of the whole origin (null where unknown).
+    let estimate = JsFuture::from(glue::lsmkv_storage_estimate()).await.unwrap_or(JsValue::NULL);
+    let _ = Reflect::set(&object, &"storage".into(), &estimate);
+    let _ = inner.config();
+    Ok(object)
+}

@@ -1,0 +1,165 @@
+//! `Store.open` options: camelCase JS mirroring the core's `Options`, plus
+//! what only the browser layer knows (backend, locking, persistence).
+
+use lsmkv::{Durability, Options};
+use serde::Deserialize;
+use wasm_bindgen::prelude::*;
+
+use crate::codec::KeyEncoding;
+use crate::error::{invalid_options, JsResult};
+
+/// Where the store keeps its files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendKind {
+    /// IndexedDB: durable across reloads. The default.
+    #[default]
+    Indexeddb,
+    /// Memory: gone when the store is closed or the page unloads.
+    Memory,
+}
+
+/// IndexedDB transaction durability.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum DurabilityMode {
+    /// The browser flushes to disk before a transaction completes. Default.
+    #[default]
+    Strict,
+    /// The browser may report completion before flushing to disk: much
+    /// faster, but an OS crash or power loss can lose acknowledged writes.
+    Relaxed,
+}
+
+impl DurabilityMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DurabilityMode::Strict => "strict",
+            DurabilityMode::Relaxed => "relaxed",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Preset {
+    /// 30-entry memtables and tables: flushes and compactions you can watch.
+    Teaching,
+    /// Byte-capped memtables and tables for real data. Default.
+    #[default]
+    Production,
+}
+
+/// What to do when another tab or worker holds the store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LockMode {
+    /// Reject with `LSMKV_LOCKED`. Default.
+    #[default]
+    Fail,
+    /// Wait until the other holder closes the store.
+    Wait,
+}
+
+/// The JS options object, as given. Unknown names are rejected (a typo must
+/// not silently fall back to a default).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RawOptions {
+    backend: Option<BackendKind>,
+    preset: Option<Preset>,
+    durability: Option<DurabilityMode>,
+    lock: Option<LockMode>,
+    persist: Option<bool>,
+    key_encoding: Option<String>,
+    memtable_max_entries: Option<usize>,
+    memtable_max_bytes: Option<usize>,
+    sstable_max_entries: Option<usize>,
+    sstable_max_bytes: Option<usize>,
+    block_size: Option<usize>,
+    bloom_bits_per_key: Option<u32>,
+    l0_compaction_trigger: Option<usize>,
+    level_base_bytes: Option<u64>,
+    level_size_ratio: Option<u32>,
+    auto_compaction: Option<bool>,
+    key_size_max: Option<usize>,
+    value_size_max: Option<usize>,
+    block_cache_bytes: Option<usize>,
+    event_log_capacity: Option<usize>,
+}
+
+/// Everything `Store.open` needs, validated.
+#[derive(Clone, Debug)]
+pub struct StoreConfig {
+    pub backend: BackendKind,
+    pub durability: DurabilityMode,
+    pub lock: LockMode,
+    pub persist: bool,
+    pub key_encoding: KeyEncoding,
+    pub engine: Options,
+}
+
+impl StoreConfig {
+    pub fn from_js(value: &JsValue) -> JsResult<StoreConfig> {
+        let raw: RawOptions = if value.is_undefined() || value.is_null() {
+            RawOptions::default()
+        } else {
+            serde_wasm_bindgen::from_value(value.clone()).map_err(|e| invalid_options(format!("options: {e}")))?
+        };
+        let key_encoding = match raw.key_encoding.as_deref() {
+            None | Some("utf8") => KeyEncoding::Utf8,
+            Some("binary") => KeyEncoding::Binary,
+            Some(other) => return Err(invalid_options(format!("keyEncoding must be 'utf8' or 'binary', got '{other}'"))),
+        };
+        let engine = engine_options(&raw);
+        // The core checks every field and names the one that is wrong.
+        engine.validate()?;
+        Ok(StoreConfig {
+            backend: raw.backend.unwrap_or_default(),
+            durability: raw.durability.unwrap_or_default(),
+            lock: raw.lock.unwrap_or_default(),
+            persist: raw.persist.unwrap_or(false),
+            key_encoding,
+            engine,
+        })
+    }
+}
+
+fn engine_options(raw: &RawOptions) -> Options {
+    let mut o = match raw.preset.unwrap_or_default() {
+        Preset::Teaching => Options::teaching(),
+        Preset::Production => Options::production(),
+    };
+    // Each browser write awaits its IndexedDB commit, which the engine's
+    // WAL sync cannot observe; `Sync` keeps the engine's own bookkeeping
+    // strict, and the browser-level durability is `durability` above.
+    o.durability = Durability::Sync;
+    let set = |field: &mut usize, value: Option<usize>| {
+        if let Some(v) = value {
+            *field = v;
+        }
+    };
+    set(&mut o.memtable_max_entries, raw.memtable_max_entries);
+    set(&mut o.memtable_max_bytes, raw.memtable_max_bytes);
+    set(&mut o.sstable_max_entries, raw.sstable_max_entries);
+    set(&mut o.sstable_max_bytes, raw.sstable_max_bytes);
+    set(&mut o.block_size, raw.block_size);
+    set(&mut o.l0_compaction_trigger, raw.l0_compaction_trigger);
+    set(&mut o.key_size_max, raw.key_size_max);
+    set(&mut o.value_size_max, raw.value_size_max);
+    set(&mut o.block_cache_bytes, raw.block_cache_bytes);
+    set(&mut o.event_log_capacity, raw.event_log_capacity);
+    if let Some(v) = raw.bloom_bits_per_key {
+        o.bloom_bits_per_key = v;
+    }
+    if let Some(v) = raw.level_base_bytes {
+        o.level_base_bytes = v;
+    }
+    if let Some(v) = raw.level_size_ratio {
+        o.level_size_ratio = v;
+    }
+    if let Some(v) = raw.auto_compaction {
+        o.auto_compaction = v;
+    }
+    o
+}

@@ -1,0 +1,596 @@
+//! `Store`: the JS class. Each method turns JS arguments into bytes (copied
+//! at call time, so a caller reusing its `Uint8Array` cannot change a pending
+//! write), runs the core `Db` synchronously, then — for anything that
+//! changed storage — awaits the backend's `persist()` before resolving.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::future::Future;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use js_sys::{Array, Function, Promise};
+use lsmkv::{Db, MemStorage, Snapshot, Storage};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::{future_to_promise, JsFuture};
+
+use crate::args;
+use crate::codec::{decode_value, key_bytes, key_to_js, KeyEncoding};
+use crate::error::{code, invalid_argument, JsFailure, JsResult};
+use crate::glue;
+use crate::handles::{StoreIterator, StoreSnapshot};
+use crate::idb::{self, Fault, IdbBackend};
+use crate::options::{BackendKind, LockMode, StoreConfig};
+use crate::report;
+
+/// Longest store name accepted (it becomes a database and a lock name).
+const NAME_LENGTH_MAX: usize = 256;
+/// Events returned by one `events()` call unless asked otherwise.
+const EVENTS_PAGE_DEFAULT: u64 = 1000;
+
+pub(crate) enum Backend {
+    Memory,
+    Idb(IdbBackend),
+}
+
+/// State shared by a store and its snapshots and iterators.
+pub(crate) struct Inner {
+    name: String,
+    db: Db,
+    backend: Backend,
+    config: StoreConfig,
+    closed: Cell<bool>,
+    /// Releases the Web Lock (IndexedDB stores only).
+    lock: RefCell<Option<Function>>,
+    /// Whether the browser granted persistent storage (`null`: unknown).
+    persisted: Option<bool>,
+    snapshots: RefCell<HashMap<u32, Snapshot>>,
+    next_snapshot: Cell<u32>,
+}
+
+/// Wraps a future as a JS promise whose rejection is a JS `Error` with a code.
+pub(crate) fn promise(future: impl Future<Output = JsResult<JsValue>> + 'static) -> Promise {
+    future_to_promise(async move { future.await.map_err(|failure| failure.to_js()) })
+}
+
+pub(crate) fn rejected(failure: JsFailure) -> Promise {
+    Promise::reject(&failure.to_js())
+}
+
+/// Parses arguments now (at call time), then runs `body` as a promise.
+fn call<A: 'static, F, Fut>(parsed: JsResult<A>, body: F) -> Promise
+where
+    F: FnOnce(A) -> Fut + 'static,
+    Fut: Future<Output = JsResult<JsValue>> + 'static,
+{
+    match parsed {
+        Ok(arguments) => promise(body(arguments)),
+        Err(failure) => rejected(failure),
+    }
+}
+
+impl Inner {
+    pub(crate) fn encoding(&self) -> KeyEncoding {
+        self.config.key_encoding
+    }
+
+    /// The engine, if the store may be read.
+    pub(crate) fn readable(&self) -> JsResult<&Db> {
+        if self.closed.get() {
+            return Err(JsFailure::new(code::CLOSED, format!("store '{}' is closed", self.name)));
+        }
+        if let Some(failure) = self.backend_failure() {
+            // In-memory state may hold writes whose promises were rejected:
+            // reading it would show data that is not durable.
+            return Err(JsFailure::new(
+                code::IO,
+                format!("store '{}' must be reopened after a failed write ({})", self.name, failure.message),
+            ));
+        }
+        Ok(&self.db)
+    }
+
+    /// The engine, if the store may be written.
+    fn writable(&self) -> JsResult<&Db> {
+        if self.closed.get() {
+            return Err(JsFailure::new(code::CLOSED, format!("store '{}' is closed", self.name)));
+        }
+        if let Some(failure) = self.backend_failure() {
+            return Err(JsFailure::new(
+                code::READ_ONLY,
+                format!(
+                    "store '{}' is read-only after a failed write ({}); reopen it to recover the last acknowledged state",
+                    self.name, failure.message
+                ),
+            ));
+        }
+        Ok(&self.db)
+    }
+
+    fn backend_failure(&self) -> Option<JsFailure> {
+        match &self.backend {
+            Backend::Memory => None,
+            Backend::Idb(backend) => backend.failure(),
+        }
+    }
+
+    /// Makes every mutation so far durable on the backend.
+    async fn persist(&self) -> JsResult<()> {
+        match &self.backend {
+            Backend::Memory => Ok(()),
+            Backend::Idb(backend) => backend.persist().await,
+        }
+    }
+
+    /// Runs a mutating engine call, then persists whatever it journaled —
+    /// even if the call failed part-way, since the engine already counts
+    /// those mutations as done.
+    pub(crate) async fn write<T>(&self, f: impl FnOnce(&Db) -> lsmkv::Result<T>) -> JsResult<T> {
+        let result = f(self.writable()?);
+        self.persist().await?;
+        Ok(result?)
+    }
+
+    /// Runs a reading engine call.
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&Db) -> lsmkv::Result<T>) -> JsResult<T> {
+        Ok(f(self.readable()?)?)
+    }
+
+    pub(crate) fn find_snapshot(&self, handle: &JsValue) -> JsResult<Snapshot> {
+        let id = args::field(handle, "id").and_then(|id| id.as_f64()).map(|id| id as u32);
+        id.and_then(|id| self.snapshots.borrow().get(&id).cloned()).ok_or_else(|| {
+            invalid_argument("snapshot is not a live Snapshot of this store (released, or from another store)")
+        })
+    }
+
+    pub(crate) fn add_snapshot(&self, snapshot: Snapshot) -> u32 {
+        let id = self.next_snapshot.get();
+        self.next_snapshot.set(id.wrapping_add(1));
+        self.snapshots.borrow_mut().insert(id, snapshot);
+        id
+    }
+
+    pub(crate) fn release_snapshot(&self, id: u32) {
+        self.snapshots.borrow_mut().remove(&id);
+    }
+
+    fn release_lock(&self) {
+        if let Some(release) = self.lock.borrow_mut().take() {
+            glue::release_lock(&release);
+        }
+    }
+}
+
+/// The Web Lock name guarding store `name`.
+fn lock_name(name: &str) -> String {
+    format!("lsmkv:{name}")
+}
+
+/// Takes the store's lock; resolves to the function that releases it.
+async fn acquire_lock(name: &str, mode: LockMode) -> JsResult<Function> {
+    let outcome = JsFuture::from(glue::lsmkv_lock_acquire(&lock_name(name), mode == LockMode::Wait))
+        .await
+        .map_err(|e| JsFailure::new(code::IO, format!("Web Locks request failed: {}", crate::error::describe_js(&e))))?;
+    if outcome.is_undefined() {
+        return Err(JsFailure::new(
+            code::UNSUPPORTED,
+            "the Web Locks API is not available, so one writer per store cannot be guaranteed",
+        ));
+    }
+    outcome.dyn_into::<Function>().map_err(|_| {
+        JsFailure::new(code::LOCKED, format!("store '{name}' is open in another tab or worker (pass lock: 'wait' to wait)"))
+    })
+}
+
+fn store_name(value: &JsValue) -> JsResult<String> {
+    match value.as_string() {
+        Some(name) if !name.is_empty() && name.len() <= NAME_LENGTH_MAX => Ok(name),
+        _ => Err(invalid_argument(format!("store name must be a non-empty string of at most {NAME_LENGTH_MAX} bytes"))),
+    }
+}
+
+async fn open_memory(name: String, config: StoreConfig) -> JsResult<Inner> {
+    let db = Db::open(MemStorage::new(), config.engine.clone())?;
+    Ok(Inner::new(name, db, Backend::Memory, config, None, None))
+}
+
+async fn open_indexeddb(name: String, config: StoreConfig) -> JsResult<Inner> {
+    let release = acquire_lock(&name, config.lock).await?;
+    let opened = async {
+        let persisted = JsFuture::from(glue::lsmkv_storage_persist(config.persist)).await.ok().and_then(|v| v.as_bool());
+        let backend = IdbBackend::open(&name, config.durability).await?;
+        let files: Arc<dyn Storage> = backend.files();
+        let db = match Db::open_shared(files, config.engine.clone()) {
+            Ok(db) => db,
+            Err(error) => {
+                backend.close().await;
+                return Err(error.into());
+            }
+        };
+        // Opening may have written (a new store's manifest, a WAL cut).
+        if let Err(failure) = backend.persist().await {
+            backend.close().await;
+            return Err(failure);
+        }
+        Ok((db, backend, persisted))
+    }
+    .await;
+    match opened {
+        Ok((db, backend, persisted)) => {
+            Ok(Inner::new(name, db, Backend::Idb(backend), config, Some(release), persisted))
+        }
+        Err(failure) => {
+            glue::release_lock(&release);
+            Err(failure)
+        }
+    }
+}
+
+impl Inner {
+    fn new(
+        name: String,
+        db: Db,
+        backend: Backend,
+        config: StoreConfig,
+        lock: Option<Function>,
+        persisted: Option<bool>,
+    ) -> Inner {
+        Inner {
+            name,
+            db,
+            backend,
+            config,
+            closed: Cell::new(false),
+            lock: RefCell::new(lock),
+            persisted,
+            snapshots: RefCell::new(HashMap::new()),
+            next_snapshot: Cell::new(1),
+        }
+    }
+}
+
+/// An open lsmkv store.
+#[wasm_bindgen]
+pub struct Store {
+    inner: Rc<Inner>,
+}
+
+#[wasm_bindgen]
+impl Store {
+    /// Opens (creating if needed) the store called `name`.
+    #[wasm_bindgen(unchecked_return_type = "Promise<Store>")]
+    pub fn open(
+        #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "StoreOptions")] options: JsValue,
+    ) -> Promise {
+        let parsed = store_name(&name).and_then(|name| Ok((name, StoreConfig::from_js(&options)?)));
+        call(parsed, |(name, config)| async move {
+            let inner = match config.backend {
+                BackendKind::Memory => open_memory(name, config).await?,
+                BackendKind::Indexeddb => open_indexeddb(name, config).await?,
+            };
+            Ok(Store { inner: Rc::new(inner) }.into())
+        })
+    }
+
+    /// Deletes the IndexedDB store `name` and all its data. Fails with
+    /// `LSMKV_LOCKED` while any tab or worker has it open.
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn destroy(#[wasm_bindgen(unchecked_param_type = "string")] name: JsValue) -> Promise {
+        call(store_name(&name), |name| async move {
+            let release = acquire_lock(&name, LockMode::Fail).await?;
+            let result = idb::destroy(&name).await;
+            glue::release_lock(&release);
+            result.map(|()| JsValue::UNDEFINED)
+        })
+    }
+
+    /// The store's name.
+    #[wasm_bindgen(getter)]
+    pub fn name(&self) -> String {
+        self.inner.name.clone()
+    }
+
+    /// `'indexeddb'` or `'memory'`.
+    #[wasm_bindgen(getter, unchecked_return_type = "Backend")]
+    pub fn backend(&self) -> String {
+        match self.inner.backend {
+            Backend::Memory => "memory".into(),
+            Backend::Idb(_) => "indexeddb".into(),
+        }
+    }
+
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn put(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Key")] key: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Value")] value: JsValue,
+    ) -> Promise {
+        let parsed = key_bytes(&key, "key").and_then(|k| Ok((k, crate::codec::encode_value(&value)?)));
+        let inner = self.inner.clone();
+        call(parsed, move |(key, value)| async move {
+            inner.write(|db| db.put(&key, &value)).await?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// The value stored under `key`, or `undefined`.
+    #[wasm_bindgen(unchecked_return_type = "Promise<Value | undefined>")]
+    pub fn get(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Key")] key: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "GetOptions | undefined")] options: JsValue,
+    ) -> Promise {
+        let inner = self.inner.clone();
+        let parsed = key_bytes(&key, "key")
+            .and_then(|k| Ok((k, args::get_options(&options, |s| inner.find_snapshot(s))?)));
+        call(parsed, move |(key, snapshot)| async move {
+            let found = inner.read(|db| match &snapshot {
+                Some(snapshot) => db.get_at(&key, snapshot),
+                None => db.get(&key),
+            })?;
+            match found {
+                Some(stored) => decode_value(&stored),
+                None => Ok(JsValue::UNDEFINED),
+            }
+        })
+    }
+
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn delete(&self, #[wasm_bindgen(unchecked_param_type = "Key")] key: JsValue) -> Promise {
+        let inner = self.inner.clone();
+        call(key_bytes(&key, "key"), move |key| async move {
+            inner.write(|db| db.delete(&key)).await?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// Puts every `[key, value]` pair atomically.
+    #[wasm_bindgen(js_name = batchPut, unchecked_return_type = "Promise<void>")]
+    pub fn batch_put(&self, #[wasm_bindgen(unchecked_param_type = "Array<[Key, Value]>")] entries: JsValue) -> Promise {
+        let inner = self.inner.clone();
+        call(args::entries(&entries), move |batch| async move {
+            if !batch.is_empty() {
+                inner.write(|db| db.write(&batch)).await?;
+            }
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// Applies puts and deletes atomically, in order.
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn batch(&self, #[wasm_bindgen(unchecked_param_type = "BatchOperation[]")] operations: JsValue) -> Promise {
+        let inner = self.inner.clone();
+        call(args::operations(&operations), move |batch| async move {
+            if !batch.is_empty() {
+                inner.write(|db| db.write(&batch)).await?;
+            }
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// `[key, value]` pairs in key order (or reverse).
+    #[wasm_bindgen(unchecked_return_type = "Promise<Array<[Key, Value]>>")]
+    pub fn range(&self, #[wasm_bindgen(unchecked_param_type = "RangeOptions | undefined")] options: JsValue) -> Promise {
+        let inner = self.inner.clone();
+        let parsed = args::range(&options, inner.encoding(), |s| inner.find_snapshot(s));
+        call(parsed, move |range| async move {
+            let entries = inner.read(|db| db.range(&range.options))?;
+            let out = Array::new_with_length(entries.len() as u32);
+            for (index, (key, value)) in entries.iter().enumerate() {
+                out.set(index as u32, Array::of2(&key_to_js(key, range.encoding), &decode_value(value)?).into());
+            }
+            Ok(out.into())
+        })
+    }
+
+    /// Keys in key order (or reverse).
+    #[wasm_bindgen(unchecked_return_type = "Promise<Key[]>")]
+    pub fn keys(&self, #[wasm_bindgen(unchecked_param_type = "RangeOptions | undefined")] options: JsValue) -> Promise {
+        let inner = self.inner.clone();
+        let parsed = args::range(&options, inner.encoding(), |s| inner.find_snapshot(s));
+        call(parsed, move |range| async move {
+            let keys = inner.read(|db| db.keys(&range.options))?;
+            Ok(keys.iter().map(|k| key_to_js(k, range.encoding)).collect::<Array>().into())
+        })
+    }
+
+    /// A cursor over a range, read in batches with `next(n)`.
+    #[wasm_bindgen(unchecked_return_type = "Promise<StoreIterator>")]
+    pub fn iterator(&self, #[wasm_bindgen(unchecked_param_type = "RangeOptions | undefined")] options: JsValue) -> Promise {
+        let inner = self.inner.clone();
+        let parsed = args::range(&options, inner.encoding(), |s| inner.find_snapshot(s));
+        call(parsed, move |range| async move {
+            let iterator = inner.read(|db| db.iter(&range.options))?;
+            Ok(StoreIterator::new(inner.clone(), iterator, range.encoding).into())
+        })
+    }
+
+    /// A consistent read view: pass it as `{ snapshot }` to `get`, `range`,
+    /// `keys` and `iterator`, and `release()` it when done (it pins old
+    /// versions until then).
+    #[wasm_bindgen(unchecked_return_type = "Promise<Snapshot>")]
+    pub fn snapshot(&self) -> Promise {
+        let inner = self.inner.clone();
+        promise(async move {
+            let snapshot = inner.read(|db| Ok(db.snapshot()))?;
+            let seq = snapshot.seq();
+            let id = inner.add_snapshot(snapshot);
+            Ok(StoreSnapshot::new(inner.clone(), id, seq).into())
+        })
+    }
+
+    /// Where a get looked: memtable, each table (bloom skip or search).
+    #[wasm_bindgen(js_name = explainGet, unchecked_return_type = "Promise<GetTrace>")]
+    pub fn explain_get(&self, #[wasm_bindgen(unchecked_param_type = "Key")] key: JsValue) -> Promise {
+        let inner = self.inner.clone();
+        call(key_bytes(&key, "key"), move |key| async move {
+            let trace = inner.read(|db| db.explain_get(&key))?;
+            report::get_trace(&trace)
+        })
+    }
+
+    /// Every block and entry of live table `number`.
+    #[wasm_bindgen(js_name = inspectTable, unchecked_return_type = "Promise<TableInspection>")]
+    pub fn inspect_table(&self, number: JsValue) -> Promise {
+        let inner = self.inner.clone();
+        call(args::optional_count(&number, "table number", u64::MAX), move |number| async move {
+            let inspection = inner.read(|db| db.inspect_table(number))?;
+            report::inspection(&inspection, inner.encoding())
+        })
+    }
+
+    /// Flushes the memtable to an L0 table (`null` if it was empty).
+    #[wasm_bindgen(unchecked_return_type = "Promise<FlushReport | null>")]
+    pub fn flush(&self) -> Promise {
+        let inner = self.inner.clone();
+        promise(async move {
+            let flushed = inner.write(|db| db.flush()).await?;
+            match flushed {
+                Some(r) => report::to_js(&report::flush_report(&r, inner.encoding())),
+                None => Ok(JsValue::NULL),
+            }
+        })
+    }
+
+    /// Flushes, then merges every table into one sorted run.
+    #[wasm_bindgen(unchecked_return_type = "Promise<CompactionReport[]>")]
+    pub fn compact(&self) -> Promise {
+        let inner = self.inner.clone();
+        promise(async move {
+            let reports = inner.write(|db| db.compact()).await?;
+            let reports: Vec<_> = reports.iter().map(|r| report::compaction_report(r, inner.encoding())).collect();
+            report::to_js(&reports)
+        })
+    }
+
+    /// Compacts the tables overlapping `[start, end]` (`undefined`: unbounded).
+    #[wasm_bindgen(js_name = compactRange, unchecked_return_type = "Promise<CompactionReport[]>")]
+    pub fn compact_range(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Key | undefined")] start: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Key | undefined")] end: JsValue,
+    ) -> Promise {
+        let inner = self.inner.clone();
+        let parsed = args::optional_key(&start, "start").and_then(|s| Ok((s, args::optional_key(&end, "end")?)));
+        call(parsed, move |(start, end)| async move {
+            let reports = inner.write(|db| db.compact_range(start.as_deref(), end.as_deref())).await?;
+            let reports: Vec<_> = reports.iter().map(|r| report::compaction_report(r, inner.encoding())).collect();
+            report::to_js(&reports)
+        })
+    }
+
+    /// Runs one compaction if the tree needs one (`null` otherwise).
+    #[wasm_bindgen(js_name = compactStep, unchecked_return_type = "Promise<CompactionReport | null>")]
+    pub fn compact_step(&self) -> Promise {
+        let inner = self.inner.clone();
+        promise(async move {
+            match inner.write(|db| db.compact_step()).await? {
+                Some(r) => report::to_js(&report::compaction_report(&r, inner.encoding())),
+                None => Ok(JsValue::NULL),
+            }
+        })
+    }
+
+    /// Counters and the tree's shape (no I/O).
+    #[wasm_bindgen(unchecked_return_type = "Promise<Stats>")]
+    pub fn stats(&self) -> Promise {
+        let inner = self.inner.clone();
+        promise(async move {
+            let stats = inner.read(|db| Ok(db.stats()))?;
+            report::stats(&stats, inner.encoding())
+        })
+    }
+
+    /// Live versus stored bytes (scans everything).
+    #[wasm_bindgen(unchecked_return_type = "Promise<SpaceStats>")]
+    pub fn space(&self) -> Promise {
+        let inner = self.inner.clone();
+        promise(async move { report::space(&inner.read(|db| db.space())?) })
+    }
+
+    /// Whether the store accepts writes, and the backend's state: storage
+    /// use and quota, persistence, transactions. Never rejects.
+    #[wasm_bindgen(unchecked_return_type = "Promise<StoreHealth>")]
+    pub fn health(&self) -> Promise {
+        let inner = self.inner.clone();
+        promise(async move { crate::health::health(&inner, &inner.db).await })
+    }
+
+    /// Events after cursor `since` (0: the oldest kept), at most `max`.
+    #[wasm_bindgen(unchecked_return_type = "Promise<EventPage>")]
+    pub fn events(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "number | undefined")] since: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "number | undefined")] max: JsValue,
+    ) -> Promise {
+        let inner = self.inner.clone();
+        let parsed = args::optional_count(&since, "since", 0)
+            .and_then(|s| Ok((s, args::optional_count(&max, "max", EVENTS_PAGE_DEFAULT)?)));
+        call(parsed, move |(since, max)| async move {
+            let page = inner.read(|db| Ok(db.events(since, usize::try_from(max).unwrap_or(usize::MAX))))?;
+            report::event_page(&page, inner.encoding())
+        })
+    }
+
+    /// Makes everything durable, closes the backend and releases the lock.
+    /// Later calls reject with `LSMKV_CLOSED`; closing twice is fine.
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn close(&self) -> Promise {
+        let inner = self.inner.clone();
+        promise(async move {
+            if inner.closed.replace(true) {
+                return Ok(JsValue::UNDEFINED);
+            }
+            inner.snapshots.borrow_mut().clear();
+            let closed = inner.db.close().map_err(JsFailure::from);
+            let persisted = inner.persist().await;
+            if let Backend::Idb(backend) = &inner.backend {
+                backend.close().await;
+            }
+            inner.release_lock();
+            closed.and(persisted).map(|()| JsValue::UNDEFINED)
+        })
+    }
+
+    /// Test hook: makes the next IndexedDB transaction fail as `kind` says
+    /// (`'abort'`, `'quota'`, or `'connectionLost'`, which is retried).
+    #[wasm_bindgen(js_name = debugInjectFault)]
+    pub fn debug_inject_fault(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "'abort' | 'quota' | 'connectionLost'")] kind: JsValue,
+    ) -> Result<(), JsValue> {
+        let fault = match kind.as_string().as_deref() {
+            Some("abort") => Fault::Abort,
+            Some("quota") => Fault::Quota,
+            Some("connectionLost") => Fault::ConnectionLost,
+            _ => return Err(invalid_argument("fault must be 'abort', 'quota' or 'connectionLost'").to_js()),
+        };
+        match &self.inner.backend {
+            Backend::Idb(backend) => {
+                backend.inject_fault(fault);
+                Ok(())
+            }
+            Backend::Memory => Err(invalid_argument("faults can be injected only into IndexedDB stores").to_js()),
+        }
+    }
+}
+
+impl Inner {
+    pub(crate) fn backend(&self) -> &Backend {
+        &self.backend
+    }
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.get()
+    }
+    pub(crate) fn persisted(&self) -> Option<bool> {
+        self.persisted
+    }
+    pub(crate) fn config(&self) -> &StoreConfig {
+        &self.config
+    }
+    pub(crate) fn failure(&self) -> Option<JsFailure> {
+        self.backend_failure()
+    }
+}
