@@ -15,18 +15,25 @@ const FOOTER_MAGIC_OFFSET: usize = FOOTER_CRC_OFFSET + 4;
 const _: () = assert!(FOOTER_MAGIC_OFFSET + TABLE_MAGIC.len() == FOOTER_SIZE);
 
 impl BlockHandle {
-    pub fn encode_to(&self, out: &mut Vec<u8>) {
-        coding::put_u64(out, self.offset);
-        coding::put_u32(out, self.size);
+    /// The 12-byte encoding: offset u64, size u32.
+    pub(crate) fn to_bytes(self) -> [u8; HANDLE_SIZE] {
+        let mut out = [0u8; HANDLE_SIZE];
+        out[..8].copy_from_slice(&self.offset.to_le_bytes());
+        out[8..].copy_from_slice(&self.size.to_le_bytes());
+        out
     }
 
-    pub fn decode_from(decoder: &mut Decoder<'_>) -> Result<BlockHandle> {
+    pub(crate) fn encode_to(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_bytes());
+    }
+
+    pub(crate) fn decode_from(decoder: &mut Decoder<'_>) -> Result<BlockHandle> {
         Ok(BlockHandle { offset: decoder.u64()?, size: decoder.u32()? })
     }
 
     /// Where the block's crc ends: the first byte after it.
     #[must_use]
-    pub fn end_with_crc(&self) -> Option<u64> {
+    pub(crate) fn end_with_crc(&self) -> Option<u64> {
         self.offset.checked_add(u64::from(self.size))?.checked_add(BLOCK_TRAILER_SIZE as u64)
     }
 }
@@ -98,6 +105,7 @@ mod tests {
         }
     }
 
+    /// The footer is 52 bytes ending in the magic, and decodes to itself.
     #[test]
     fn footer_round_trips_at_its_fixed_size() {
         let bytes = footer().encode();
@@ -119,6 +127,8 @@ mod tests {
         );
     }
 
+    /// A wrong magic, a damaged field or a short footer is corruption at the
+    /// offset of the damage (the magic's own offset, or the footer's start).
     #[test]
     fn bad_magic_and_bad_crc_are_corruption() {
         let mut bytes = footer().encode();

@@ -11,7 +11,7 @@ use super::{Properties, PROPERTIES_SIZE};
 
 impl Properties {
     #[must_use]
-    pub fn encode(&self) -> Vec<u8> {
+    pub(crate) fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(PROPERTIES_SIZE);
         for field in [
             self.entry_count,
@@ -30,7 +30,7 @@ impl Properties {
 
     /// Decodes and sanity-checks a properties block (crc already checked)
     /// found at byte `offset` of `file`.
-    pub fn decode(bytes: &[u8], file: &str, offset: u64) -> Result<Properties> {
+    pub(crate) fn decode(bytes: &[u8], file: &str, offset: u64) -> Result<Properties> {
         if bytes.len() != PROPERTIES_SIZE {
             return Err(Error::corruption(file, offset, "properties block has the wrong size"));
         }
@@ -50,7 +50,7 @@ impl Properties {
 
     /// The invariants any table's properties satisfy (FORMAT.md): at least
     /// one entry, in at least one block, and coherent counts and bounds.
-    pub fn check(&self) -> core::result::Result<(), &'static str> {
+    pub(crate) fn check(&self) -> core::result::Result<(), &'static str> {
         if self.entry_count == 0 {
             return Err("table has no entries");
         }
@@ -86,6 +86,7 @@ mod tests {
         }
     }
 
+    /// Properties encode to exactly 56 bytes and decode to themselves.
     #[test]
     fn properties_round_trip_in_56_bytes() {
         let bytes = sample().encode();
@@ -93,6 +94,7 @@ mod tests {
         assert_eq!(Properties::decode(&bytes, "t", 0).unwrap(), sample());
     }
 
+    /// Each broken invariant is corruption at the block's offset.
     #[test]
     fn impossible_properties_are_corruption() {
         let breakers: [fn(&mut Properties); 5] = [

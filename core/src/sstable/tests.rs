@@ -604,6 +604,7 @@ fn writer_rejects_out_of_order_entries() {
     writer.add(b"b", 6, ValueKind::Put, b"").unwrap();
 }
 
+/// Goal: an empty table is a programmer error, caught at `finish`.
 #[test]
 #[should_panic(expected = "at least one entry")]
 fn writer_rejects_an_empty_table() {
@@ -612,11 +613,11 @@ fn writer_rejects_an_empty_table() {
 }
 
 /// Not a test of behaviour: a rough native `get` throughput figure for a
-/// 100,000-entry table with 4 KiB blocks and a warm cache. Run with
+/// 100,000-entry table with 4 KiB blocks, with a warm cache and with none. Run with
 /// `cargo test --release -p lsmkv sstable::tests::get_throughput -- --ignored --nocapture`.
 #[cfg(feature = "std")]
 #[test]
-#[ignore]
+#[ignore = "prints a throughput figure; asserts nothing about speed"]
 fn get_throughput() {
     extern crate std;
     use std::println;

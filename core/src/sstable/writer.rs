@@ -204,10 +204,7 @@ impl<'a> TableWriter<'a> {
     fn flush_block(&mut self) -> Result<()> {
         let handle = self.sink.append_block(self.block.finish())?;
         self.block.reset();
-        let mut encoded_handle = [0u8; HANDLE_SIZE];
-        encoded_handle[..8].copy_from_slice(&handle.offset.to_le_bytes());
-        encoded_handle[8..].copy_from_slice(&handle.size.to_le_bytes());
-        self.index.add(&self.last_key, key::pack_trailer(self.last_seq, self.last_kind), &encoded_handle);
+        self.index.add(&self.last_key, key::pack_trailer(self.last_seq, self.last_kind), &handle.to_bytes());
         self.properties.data_block_count += 1;
         Ok(())
     }
