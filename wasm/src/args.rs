@@ -17,7 +17,7 @@ pub fn field(object: &JsValue, name: &str) -> Option<JsValue> {
 }
 
 /// Rejects names outside `known`, so a typo is an error, not a no-op.
-fn check_fields(object: &JsValue, known: &[&str], what: &str) -> JsResult<()> {
+pub(crate) fn check_fields(object: &JsValue, known: &[&str], what: &str) -> JsResult<()> {
     if object.is_undefined() || object.is_null() {
         return Ok(());
     }

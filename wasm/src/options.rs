@@ -61,10 +61,18 @@ pub enum LockMode {
     Wait,
 }
 
-/// The JS options object, as given. Unknown names are rejected (a typo must
-/// not silently fall back to a default).
+/// Every option name, to reject unknown ones (a typo must not silently fall
+/// back to a default; serde-wasm-bindgen only reads the fields it knows).
+const OPTION_NAMES: &[&str] = &[
+    "backend", "preset", "durability", "lock", "persist", "keyEncoding",
+    "memtableMaxEntries", "memtableMaxBytes", "sstableMaxEntries", "sstableMaxBytes",
+    "blockSize", "bloomBitsPerKey", "l0CompactionTrigger", "levelBaseBytes", "levelSizeRatio",
+    "autoCompaction", "keySizeMax", "valueSizeMax", "blockCacheBytes", "eventLogCapacity",
+];
+
+/// The JS options object, as given.
 #[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 struct RawOptions {
     backend: Option<BackendKind>,
     preset: Option<Preset>,
@@ -104,6 +112,8 @@ impl StoreConfig {
         let raw: RawOptions = if value.is_undefined() || value.is_null() {
             RawOptions::default()
         } else {
+            crate::args::check_fields(value, OPTION_NAMES, "options")
+                .map_err(|f| invalid_options(f.message))?;
             serde_wasm_bindgen::from_value(value.clone()).map_err(|e| invalid_options(format!("options: {e}")))?
         };
         let key_encoding = match raw.key_encoding.as_deref() {

@@ -545,7 +545,12 @@ impl Store {
             }
             inner.snapshots.borrow_mut().clear();
             let closed = inner.db.close().map_err(JsFailure::from);
-            let persisted = inner.persist().await;
+            // After a failed write the callers already got the error and
+            // nothing more can be persisted: closing is the way out.
+            let persisted = match inner.failure() {
+                Some(_) => Ok(()),
+                None => inner.persist().await,
+            };
             if let Backend::Idb(backend) = &inner.backend {
                 backend.close().await;
             }

@@ -1,0 +1,209 @@
+//! TypeScript shapes of everything the JS API takes and returns. The
+//! methods in `store.rs` and `handles.rs` name these types through
+//! `unchecked_param_type` / `unchecked_return_type`; the package's test
+//! script type-checks a consumer of this file with `tsc --noEmit`.
+
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TYPES: &'static str = r#"
+/** A key: a string (stored as UTF-8) or bytes. Keys sort bytewise. */
+export type Key = string | Uint8Array;
+
+/** Anything JSON can hold without change. */
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+/**
+ * A value: bytes (stored raw after a 0x00 tag), a string (0x01 + UTF-8), or
+ * any other JSON-compatible value (0x02 + JSON text). `get` returns the type
+ * that was put.
+ */
+export type Value = Uint8Array | JsonValue;
+
+export type Backend = 'indexeddb' | 'memory';
+
+/** Error codes carried by every rejected promise's `error.code`. */
+export type ErrorCode =
+  | 'LSMKV_INVALID_KEY' | 'LSMKV_INVALID_VALUE' | 'LSMKV_INVALID_OPTIONS' | 'LSMKV_INVALID_ARGUMENT'
+  | 'LSMKV_CORRUPTION' | 'LSMKV_UNSUPPORTED_FORMAT' | 'LSMKV_QUOTA' | 'LSMKV_CLOSED' | 'LSMKV_LOCKED'
+  | 'LSMKV_IO' | 'LSMKV_NOT_FOUND' | 'LSMKV_READ_ONLY' | 'LSMKV_UNSUPPORTED';
+
+/** What every lsmkv promise rejects with. */
+export interface LsmkvError extends Error {
+  name: 'LsmkvError';
+  code: ErrorCode;
+}
+
+export interface StoreOptions {
+  /** Where files live. Default `'indexeddb'`. */
+  backend?: Backend;
+  /** Base settings the fields below adjust. Default `'production'`; `'teaching'` = 30-entry memtables and tables. */
+  preset?: 'teaching' | 'production';
+  /** IndexedDB commit durability. Default `'strict'`. */
+  durability?: 'strict' | 'relaxed';
+  /** When another tab or worker has the store open: reject with LSMKV_LOCKED (default) or wait. */
+  lock?: 'fail' | 'wait';
+  /** Ask the browser for persistent storage (`navigator.storage.persist()`); see `health().persisted`. */
+  persist?: boolean;
+  /** How keys come back: `'utf8'` (strings when valid UTF-8, the default) or `'binary'` (always Uint8Array). */
+  keyEncoding?: 'utf8' | 'binary';
+  memtableMaxEntries?: number;
+  memtableMaxBytes?: number;
+  sstableMaxEntries?: number;
+  sstableMaxBytes?: number;
+  blockSize?: number;
+  bloomBitsPerKey?: number;
+  l0CompactionTrigger?: number;
+  levelBaseBytes?: number;
+  levelSizeRatio?: number;
+  autoCompaction?: boolean;
+  keySizeMax?: number;
+  /** Counts the value's one-byte type tag. */
+  valueSizeMax?: number;
+  blockCacheBytes?: number;
+  eventLogCapacity?: number;
+}
+
+export interface RangeOptions {
+  gt?: Key; gte?: Key; lt?: Key; lte?: Key;
+  /** Only keys starting with these bytes. */
+  prefix?: Key;
+  reverse?: boolean;
+  /** At most this many entries (negative or Infinity: no limit). */
+  limit?: number;
+  snapshot?: Snapshot;
+  keyEncoding?: 'utf8' | 'binary';
+}
+
+export interface GetOptions {
+  snapshot?: Snapshot;
+}
+
+export type BatchOperation =
+  | { type: 'put'; key: Key; value: Value }
+  | { type: 'del' | 'delete'; key: Key };
+
+export interface TableSummary {
+  number: number; level: number; entries: number; tombstones: number; bytes: number;
+  smallestKey: Key; largestKey: Key; minSeq: number; maxSeq: number;
+}
+
+export interface LevelStats {
+  level: number;
+  /** L0 newest first; deeper levels in key order. */
+  tables: TableSummary[];
+  bytes: number;
+  entries: number;
+  /** null for L0 (measured in tables). */
+  targetBytes: number | null;
+}
+
+export interface Stats {
+  memtableEntries: number; memtableBytes: number;
+  memtableMaxEntries: number; memtableMaxBytes: number;
+  sstableMaxEntries: number; sstableMaxBytes: number;
+  immutableMemtables: number;
+  levels: LevelStats[];
+  walFiles: number; walBytes: number;
+  lastSeq: number; flushedSeq: number;
+  flushes: number; compactions: number;
+  userBytesWritten: number; storageBytesWritten: number; writeAmplification: number;
+  storedBytes: number;
+  gets: number; tablesProbed: number; bloomNegatives: number; readAmplification: number;
+  blockCacheHits: number; blockCacheMisses: number;
+  walTailTruncations: number;
+}
+
+export interface SpaceStats {
+  liveKeys: number; liveBytes: number; storedBytes: number; spaceAmplification: number;
+}
+
+export interface FlushReport {
+  memtableEntries: number;
+  outputs: TableSummary[];
+  droppedEntries: number;
+  flushedSeq: number;
+  retiredWals: number[];
+}
+
+export interface CompactionReport {
+  reason: 'l0Tables' | 'levelSize' | 'manual';
+  outputLevel: number;
+  inputs: TableSummary[];
+  outputs: TableSummary[];
+  trivialMove: boolean;
+  entriesIn: number; entriesOut: number;
+  droppedOverwritten: number; droppedTombstones: number;
+}
+
+export type StoreEvent = { cursor: number } & (
+  | { type: 'opened'; created: boolean }
+  | { type: 'walReplayed'; files: number[]; records: number; entries: number }
+  | { type: 'walTailTruncated'; file: string; offset: number; droppedBytes: number }
+  | { type: 'manifestTailDiscarded'; file: string; offset: number; droppedBytes: number }
+  | { type: 'memtableFrozen'; entries: number; bytes: number }
+  | { type: 'flushed'; report: FlushReport }
+  | { type: 'compacted'; report: CompactionReport }
+  | { type: 'tablesRemoved'; numbers: number[] }
+  | { type: 'wentReadOnly'; reason: string }
+  | { type: 'other'; description: string });
+
+export interface EventPage {
+  events: StoreEvent[];
+  /** Pass as `since` to get the events after these. */
+  nextCursor: number;
+  /** Events after `since` already dropped from the bounded log. */
+  missed: number;
+}
+
+export interface IndexedDbHealth {
+  database: string;
+  durability: 'strict' | 'relaxed';
+  /** Read-write transactions run (group commit makes this far fewer than writes). */
+  transactions: number;
+  requests: number;
+  bytesWritten: number;
+  /** Lost connections reopened and their batch retried. */
+  reconnects: number;
+  coalescedFiles: number;
+  /** Why persistence stopped (the store must be reopened), or null. */
+  failure: string | null;
+}
+
+export interface StoreHealth {
+  status: 'ok' | 'readOnly' | 'closed';
+  reason: string | null;
+  walTailTruncations: number;
+  lastSeq: number;
+  backend: Backend;
+  /** Whether storage is persistent (`navigator.storage.persisted()`), null if unknown. */
+  persisted: boolean | null;
+  /** The origin's storage use and quota in bytes (`navigator.storage.estimate()`), null if unknown. */
+  storage: { usage: number | null; quota: number | null } | null;
+  indexeddb: IndexedDbHealth | null;
+}
+
+export type Probe =
+  | { kind: 'memtable'; found: boolean }
+  | { kind: 'frozenMemtable'; found: boolean }
+  | { kind: 'outOfRange'; level: number; table: number }
+  | { kind: 'bloomNegative'; level: number; table: number }
+  | { kind: 'searched'; level: number; table: number; found: boolean };
+
+export interface GetTrace {
+  probes: Probe[];
+  value: Value | undefined;
+  decidedBy: { seq: number; tombstone: boolean } | null;
+}
+
+export interface TableInspection {
+  fileSize: number;
+  entryCount: number; tombstoneCount: number;
+  minSeq: number; maxSeq: number;
+  dataBlockCount: number; rawKeyBytes: number; rawValueBytes: number;
+  blocks: { offset: number; size: number; entryCount: number; firstKey: Key; lastKey: Key }[];
+  index: { offset: number; size: number };
+  filter: { offset: number; size: number; bits: number; bitsSet: number; probes: number };
+  entries: { key: Key; seq: number; kind: 'put' | 'delete'; block: number; value: Value | undefined }[];
+}
+"#;
