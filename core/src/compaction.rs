@@ -247,6 +247,19 @@ mod tests {
     }
 
     #[test]
+    fn a_key_split_over_two_tables_below_is_taken_whole() {
+        // L2 holds k's tombstone in table 4 and an older put of k in table 5.
+        // An L1 table reaching only into table 4 must take table 5 as well,
+        // or dropping the tombstone would resurrect the put.
+        let mut v = Version::default();
+        let options = Options { level_base_bytes: 10, ..Options::teaching() };
+        v.levels[1] = vec![table(1, "a", "h", 60)];
+        v.levels[2] = vec![table(4, "g", "k", 1), table(5, "k", "m", 1), table(6, "n", "p", 1)];
+        let task = pick(&v, &options, &Default::default()).unwrap();
+        assert_eq!(numbers(&task.inputs[1].1), [4, 5]);
+    }
+
+    #[test]
     fn lone_table_without_overlap_below_is_a_trivial_move() {
         let mut v = Version::default();
         let options = Options { level_base_bytes: 10, ..Options::teaching() };

@@ -78,9 +78,28 @@ impl Version {
         tables.get(index).filter(|t| t.smallest.user_key.as_slice() <= user_key)
     }
 
-    /// Tables of `level` whose user-key range meets `[start, end]`.
+    /// Tables of `level` whose user-key range meets `[start, end]`. In
+    /// levels ≥ 1 the set is widened to neighbours sharing a boundary user
+    /// key (a key's versions may be split over two adjacent tables), so a
+    /// compaction never takes some versions of a key and leaves others
+    /// behind in the same level — leaving an older put behind would let it
+    /// outlive a tombstone that the compaction dropped.
     pub fn overlapping(&self, level: usize, start: Option<&[u8]>, end: Option<&[u8]>) -> Vec<Arc<TableMeta>> {
-        self.levels[level].iter().filter(|t| t.overlaps(start, end)).cloned().collect()
+        let tables = &self.levels[level];
+        if level == 0 {
+            return tables.iter().filter(|t| t.overlaps(start, end)).cloned().collect();
+        }
+        let Some(mut first) = tables.iter().position(|t| t.overlaps(start, end)) else {
+            return Vec::new();
+        };
+        let mut last = first + tables[first..].iter().take_while(|t| t.overlaps(start, end)).count() - 1;
+        while first > 0 && tables[first - 1].largest.user_key == tables[first].smallest.user_key {
+            first -= 1;
+        }
+        while last + 1 < tables.len() && tables[last].largest.user_key == tables[last + 1].smallest.user_key {
+            last += 1;
+        }
+        tables[first..=last].to_vec()
     }
 
     /// True if no level deeper than `level` holds a table covering `user_key`,

@@ -40,6 +40,10 @@ pub(super) fn open(storage: Arc<dyn Storage>, options: Options) -> Result<DbInne
         None => (create_database(s, &files)?, true),
     };
     let (edits, torn) = manifest::read_manifest(s, manifest_number)?;
+    if edits.is_empty() {
+        // CURRENT only ever names a synced manifest, whose first record is a snapshot.
+        return Err(Error::corruption(&filename::manifest_name(manifest_number), 0, "manifest holds no complete edit"));
+    }
     if let Some(torn) = torn {
         events.push(EventKind::ManifestTailDiscarded {
             file: filename::manifest_name(manifest_number),

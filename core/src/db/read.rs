@@ -83,10 +83,23 @@ impl DbInner {
                 return Ok(found);
             }
         }
+        // L0 tables are searched newest (highest max_seq) first, but one
+        // flush may split a key's versions over two tables whose seq ranges
+        // interleave; so a hit ends the search only once no remaining table
+        // can hold a newer version.
+        let mut best: Option<Version> = None;
         for table in &view.version.levels[0] {
-            if let Some(found) = self.probe_table(0, table, key, snapshot, &mut record)? {
-                return Ok(Some(found));
+            if best.as_ref().is_some_and(|(seq, _, _)| table.max_seq <= *seq) {
+                break;
             }
+            if let Some(found) = self.probe_table(0, table, key, snapshot, &mut record)? {
+                if best.as_ref().is_none_or(|(seq, _, _)| found.0 > *seq) {
+                    best = Some(found);
+                }
+            }
+        }
+        if best.is_some() {
+            return Ok(best);
         }
         for level in 1..LEVELS {
             let Some(table) = view.version.table_for_key(level, key, snapshot) else {

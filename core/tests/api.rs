@@ -1,0 +1,269 @@
+//! The public API, behaviour by behaviour, on `MemStorage`.
+
+use std::ops::Bound;
+use std::sync::Arc;
+
+use lsmkv::{Db, Durability, Error, EventKind, MemStorage, Options, RangeOptions, Storage, WriteBatch};
+
+fn teaching() -> Options {
+    Options::teaching()
+}
+
+fn open(options: Options) -> (Arc<MemStorage>, Db) {
+    let storage = Arc::new(MemStorage::new());
+    let db = Db::open_shared(storage.clone(), options).expect("open");
+    (storage, db)
+}
+
+fn key(i: u32) -> Vec<u8> {
+    format!("key{i:05}").into_bytes()
+}
+
+#[test]
+fn put_get_delete_round_trip() {
+    let (_, db) = open(teaching());
+    db.put(b"alice", b"1").unwrap();
+    db.put(b"bob", b"2").unwrap();
+    assert_eq!(db.get(b"alice").unwrap(), Some(b"1".to_vec()));
+    db.put(b"alice", b"3").unwrap();
+    assert_eq!(db.get(b"alice").unwrap(), Some(b"3".to_vec()));
+    db.delete(b"alice").unwrap();
+    assert_eq!(db.get(b"alice").unwrap(), None);
+    assert_eq!(db.get(b"carol").unwrap(), None);
+    assert_eq!(db.get(b"bob").unwrap(), Some(b"2".to_vec()));
+}
+
+#[test]
+fn thirty_one_puts_flush_one_table_of_thirty_entries() {
+    let (_, db) = open(teaching());
+    for i in 0..31 {
+        db.put(&key(i), b"v").unwrap();
+    }
+    let stats = db.stats();
+    assert_eq!(stats.levels[0].tables.len(), 1);
+    assert_eq!(stats.levels[0].tables[0].entries, 30);
+    assert_eq!(stats.memtable_entries, 1);
+    assert_eq!(stats.flushes, 1);
+    for i in 0..31 {
+        assert_eq!(db.get(&key(i)).unwrap(), Some(b"v".to_vec()), "key {i}");
+    }
+}
+
+#[test]
+fn data_survives_reopen_with_and_without_flush() {
+    let storage = Arc::new(MemStorage::new());
+    {
+        let db = Db::open_shared(storage.clone(), teaching()).unwrap();
+        for i in 0..100 {
+            db.put(&key(i), &key(i * 2)).unwrap();
+        }
+        db.delete(&key(7)).unwrap();
+    }
+    let db = Db::open_shared(storage.clone(), teaching()).unwrap();
+    for i in 0..100 {
+        let expected = if i == 7 { None } else { Some(key(i * 2)) };
+        assert_eq!(db.get(&key(i)).unwrap(), expected, "key {i}");
+    }
+    let replayed = db.events(0, 100).events.iter().any(|e| matches!(e.kind, EventKind::WalReplayed { .. }));
+    assert!(replayed, "reopen replays the WAL");
+    db.close().unwrap();
+    assert_eq!(db.put(b"x", b"y"), Err(Error::Closed));
+    let db = Db::open_shared(storage, teaching()).unwrap();
+    assert_eq!(db.keys(&RangeOptions::default()).unwrap().len(), 99);
+}
+
+#[test]
+fn ranges_forward_reverse_bounds_limit_prefix() {
+    let (_, db) = open(teaching());
+    for i in 0..100 {
+        db.put(&key(i), &i.to_le_bytes()).unwrap();
+    }
+    let keys = |options: RangeOptions| -> Vec<Vec<u8>> { db.keys(&options).unwrap() };
+    assert_eq!(keys(RangeOptions::default()).len(), 100);
+    let r = keys(RangeOptions { start: Bound::Excluded(key(10)), end: Bound::Included(key(20)), ..Default::default() });
+    assert_eq!(r, (11..=20).map(key).collect::<Vec<_>>());
+    let r = keys(RangeOptions {
+        start: Bound::Included(key(10)),
+        end: Bound::Excluded(key(20)),
+        reverse: true,
+        limit: Some(3),
+        ..Default::default()
+    });
+    assert_eq!(r, vec![key(19), key(18), key(17)]);
+    let r = keys(RangeOptions::prefix(b"key0009".to_vec()));
+    assert_eq!(r, (90..100).map(key).collect::<Vec<_>>());
+    let r = keys(RangeOptions { start: Bound::Included(key(50)), end: Bound::Included(key(40)), ..Default::default() });
+    assert!(r.is_empty(), "an inverted range is empty");
+}
+
+#[test]
+fn prefix_of_ff_bytes_finds_every_matching_key() {
+    let (_, db) = open(teaching());
+    let keys: Vec<Vec<u8>> = vec![
+        b"\xfe".to_vec(),
+        b"\xff".to_vec(),
+        b"\xff\x00".to_vec(),
+        b"\xff\xff".to_vec(),
+        b"\xff\xff\xff".to_vec(),
+        b"a\xff".to_vec(),
+        b"a\xff\xff".to_vec(),
+        b"b".to_vec(),
+    ];
+    for k in &keys {
+        db.put(k, b"v").unwrap();
+    }
+    db.flush().unwrap();
+    let found = |p: &[u8]| db.keys(&RangeOptions::prefix(p.to_vec())).unwrap();
+    assert_eq!(found(b"\xff"), keys[1..5].to_vec());
+    assert_eq!(found(b"\xff\xff"), keys[3..5].to_vec());
+    assert_eq!(found(b"a\xff"), keys[5..7].to_vec());
+    let reversed = db.keys(&RangeOptions { reverse: true, ..RangeOptions::prefix(b"\xff".to_vec()) }).unwrap();
+    assert_eq!(reversed, keys[1..5].iter().rev().cloned().collect::<Vec<_>>());
+}
+
+#[test]
+fn snapshots_see_the_past_through_flush_and_compaction() {
+    let (_, db) = open(teaching());
+    for i in 0..50 {
+        db.put(&key(i), b"old").unwrap();
+    }
+    let snap = db.snapshot();
+    for i in 0..50 {
+        db.put(&key(i), b"new").unwrap();
+    }
+    db.delete(&key(3)).unwrap();
+    db.compact().unwrap();
+    assert_eq!(db.get_at(&key(3), &snap).unwrap(), Some(b"old".to_vec()));
+    assert_eq!(db.get(&key(3)).unwrap(), None);
+    let old: Vec<_> = db.range(&RangeOptions { snapshot: Some(snap.clone()), ..Default::default() }).unwrap();
+    assert_eq!(old.len(), 50);
+    assert!(old.iter().all(|(_, v)| v == b"old"));
+    drop(snap);
+    db.compact().unwrap();
+    let stats = db.stats();
+    let entries: u64 = stats.levels.iter().map(|l| l.entries).sum();
+    assert_eq!(entries, 49, "without the snapshot, old versions and the tombstone are gone");
+}
+
+#[test]
+fn batches_are_atomic_and_may_exceed_the_memtable() {
+    let (storage, db) = open(teaching());
+    let mut batch = WriteBatch::new();
+    for i in 0..75 {
+        batch.put(key(i), b"b".to_vec());
+    }
+    batch.delete(key(0));
+    db.write(&batch).unwrap();
+    assert_eq!(db.get(&key(0)).unwrap(), None);
+    assert_eq!(db.keys(&RangeOptions::default()).unwrap().len(), 74);
+    let stats = db.stats();
+    assert!(stats.memtable_entries <= 30);
+    assert!(stats.levels.iter().flat_map(|l| &l.tables).all(|t| t.entries <= 30));
+    drop(db);
+    let db = Db::open_shared(storage, teaching()).unwrap();
+    assert_eq!(db.keys(&RangeOptions::default()).unwrap().len(), 74);
+}
+
+#[test]
+fn bad_input_is_an_error_not_a_panic() {
+    let (_, db) = open(teaching());
+    assert!(matches!(db.put(b"", b"v"), Err(Error::InvalidKey { .. })));
+    assert!(matches!(db.put(&vec![b'k'; 1025], b"v"), Err(Error::InvalidKey { .. })));
+    assert!(matches!(db.put(b"k", &vec![0; 64 * 1024 + 1]), Err(Error::InvalidValue { .. })));
+    assert!(matches!(db.write(&WriteBatch::new()), Err(Error::InvalidArgument { .. })));
+    assert!(matches!(db.get(b""), Err(Error::InvalidKey { .. })));
+    assert!(matches!(db.compact_range(Some(b"z"), Some(b"a")), Err(Error::InvalidArgument { .. })));
+    let bad = Options { memtable_max_entries: 0, ..teaching() };
+    assert!(matches!(Db::open(MemStorage::new(), bad), Err(Error::InvalidOptions { .. })));
+    db.put(b"k", b"fine").unwrap();
+}
+
+#[test]
+fn compaction_drops_overwritten_values_and_tombstones() {
+    let (_, db) = open(teaching());
+    for round in 0..3 {
+        for i in 0..40 {
+            db.put(&key(i), format!("round{round}").as_bytes()).unwrap();
+        }
+    }
+    for i in 0..10 {
+        db.delete(&key(i)).unwrap();
+    }
+    let reports = db.compact().unwrap();
+    assert_eq!(reports.len(), 1);
+    let report = &reports[0];
+    assert!(report.dropped_overwritten > 0);
+    assert!(report.dropped_tombstones >= 10);
+    assert_eq!(report.entries_out, 30);
+    assert!(report.outputs.iter().all(|t| t.entries <= 30));
+    assert_eq!(db.keys(&RangeOptions::default()).unwrap(), (10..40).map(key).collect::<Vec<_>>());
+}
+
+#[test]
+fn explain_get_walks_memtable_then_tables() {
+    let (_, db) = open(teaching());
+    for i in 0..30 {
+        db.put(&key(i), b"v").unwrap();
+    }
+    db.flush().unwrap();
+    db.put(b"zzz", b"mem").unwrap();
+    let trace = db.explain_get(&key(5)).unwrap();
+    assert!(matches!(trace.probes[0], lsmkv::Probe::Memtable { found: false }));
+    assert!(matches!(trace.probes.last(), Some(lsmkv::Probe::Searched { level: 0, found: true, .. })));
+    assert_eq!(trace.value, Some(b"v".to_vec()));
+    let trace = db.explain_get(b"zzz").unwrap();
+    assert_eq!(trace.probes, vec![lsmkv::Probe::Memtable { found: true }]);
+}
+
+#[test]
+fn table_inspector_shows_entries_and_blocks() {
+    let (_, db) = open(teaching());
+    for i in 0..29 {
+        db.put(&key(i), &[b'x'; 40]).unwrap();
+    }
+    db.delete(&key(1)).unwrap();
+    db.flush().unwrap();
+    let number = db.stats().levels[0].tables[0].number;
+    let inspection = db.inspect_table(number).unwrap();
+    // The delete shadows key 1's put, which the flush drops: 29 entries.
+    assert_eq!(inspection.entries.len(), 29);
+    assert!(inspection.blocks.len() > 1, "512-byte blocks split 29 entries of ~60 bytes");
+    assert!(inspection.entries.iter().any(|e| e.kind == lsmkv::ValueKind::Delete));
+    assert!(db.inspect_table(999_999).is_err());
+}
+
+#[test]
+fn buffered_durability_syncs_on_demand() {
+    let (_, db) = open(Options { durability: Durability::Buffered, ..teaching() });
+    db.put(b"a", b"1").unwrap();
+    db.sync().unwrap();
+    assert_eq!(db.stats().durability, Durability::Buffered);
+}
+
+#[test]
+fn unknown_files_are_left_alone_and_leftovers_removed() {
+    let storage = Arc::new(MemStorage::new());
+    storage.create("notes.txt").unwrap();
+    {
+        let db = Db::open_shared(storage.clone(), teaching()).unwrap();
+        db.put(b"a", b"1").unwrap();
+    }
+    storage.create("000999.sst").unwrap();
+    storage.create("CURRENT.tmp").unwrap();
+    let _db = Db::open_shared(storage.clone(), teaching()).unwrap();
+    let files = storage.list().unwrap();
+    assert!(files.contains(&"notes.txt".to_string()));
+    assert!(!files.contains(&"000999.sst".to_string()));
+    assert!(!files.contains(&"CURRENT.tmp".to_string()));
+}
+
+#[test]
+fn missing_current_with_data_is_corruption() {
+    let storage = Arc::new(MemStorage::new());
+    {
+        let db = Db::open_shared(storage.clone(), teaching()).unwrap();
+        db.put(b"a", b"1").unwrap();
+    }
+    storage.remove("CURRENT").unwrap();
+    assert!(matches!(Db::open_shared(storage, teaching()), Err(Error::Corruption { .. })));
+}

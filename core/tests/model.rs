@@ -1,0 +1,279 @@
+//! Model test: seeded random sequences of puts, deletes, batches, gets,
+//! ranges in both directions, snapshots, flushes, compactions and reopens,
+//! checked after every step against a `BTreeMap`. Also checks the caps: no
+//! memtable and no table ever exceeds them.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+use std::sync::Arc;
+
+use common::{byte_capped, random_key, random_value, Rng};
+use lsmkv::{Db, MemStorage, Options, RangeOptions, Snapshot, Storage, WriteBatch};
+
+type Model = BTreeMap<Vec<u8>, Vec<u8>>;
+
+struct Harness {
+    storage: Arc<MemStorage>,
+    options: Options,
+    db: Db,
+    model: Model,
+    /// Live snapshots with the model as it was when each was taken.
+    snapshots: Vec<(Snapshot, Model)>,
+    rng: Rng,
+    max_value: u64,
+    /// Flushes and compactions of earlier opens (stats count since open).
+    work_before_reopen: (u64, u64),
+}
+
+impl Harness {
+    fn new(seed: u64, options: Options) -> Self {
+        let storage = Arc::new(MemStorage::new());
+        let db = Db::open_shared(storage.clone(), options.clone()).unwrap();
+        let max_value = (options.value_size_max as u64).min(200);
+        Harness { storage, options, db, model: Model::new(), snapshots: Vec::new(), rng: Rng::new(seed), max_value, work_before_reopen: (0, 0) }
+    }
+
+    fn step(&mut self, step: usize) {
+        let roll = self.rng.below(1000);
+        if std::env::var("LSMKV_MODEL_TRACE").is_ok() {
+            eprintln!("step {step}: roll {roll} stats L0={} L1={} L2={} L3={}", self.db.stats().levels[0].tables.len(), self.db.stats().levels[1].tables.len(), self.db.stats().levels[2].tables.len(), self.db.stats().levels[3].tables.len());
+            for (k, v) in &self.model {
+                assert_eq!(self.db.get(k).unwrap().as_ref(), Some(v), "pre-step {step} key {k:?}");
+            }
+            if let Ok(watch) = std::env::var("LSMKV_MODEL_WATCH") {
+                let k = watch.into_bytes();
+                let found: Vec<String> = self.db.stats().levels.iter().flat_map(|l| l.tables.iter().map(move |t| (l.level, t.number))).flat_map(|(level, n)| {
+                    self.db.inspect_table(n).unwrap().entries.into_iter().filter(|e| e.user_key == k).map(move |e| format!("L{level}/t{n}:{}{:?}", e.seq, e.kind))
+                }).collect();
+                eprintln!("  watch: model {:?} db {:?} tables {:?}", self.model.get(&k).map(|v| v.len()), self.db.get(&k).unwrap().map(|v| v.len()), found);
+            }
+            let all = expect_range(&self.model, &RangeOptions::default());
+            let got = self.db.range(&RangeOptions::default()).unwrap();
+            if got != all {
+                let gk: Vec<_> = got.iter().map(|(k, _)| k.clone()).collect();
+                let wk: Vec<_> = all.iter().map(|(k, _)| k.clone()).collect();
+                let extra: Vec<_> = gk.iter().filter(|k| !wk.contains(k)).collect();
+                let missing: Vec<_> = wk.iter().filter(|k| !gk.contains(k)).collect();
+                eprintln!("{:#?}", self.db.stats().levels.iter().map(|l| l.tables.iter().map(|t| (t.number, String::from_utf8_lossy(&t.smallest_key).to_string(), String::from_utf8_lossy(&t.largest_key).to_string(), t.min_seq, t.max_seq)).collect::<Vec<_>>()).collect::<Vec<_>>());
+                for level in self.db.stats().levels {
+                    for t in level.tables {
+                        for e in self.db.inspect_table(t.number).unwrap().entries {
+                            if Some(&&e.user_key) == extra.first() || Some(&&e.user_key) == missing.first() {
+                                eprintln!("L{} table {}: {:?} seq {} {:?}", level.level, t.number, String::from_utf8_lossy(&e.user_key), e.seq, e.kind);
+                            }
+                        }
+                    }
+                }
+                eprintln!("explain {:?}", self.db.explain_get(extra[0]).unwrap());
+                eprintln!("stats {:?}", self.db.stats().memtable_entries);
+                panic!("pre-step {step} forward scan: extra {extra:?} missing {missing:?}");
+            }
+            let rev = RangeOptions { reverse: true, ..RangeOptions::default() };
+            assert!(self.db.range(&rev).unwrap() == expect_range(&self.model, &rev), "pre-step {step} reverse scan");
+        }
+        match roll {
+            0..=399 => {
+                let (k, v) = (random_key(&mut self.rng, 300), random_value(&mut self.rng, self.max_value));
+                self.db.put(&k, &v).unwrap();
+                self.model.insert(k, v);
+            }
+            400..=519 => {
+                let k = random_key(&mut self.rng, 300);
+                self.db.delete(&k).unwrap();
+                self.model.remove(&k);
+            }
+            520..=569 => self.batch(),
+            570..=769 => {
+                let k = random_key(&mut self.rng, 320);
+                assert_eq!(self.db.get(&k).unwrap(), self.model.get(&k).cloned(), "get {k:?} at step {step}");
+            }
+            770..=899 => self.range(step),
+            900..=929 => self.snapshot_check(step),
+            930..=954 => {
+                self.db.flush().unwrap();
+            }
+            955..=969 => {
+                self.db.compact_step().unwrap();
+            }
+            970..=979 => {
+                let (a, b) = (random_key(&mut self.rng, 300), random_key(&mut self.rng, 300));
+                let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+                self.db.compact_range(Some(&lo), Some(&hi)).unwrap();
+            }
+            980..=984 => {
+                self.db.compact().unwrap();
+            }
+            _ => self.reopen(),
+        }
+        self.check_caps(step);
+    }
+
+    fn batch(&mut self) {
+        let mut batch = WriteBatch::new();
+        let mut next = self.model.clone();
+        for _ in 0..=self.rng.below(60) {
+            let k = random_key(&mut self.rng, 300);
+            if self.rng.chance(25) {
+                batch.delete(k.clone());
+                next.remove(&k);
+            } else {
+                let v = random_value(&mut self.rng, self.max_value);
+                batch.put(k.clone(), v.clone());
+                next.insert(k, v);
+            }
+        }
+        self.db.write(&batch).unwrap();
+        self.model = next;
+    }
+
+    fn random_bounds(&mut self) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
+        let mut bound = |rng: &mut Rng| match rng.below(3) {
+            0 => Bound::Unbounded,
+            1 => Bound::Included(random_key(rng, 320)),
+            _ => Bound::Excluded(random_key(rng, 320)),
+        };
+        (bound(&mut self.rng), bound(&mut self.rng))
+    }
+
+    fn range(&mut self, step: usize) {
+        let (start, end) = self.random_bounds();
+        let reverse = self.rng.chance(50);
+        let limit = self.rng.chance(30).then(|| self.rng.below(20) as usize);
+        let prefix = self.rng.chance(15).then(|| {
+            let k = random_key(&mut self.rng, 300);
+            k[..1 + self.rng.below(k.len() as u64) as usize].to_vec()
+        });
+        let options = RangeOptions { start, end, prefix, reverse, limit, snapshot: None };
+        let expected = expect_range(&self.model, &options);
+        let got = self.db.range(&options).unwrap();
+        if got != expected {
+            let at = got.iter().zip(&expected).position(|(a, b)| a != b).unwrap_or(got.len().min(expected.len()));
+            panic!(
+                "range {options:?} at step {step}: {} entries, want {}; first difference at {at}:\n got {:?}\nwant {:?}",
+                got.len(),
+                expected.len(),
+                got.get(at),
+                expected.get(at)
+            );
+        }
+    }
+
+    fn snapshot_check(&mut self, step: usize) {
+        if self.snapshots.len() < 3 && self.rng.chance(60) {
+            self.snapshots.push((self.db.snapshot(), self.model.clone()));
+            return;
+        }
+        if self.snapshots.is_empty() {
+            return;
+        }
+        let i = self.rng.below(self.snapshots.len() as u64) as usize;
+        let k = random_key(&mut self.rng, 300);
+        let (snap, model) = &self.snapshots[i];
+        assert_eq!(self.db.get_at(&k, snap).unwrap(), model.get(&k).cloned(), "get_at at step {step}");
+        let reverse = self.rng.chance(50);
+        let options = RangeOptions { reverse, snapshot: Some(snap.clone()), ..RangeOptions::default() };
+        assert_eq!(self.db.range(&options).unwrap(), expect_range(model, &options), "snapshot range at step {step}");
+        if self.rng.chance(40) {
+            self.snapshots.swap_remove(i);
+        }
+    }
+
+    fn reopen(&mut self) {
+        self.snapshots.clear();
+        let stats = self.db.stats();
+        self.work_before_reopen.0 += stats.flushes;
+        self.work_before_reopen.1 += stats.compactions;
+        if self.rng.chance(50) {
+            self.db.close().unwrap();
+        }
+        self.db = Db::open_shared(self.storage.clone(), self.options.clone()).unwrap();
+    }
+
+    /// No memtable beyond its caps; no table file beyond the SSTable caps.
+    fn check_caps(&self, step: usize) {
+        let stats = self.db.stats();
+        assert!(stats.memtable_entries <= self.options.memtable_max_entries as u64, "step {step}");
+        assert!(stats.memtable_bytes <= self.options.memtable_max_bytes as u64, "step {step}");
+        for table in stats.levels.iter().flat_map(|l| &l.tables) {
+            assert!(table.entries <= self.options.sstable_max_entries as u64, "table {table:?} at step {step}");
+            assert!(table.bytes <= self.options.sstable_max_bytes as u64, "table {table:?} at step {step}");
+            let on_disk = self.storage.len(&format!("{:06}.sst", table.number)).unwrap();
+            assert_eq!(on_disk, table.bytes);
+        }
+    }
+
+    fn final_check(&self) {
+        let everything: Vec<_> = self.model.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        assert_eq!(self.db.range(&RangeOptions::default()).unwrap(), everything);
+    }
+}
+
+/// What a range read must return, computed from the model.
+fn expect_range(model: &Model, o: &RangeOptions) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let in_start = |k: &Vec<u8>| match &o.start {
+        Bound::Included(s) => k >= s,
+        Bound::Excluded(s) => k > s,
+        Bound::Unbounded => true,
+    };
+    let in_end = |k: &Vec<u8>| match &o.end {
+        Bound::Included(e) => k <= e,
+        Bound::Excluded(e) => k < e,
+        Bound::Unbounded => true,
+    };
+    let in_prefix = |k: &Vec<u8>| o.prefix.as_ref().is_none_or(|p| k.starts_with(p));
+    let mut out: Vec<_> =
+        model.iter().filter(|(k, _)| in_start(k) && in_end(k) && in_prefix(k)).map(|(k, v)| (k.clone(), v.clone())).collect();
+    if o.reverse {
+        out.reverse();
+    }
+    if let Some(limit) = o.limit {
+        out.truncate(limit);
+    }
+    out
+}
+
+/// The seeds a test runs: `count` from `first`, or `LSMKV_MODEL_CASES` of
+/// them, or only `LSMKV_MODEL_SEED` (to replay a failure).
+fn seeds(first: u64, count: u64) -> Vec<u64> {
+    let env = |name: &str| std::env::var(name).ok().and_then(|s| s.parse::<u64>().ok());
+    match (env("LSMKV_MODEL_SEED"), env("LSMKV_MODEL_CASES")) {
+        (Some(seed), _) => vec![seed],
+        (None, Some(cases)) => (first..first + cases).collect(),
+        (None, None) => (first..first + count).collect(),
+    }
+}
+
+fn run(seed: u64, options: Options, steps: usize) {
+    eprintln!("model seed {seed}");
+    let mut h = Harness::new(seed, options);
+    for step in 0..steps {
+        h.step(step);
+    }
+    h.final_check();
+    let stats = h.db.stats();
+    let (flushes, compactions) = (h.work_before_reopen.0 + stats.flushes, h.work_before_reopen.1 + stats.compactions);
+    assert!(flushes > 10 && compactions > 10, "the workload exercised flush ({flushes}) and compaction ({compactions})");
+}
+
+#[test]
+fn model_with_the_specification_caps_of_30_entries() {
+    for seed in seeds(0, 6) {
+        run(seed, Options::teaching(), 3000);
+    }
+}
+
+#[test]
+fn model_with_byte_caps() {
+    for seed in seeds(100, 6) {
+        run(seed, byte_capped(), 3000);
+    }
+}
+
+#[test]
+fn model_without_auto_compaction() {
+    for seed in seeds(200, 3) {
+        run(seed, Options { auto_compaction: false, ..Options::teaching() }, 2000);
+    }
+}
