@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Runs every test lsmkv has, installing what is missing first. This is the
+# command the README gives and the one CI runs (.ci/run).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+bash "$here/install.sh"
+source "$here/env.sh"
+cd "$root"
+
+stage() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+stage "native: core and wasm crates (cargo test)"
+cargo test --workspace --locked
+
+stage "no_std: core builds for wasm32v1-none, a target without std"
+cargo build -p lsmkv --no-default-features --target wasm32v1-none --locked
+
+for suite in wasm/scripts/test.sh; do
+  if [ -f "$suite" ]; then
+    stage "$suite"
+    bash "$suite"
+  fi
+done
+stage "all tests passed"
