@@ -72,8 +72,8 @@ fn closed_iterator() -> JsFailure {
 impl StoreIterator {
     /// Up to `count` (default 100) more `[key, value]` pairs; `[]` at the end.
     #[wasm_bindgen(unchecked_return_type = "Promise<Array<[Key, Value]>>")]
-    pub fn next(&self, #[wasm_bindgen(unchecked_param_type = "number | undefined")] count: JsValue) -> Promise {
-        let count = match args::optional_count(&count, "count", NEXT_BATCH_DEFAULT) {
+    pub fn next(&self, #[wasm_bindgen(unchecked_optional_param_type = "number")] count: Option<JsValue>) -> Promise {
+        let count = match args::optional_count(&count.unwrap_or(JsValue::UNDEFINED), "count", NEXT_BATCH_DEFAULT) {
             Ok(count) => count,
             Err(failure) => return rejected(failure),
         };

@@ -118,6 +118,11 @@ fn factory() -> JsResult<IdbFactory> {
         .map_err(|_| JsFailure::new(code::UNSUPPORTED, "IndexedDB is not available here; use backend: 'memory'"))
 }
 
+/// Fails with `LSMKV_UNSUPPORTED` where there is no IndexedDB (Node).
+pub fn check_available() -> JsResult<()> {
+    factory().map(|_| ())
+}
+
 /// The database name of store `name`.
 pub fn database_name(name: &str) -> String {
     format!("lsmkv:{name}")

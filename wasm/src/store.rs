@@ -196,6 +196,7 @@ async fn open_memory(name: String, config: StoreConfig) -> JsResult<Inner> {
 }
 
 async fn open_indexeddb(name: String, config: StoreConfig) -> JsResult<Inner> {
+    idb::check_available()?;
     let release = acquire_lock(&name, config.lock).await?;
     let opened = async {
         let persisted = JsFuture::from(glue::lsmkv_storage_persist(config.persist)).await.ok().and_then(|v| v.as_bool());
@@ -262,8 +263,9 @@ impl Store {
     #[wasm_bindgen(unchecked_return_type = "Promise<Store>")]
     pub fn open(
         #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "StoreOptions")] options: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "StoreOptions")] options: Option<JsValue>,
     ) -> Promise {
+        let options = options.unwrap_or(JsValue::UNDEFINED);
         let parsed = store_name(&name).and_then(|name| Ok((name, StoreConfig::from_js(&options)?)));
         call(parsed, |(name, config)| async move {
             let inner = match config.backend {
@@ -320,9 +322,10 @@ impl Store {
     pub fn get(
         &self,
         #[wasm_bindgen(unchecked_param_type = "Key")] key: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "GetOptions | undefined")] options: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "GetOptions")] options: Option<JsValue>,
     ) -> Promise {
         let inner = self.inner.clone();
+        let options = options.unwrap_or(JsValue::UNDEFINED);
         let parsed = key_bytes(&key, "key")
             .and_then(|k| Ok((k, args::get_options(&options, |s| inner.find_snapshot(s))?)));
         call(parsed, move |(key, snapshot)| async move {
@@ -372,8 +375,9 @@ impl Store {
 
     /// `[key, value]` pairs in key order (or reverse).
     #[wasm_bindgen(unchecked_return_type = "Promise<Array<[Key, Value]>>")]
-    pub fn range(&self, #[wasm_bindgen(unchecked_param_type = "RangeOptions | undefined")] options: JsValue) -> Promise {
+    pub fn range(&self, #[wasm_bindgen(unchecked_optional_param_type = "RangeOptions")] options: Option<JsValue>) -> Promise {
         let inner = self.inner.clone();
+        let options = options.unwrap_or(JsValue::UNDEFINED);
         let parsed = args::range(&options, inner.encoding(), |s| inner.find_snapshot(s));
         call(parsed, move |range| async move {
             let entries = inner.read(|db| db.range(&range.options))?;
@@ -387,8 +391,9 @@ impl Store {
 
     /// Keys in key order (or reverse).
     #[wasm_bindgen(unchecked_return_type = "Promise<Key[]>")]
-    pub fn keys(&self, #[wasm_bindgen(unchecked_param_type = "RangeOptions | undefined")] options: JsValue) -> Promise {
+    pub fn keys(&self, #[wasm_bindgen(unchecked_optional_param_type = "RangeOptions")] options: Option<JsValue>) -> Promise {
         let inner = self.inner.clone();
+        let options = options.unwrap_or(JsValue::UNDEFINED);
         let parsed = args::range(&options, inner.encoding(), |s| inner.find_snapshot(s));
         call(parsed, move |range| async move {
             let keys = inner.read(|db| db.keys(&range.options))?;
@@ -398,8 +403,9 @@ impl Store {
 
     /// A cursor over a range, read in batches with `next(n)`.
     #[wasm_bindgen(unchecked_return_type = "Promise<StoreIterator>")]
-    pub fn iterator(&self, #[wasm_bindgen(unchecked_param_type = "RangeOptions | undefined")] options: JsValue) -> Promise {
+    pub fn iterator(&self, #[wasm_bindgen(unchecked_optional_param_type = "RangeOptions")] options: Option<JsValue>) -> Promise {
         let inner = self.inner.clone();
+        let options = options.unwrap_or(JsValue::UNDEFINED);
         let parsed = args::range(&options, inner.encoding(), |s| inner.find_snapshot(s));
         call(parsed, move |range| async move {
             let iterator = inner.read(|db| db.iter(&range.options))?;
@@ -433,7 +439,7 @@ impl Store {
 
     /// Every block and entry of live table `number`.
     #[wasm_bindgen(js_name = inspectTable, unchecked_return_type = "Promise<TableInspection>")]
-    pub fn inspect_table(&self, number: JsValue) -> Promise {
+    pub fn inspect_table(&self, #[wasm_bindgen(unchecked_param_type = "number")] number: JsValue) -> Promise {
         let inner = self.inner.clone();
         call(args::optional_count(&number, "table number", u64::MAX), move |number| async move {
             let inspection = inner.read(|db| db.inspect_table(number))?;
@@ -469,10 +475,11 @@ impl Store {
     #[wasm_bindgen(js_name = compactRange, unchecked_return_type = "Promise<CompactionReport[]>")]
     pub fn compact_range(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "Key | undefined")] start: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "Key | undefined")] end: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "Key")] start: Option<JsValue>,
+        #[wasm_bindgen(unchecked_optional_param_type = "Key")] end: Option<JsValue>,
     ) -> Promise {
         let inner = self.inner.clone();
+        let (start, end) = (start.unwrap_or(JsValue::UNDEFINED), end.unwrap_or(JsValue::UNDEFINED));
         let parsed = args::optional_key(&start, "start").and_then(|s| Ok((s, args::optional_key(&end, "end")?)));
         call(parsed, move |(start, end)| async move {
             let reports = inner.write(|db| db.compact_range(start.as_deref(), end.as_deref())).await?;
@@ -522,10 +529,11 @@ impl Store {
     #[wasm_bindgen(unchecked_return_type = "Promise<EventPage>")]
     pub fn events(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "number | undefined")] since: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "number | undefined")] max: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "number")] since: Option<JsValue>,
+        #[wasm_bindgen(unchecked_optional_param_type = "number")] max: Option<JsValue>,
     ) -> Promise {
         let inner = self.inner.clone();
+        let (since, max) = (since.unwrap_or(JsValue::UNDEFINED), max.unwrap_or(JsValue::UNDEFINED));
         let parsed = args::optional_count(&since, "since", 0)
             .and_then(|s| Ok((s, args::optional_count(&max, "max", EVENTS_PAGE_DEFAULT)?)));
         call(parsed, move |(since, max)| async move {
@@ -579,6 +587,28 @@ impl Store {
             }
             Backend::Memory => Err(invalid_argument("faults can be injected only into IndexedDB stores").to_js()),
         }
+    }
+
+    /// Test and teaching hook: simulates a crash. Drops every in-memory
+    /// state (memtable, caches, writes not yet persisted) without syncing,
+    /// flushing or persisting anything, then closes the IndexedDB connection
+    /// and releases the lock, so `Store.open` of the same name recovers
+    /// from what was persisted (WAL replay). Later calls reject with
+    /// `LSMKV_CLOSED`. A memory store keeps nothing across a crash.
+    #[wasm_bindgen(js_name = debugCrash, unchecked_return_type = "Promise<void>")]
+    pub fn debug_crash(&self) -> Promise {
+        let inner = self.inner.clone();
+        promise(async move {
+            if inner.closed.replace(true) {
+                return Ok(JsValue::UNDEFINED);
+            }
+            inner.snapshots.borrow_mut().clear();
+            if let Backend::Idb(backend) = &inner.backend {
+                backend.close().await;
+            }
+            inner.release_lock();
+            Ok(JsValue::UNDEFINED)
+        })
     }
 }
 

@@ -76,11 +76,11 @@ fn describe(error: &JsValue) -> String {
 }
 
 async fn open(name: &str, options: &str) -> JsValue {
-    settle(Store::open(s(name), json(options))).await.unwrap_or_else(|e| panic!("open failed: {}", describe(&e)))
+    settle(Store::open(s(name), Some(json(options)))).await.unwrap_or_else(|e| panic!("open failed: {}", describe(&e)))
 }
 
 async fn open_error(name: &str, options: &str) -> String {
-    error_code(&settle(Store::open(s(name), json(options))).await.expect_err("open should fail"))
+    error_code(&settle(Store::open(s(name), Some(json(options)))).await.expect_err("open should fail"))
 }
 
 fn field(object: &JsValue, path: &str) -> JsValue {
@@ -354,7 +354,7 @@ async fn a_second_opener_is_locked_out() {
     assert_eq!(open_error(&name, idb_options()).await, "LSMKV_LOCKED");
     assert_eq!(error_code(&settle(Store::destroy(s(&name))).await.unwrap_err()), "LSMKV_LOCKED");
     // A waiting opener gets the store once the first closes.
-    let waiting = Store::open(s(&name), json(r#"{"backend":"indexeddb","lock":"wait"}"#));
+    let waiting = Store::open(s(&name), Some(json(r#"{"backend":"indexeddb","lock":"wait"}"#)));
     ok(&first, "put", &[s("from"), s("first")]).await;
     ok(&first, "close", &[]).await;
     let second = settle(waiting).await.expect("the waiter opens after close");
