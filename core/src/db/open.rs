@@ -59,8 +59,8 @@ pub(super) fn open(storage: Arc<dyn Storage>, options: Options) -> Result<DbInne
     let highest_present = files.iter().filter_map(|(kind, _)| file_number(*kind)).max().unwrap_or(0);
     let mut next_file_number = recovered.next_file_number.max(highest_present + 1);
 
-    // Step 8 (done before replay so replay's flushes have a manifest to
-    // append to): a fresh manifest holding the whole version.
+    // Step 7: a fresh manifest holding the whole version, so replay's
+    // flushes have a manifest to append to.
     let new_manifest = next_file_number;
     next_file_number += 1;
     let snapshot = VersionEdit {
@@ -76,7 +76,7 @@ pub(super) fn open(storage: Arc<dyn Storage>, options: Options) -> Result<DbInne
 
     let inner = assemble(counting.clone(), options, events, recovered, manifest, next_file_number);
 
-    // Step 7: replay the WAL files into the memtable.
+    // Step 8: replay the WAL files into the memtable.
     let wals: Vec<u64> = files.iter().filter_map(|(kind, _)| if let FileKind::Wal(n) = kind { Some(*n) } else { None }).collect();
     replay_wals(&inner, &wals)?;
     inner.event(EventKind::Opened { created });
@@ -232,7 +232,7 @@ fn assemble(
     }
 }
 
-/// Step 7: replays WAL files in number order. Batches (or their tails)
+/// Step 8: replays WAL files in number order. Batches (or their tails)
 /// above the flushed sequence go back into the memtable, which flushes as
 /// its caps demand. A torn tail is cut off and reported.
 fn replay_wals(inner: &DbInner, wals: &[u64]) -> Result<()> {
@@ -242,6 +242,11 @@ fn replay_wals(inner: &DbInner, wals: &[u64]) -> Result<()> {
     for &number in wals {
         let name = filename::wal_name(number);
         let contents = wal::read_wal(s, &name)?;
+        if let Some(torn) = contents.torn_tail.as_ref().filter(|_| Some(&number) != wals.last()) {
+            // A WAL is synced when the next one starts, so only the newest
+            // can end torn; anywhere else the damage is a hole in the log.
+            return Err(Error::corruption(&name, torn.offset, "damaged record in a WAL file that newer WAL files follow"));
+        }
         if let Some(torn) = &contents.torn_tail {
             s.truncate(&name, contents.valid_len)?;
             inner.counters.wal_tail_truncations.fetch_add(1, Ordering::Relaxed);

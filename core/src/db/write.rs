@@ -28,6 +28,10 @@ impl DbInner {
             if last >= SEQ_MAX {
                 return Err(self.fail(Error::invalid_argument("sequence numbers exhausted")));
             }
+            // Make room for the first op before logging, so a WAL file holds
+            // the records of its own memtable (a batch may spill into the next).
+            let op = &batch.ops()[0];
+            self.make_room(&mut w, op.key.len(), op.value.len())?;
             self.append_to_wal(&mut w, first, batch)?;
             w.last_seq = last;
             self.counters.last_seq.store(last, Ordering::Relaxed);
