@@ -44,12 +44,6 @@ pub fn varint32_len(v: u32) -> usize {
     }
 }
 
-/// Appends a varint length followed by the bytes.
-pub fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
-    put_varint32(out, len_u32(bytes.len()));
-    out.extend_from_slice(bytes);
-}
-
 /// A length as u32. Every length the engine encodes is bounded far below
 /// u32::MAX by `Options` validation, so this is an invariant, not input.
 pub fn len_u32(len: usize) -> u32 {
@@ -130,23 +124,11 @@ impl<'a> Decoder<'a> {
         Err(self.error("varint longer than 5 bytes"))
     }
 
-    /// A varint length followed by that many bytes.
-    pub fn length_prefixed(&mut self) -> Result<&'a [u8]> {
-        let len = self.varint32()? as usize;
-        self.bytes(len)
-    }
 }
 
 /// Reads a little-endian u32 at `pos` of a slice already known to be long enough.
 pub fn read_u32_at(data: &[u8], pos: usize) -> u32 {
     u32::from_le_bytes([data[pos], data[pos + 1], data[pos + 2], data[pos + 3]])
-}
-
-/// Reads a little-endian u64 at `pos` of a slice already known to be long enough.
-pub fn read_u64_at(data: &[u8], pos: usize) -> u64 {
-    let mut a = [0u8; 8];
-    a.copy_from_slice(&data[pos..pos + 8]);
-    u64::from_le_bytes(a)
 }
 
 #[cfg(test)]

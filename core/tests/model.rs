@@ -38,40 +38,10 @@ impl Harness {
     fn step(&mut self, step: usize) {
         let roll = self.rng.below(1000);
         if std::env::var("LSMKV_MODEL_TRACE").is_ok() {
-            eprintln!("step {step}: roll {roll} stats L0={} L1={} L2={} L3={}", self.db.stats().levels[0].tables.len(), self.db.stats().levels[1].tables.len(), self.db.stats().levels[2].tables.len(), self.db.stats().levels[3].tables.len());
-            for (k, v) in &self.model {
-                assert_eq!(self.db.get(k).unwrap().as_ref(), Some(v), "pre-step {step} key {k:?}");
-            }
-            if let Ok(watch) = std::env::var("LSMKV_MODEL_WATCH") {
-                let k = watch.into_bytes();
-                let found: Vec<String> = self.db.stats().levels.iter().flat_map(|l| l.tables.iter().map(move |t| (l.level, t.number))).flat_map(|(level, n)| {
-                    self.db.inspect_table(n).unwrap().entries.into_iter().filter(|e| e.user_key == k).map(move |e| format!("L{level}/t{n}:{}{:?}", e.seq, e.kind))
-                }).collect();
-                eprintln!("  watch: model {:?} db {:?} tables {:?}", self.model.get(&k).map(|v| v.len()), self.db.get(&k).unwrap().map(|v| v.len()), found);
-            }
-            let all = expect_range(&self.model, &RangeOptions::default());
-            let got = self.db.range(&RangeOptions::default()).unwrap();
-            if got != all {
-                let gk: Vec<_> = got.iter().map(|(k, _)| k.clone()).collect();
-                let wk: Vec<_> = all.iter().map(|(k, _)| k.clone()).collect();
-                let extra: Vec<_> = gk.iter().filter(|k| !wk.contains(k)).collect();
-                let missing: Vec<_> = wk.iter().filter(|k| !gk.contains(k)).collect();
-                eprintln!("{:#?}", self.db.stats().levels.iter().map(|l| l.tables.iter().map(|t| (t.number, String::from_utf8_lossy(&t.smallest_key).to_string(), String::from_utf8_lossy(&t.largest_key).to_string(), t.min_seq, t.max_seq)).collect::<Vec<_>>()).collect::<Vec<_>>());
-                for level in self.db.stats().levels {
-                    for t in level.tables {
-                        for e in self.db.inspect_table(t.number).unwrap().entries {
-                            if Some(&&e.user_key) == extra.first() || Some(&&e.user_key) == missing.first() {
-                                eprintln!("L{} table {}: {:?} seq {} {:?}", level.level, t.number, String::from_utf8_lossy(&e.user_key), e.seq, e.kind);
-                            }
-                        }
-                    }
-                }
-                eprintln!("explain {:?}", self.db.explain_get(extra[0]).unwrap());
-                eprintln!("stats {:?}", self.db.stats().memtable_entries);
-                panic!("pre-step {step} forward scan: extra {extra:?} missing {missing:?}");
-            }
-            let rev = RangeOptions { reverse: true, ..RangeOptions::default() };
-            assert!(self.db.range(&rev).unwrap() == expect_range(&self.model, &rev), "pre-step {step} reverse scan");
+            // Debugging aid: verify everything before each step, to find the
+            // first step after which the database and the model disagree.
+            eprintln!("step {step}: roll {roll}");
+            self.verify_everything(step);
         }
         match roll {
             0..=399 => {
@@ -129,7 +99,7 @@ impl Harness {
     }
 
     fn random_bounds(&mut self) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
-        let mut bound = |rng: &mut Rng| match rng.below(3) {
+        let bound = |rng: &mut Rng| match rng.below(3) {
             0 => Bound::Unbounded,
             1 => Bound::Included(random_key(rng, 320)),
             _ => Bound::Excluded(random_key(rng, 320)),
@@ -201,6 +171,16 @@ impl Harness {
             assert!(table.bytes <= self.options.sstable_max_bytes as u64, "table {table:?} at step {step}");
             let on_disk = self.storage.len(&format!("{:06}.sst", table.number)).unwrap();
             assert_eq!(on_disk, table.bytes);
+        }
+    }
+
+    fn verify_everything(&self, step: usize) {
+        for (k, v) in &self.model {
+            assert_eq!(self.db.get(k).unwrap().as_ref(), Some(v), "before step {step}: get {k:?}");
+        }
+        for reverse in [false, true] {
+            let options = RangeOptions { reverse, ..RangeOptions::default() };
+            assert!(self.db.range(&options).unwrap() == expect_range(&self.model, &options), "before step {step}: scan");
         }
     }
 

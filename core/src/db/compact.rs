@@ -63,9 +63,9 @@ impl DbInner {
             }
         }
         drop(task);
-        self.remove_obsolete(w);
         bump(&self.counters.compactions, 1);
         self.event(EventKind::Compacted(report.clone()));
+        self.remove_obsolete(w);
         Ok(report)
     }
 
