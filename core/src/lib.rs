@@ -42,3 +42,8 @@ pub use options::{Durability, Options};
 #[cfg(feature = "std")]
 pub use storage::FsStorage;
 pub use storage::{MemStorage, Storage};
+
+/// Compiles the README's Rust example as a doctest, so it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
