@@ -1,0 +1,26 @@
+// Launches Debian's Chromium headless through playwright-core (which
+// downloads no browser), with the flags toolchain.md found to work here.
+import { chromium } from 'playwright-core';
+
+export async function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+  });
+}
+
+/** A page on the test server with the package loaded as `window.lsmkv`. */
+export async function openPage(context, url, errors) {
+  const page = await context.newPage();
+  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(`console: ${m.text()}`); });
+  await page.goto(`${url}/wasm/tests/browser/blank.html`);
+  await page.evaluate(async () => {
+    const lsmkv = await import('/wasm/pkg/lsmkv_wasm.js');
+    await lsmkv.default();
+    window.lsmkv = lsmkv;
+  });
+  return page;
+}
