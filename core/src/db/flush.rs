@@ -14,6 +14,7 @@ use crate::event::{EventKind, FlushReport};
 use crate::filename;
 use crate::iterator::{Direction, EntryIter};
 use crate::manifest::VersionEdit;
+use crate::options::Options;
 use crate::memtable::MemtableIter;
 use crate::sstable::TableWriter;
 use crate::stats::TableSummary;
@@ -141,7 +142,7 @@ impl DbInner {
                     Verdict::Keep => {
                         let value = source.value();
                         if let Some((number, writer)) = current.take_if(|(_, t)| self.table_full(t, key.len(), value.len())) {
-                            out.tables.push(finish_table(number, writer)?);
+                            out.tables.push(finish_table(number, writer, &self.options)?);
                         }
                         if current.is_none() {
                             let number = w.allocate_file_number();
@@ -159,7 +160,7 @@ impl DbInner {
                 source.next()?;
             }
             if let Some((number, writer)) = current.take() {
-                out.tables.push(finish_table(number, writer)?);
+                out.tables.push(finish_table(number, writer, &self.options)?);
             }
             Ok(())
         })();
@@ -183,8 +184,13 @@ impl DbInner {
     }
 }
 
-fn finish_table(number: u64, writer: TableWriter<'_>) -> Result<TableMeta> {
+fn finish_table(number: u64, writer: TableWriter<'_>, options: &Options) -> Result<TableMeta> {
     let info = writer.finish()?;
+    assert!(
+        info.properties.entry_count <= options.sstable_max_entries as u64
+            && info.file_size <= options.sstable_max_bytes as u64,
+        "every table ever written respects the SSTable caps"
+    );
     Ok(TableMeta {
         number,
         file_size: info.file_size,

@@ -115,6 +115,11 @@ impl DbInner {
         for (i, op) in batch.ops().iter().enumerate() {
             self.make_room(w, op.key.len(), op.value.len())?;
             w.mem.insert(&op.key, first + i as u64, op.kind, &op.value);
+            assert!(
+                w.mem.entries() <= self.options.memtable_max_entries as u64
+                    && w.mem.bytes() <= self.options.memtable_max_bytes as u64,
+                "memtable caps hold after every insert"
+            );
         }
         Ok(())
     }
