@@ -7,7 +7,6 @@ use alloc::boxed::Box;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::ops::Bound;
-use core::sync::atomic::Ordering;
 
 use super::tables::TableCache;
 use super::{DbInner, ReadView, Snapshot};
@@ -243,17 +242,7 @@ impl core::fmt::Debug for DbIterator {
 
 impl DbIterator {
     pub(super) fn new(inner: &DbInner, options: &RangeOptions) -> Result<DbIterator> {
-        let snapshot = match &options.snapshot {
-            Some(s) => s.clone(),
-            None => {
-                let list = inner.snapshots.clone();
-                let mut live = list.live.lock();
-                let seq = inner.visible_seq.load(Ordering::Acquire);
-                *live.entry(seq).or_insert(0) += 1;
-                drop(live);
-                Snapshot { seq, list }
-            }
-        };
+        let snapshot = options.snapshot.clone().unwrap_or_else(|| inner.snapshot());
         let view = inner.view();
         let direction = if options.reverse { Direction::Reverse } else { Direction::Forward };
         let (lower, upper) = effective_bounds(options);

@@ -256,6 +256,17 @@ impl DbInner {
         *self.view.write() = Arc::new(view);
     }
 
+    fn snapshot(&self) -> Snapshot {
+        let list = self.snapshots.clone();
+        // Hold the snapshot list's lock while reading the sequence, so a
+        // compaction that reads the oldest snapshot cannot slip in between.
+        let mut live = list.live.lock();
+        let seq = self.visible_seq.load(Ordering::Acquire);
+        *live.entry(seq).or_insert(0) += 1;
+        drop(live);
+        Snapshot { seq, list }
+    }
+
     /// The oldest sequence number any reader may read at: the oldest live
     /// snapshot, or what readers see now.
     fn oldest_snapshot(&self) -> u64 {
@@ -337,14 +348,7 @@ impl Db {
 
     /// A snapshot of everything acknowledged so far.
     pub fn snapshot(&self) -> Snapshot {
-        let list = self.inner.snapshots.clone();
-        // Hold the snapshot list's lock while reading the sequence, so a
-        // compaction that reads the oldest snapshot cannot slip in between.
-        let mut live = list.live.lock();
-        let seq = self.inner.visible_seq.load(Ordering::Acquire);
-        *live.entry(seq).or_insert(0) += 1;
-        drop(live);
-        Snapshot { seq, list }
+        self.inner.snapshot()
     }
 
     /// A cursor over a range; see `RangeOptions`.
@@ -453,14 +457,15 @@ impl Db {
     /// Syncs the WAL and refuses every later call with `Error::Closed`.
     /// Closing twice is harmless.
     pub fn close(&self) -> Result<()> {
-        let _writer = self.inner.write.lock();
-        let was = core::mem::replace(&mut *self.inner.status.lock(), Status::Closed);
-        if was == Status::Open {
-            drop(_writer);
-            let last = load(&self.inner.counters.last_seq);
-            return self.inner.sync_wal_through(last);
+        // Taking the write lock waits for a write in progress to finish.
+        let was = {
+            let _writer = self.inner.write.lock();
+            core::mem::replace(&mut *self.inner.status.lock(), Status::Closed)
+        };
+        match was {
+            Status::Open => self.inner.sync_wal_through(load(&self.inner.counters.last_seq)),
+            Status::ReadOnly(_) | Status::Closed => Ok(()),
         }
-        Ok(())
     }
 }
 
