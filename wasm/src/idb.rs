@@ -154,7 +154,7 @@ async fn connect(database: &str, lost: &Rc<Cell<bool>>) -> JsResult<(Connection,
         let (request, created) = (request.clone(), created.clone());
         Closure::<dyn FnMut(web_sys::IdbVersionChangeEvent)>::new(move |event: web_sys::IdbVersionChangeEvent| {
             created.set(event.old_version() == 0.0);
-            if let Ok(db) = request.result().and_then(|r| r.dyn_into::<IdbDatabase>().map_err(JsValue::from)) {
+            if let Ok(db) = request.result().and_then(|r| r.dyn_into::<IdbDatabase>()) {
                 let names = db.object_store_names();
                 for store in [FILES, CHUNKS] {
                     if !names.contains(store) {

@@ -188,7 +188,7 @@ fn random_mutations_in_random_batches_load_back_exactly() {
             // Errors (absent or existing names) are fine: they must not journal.
             let _ = match rng.below(7) {
                 0 => files.create(name),
-                1 | 2 | 3 => {
+                1..=3 => {
                     let data: Vec<u8> = (0..rng.below(20)).map(|_| rng.next() as u8).collect();
                     files.append(name, &data)
                 }
