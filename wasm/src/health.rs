@@ -73,6 +73,5 @@ pub async fn health(inner: &Inner, db: &Db) -> JsResult<JsValue> {
     // Storage use and quota of the whole origin (null where unknown).
     let estimate = JsFuture::from(glue::lsmkv_storage_estimate()).await.unwrap_or(JsValue::NULL);
     let _ = Reflect::set(&object, &"storage".into(), &estimate);
-    let _ = inner.config();
     Ok(object)
 }

@@ -622,9 +622,6 @@ impl Inner {
     pub(crate) fn persisted(&self) -> Option<bool> {
         self.persisted
     }
-    pub(crate) fn config(&self) -> &StoreConfig {
-        &self.config
-    }
     pub(crate) fn failure(&self) -> Option<JsFailure> {
         self.backend_failure()
     }

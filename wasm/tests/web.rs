@@ -279,10 +279,11 @@ async fn writes_in_one_tick_share_one_transaction() {
 }
 
 #[wasm_bindgen_test]
-async fn a_wal_append_writes_only_the_new_bytes() {
+async fn a_wal_append_writes_only_the_new_bytes_and_reopen_coalesces() {
     // Appending to the WAL must not rewrite the file: one small put writes
     // about its own size, however much the WAL already holds.
-    let store = open(&unique("append"), r#"{"backend":"indexeddb"}"#).await;
+    let name = unique("append");
+    let store = open(&name, r#"{"backend":"indexeddb"}"#).await;
     for i in 0..200 {
         ok(&store, "put", &[s(&format!("w{i:03}")), s("0123456789")]).await;
     }
@@ -291,6 +292,16 @@ async fn a_wal_append_writes_only_the_new_bytes() {
     ok(&store, "put", &[s("w999"), s("0123456789")]).await;
     let written = bytes(&ok(&store, "health", &[]).await) - before;
     assert!(written > 0.0 && written < 100.0, "one put wrote {written} bytes");
+    ok(&store, "close", &[]).await;
+    // 201 one-put commits left the WAL in 201 chunks: the next open rewrites
+    // it as one (off the write path) and loses nothing.
+    let store = open(&name, r#"{"backend":"indexeddb"}"#).await;
+    let health = ok(&store, "health", &[]).await;
+    assert!(num(&health, "indexeddb.coalescedFiles") >= 1.0, "the WAL was coalesced at open");
+    assert_eq!(Array::from(&ok(&store, "keys", &[]).await).length(), 201);
+    ok(&store, "close", &[]).await;
+    let store = open(&name, r#"{"backend":"indexeddb"}"#).await;
+    assert_eq!(num(&ok(&store, "health", &[]).await, "indexeddb.coalescedFiles"), 0.0, "nothing left to coalesce");
     ok(&store, "close", &[]).await;
 }
 
