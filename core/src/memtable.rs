@@ -26,7 +26,9 @@ const ITER_CHUNK_ENTRIES: usize = 64;
 /// A memtable key: user key and sequence number, in internal-key order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct MemKey {
-    user_key: Vec<u8>,
+    /// Shared, so an iterator's copy of an entry is a reference count, not
+    /// an allocation and a memcpy (flushes copy every entry out).
+    user_key: Arc<[u8]>,
     seq: u64,
 }
 
@@ -86,7 +88,16 @@ impl PartialOrd for MemKey {
 #[derive(Clone, Debug)]
 struct MemValue {
     kind: ValueKind,
-    value: Vec<u8>,
+    value: Arc<[u8]>,
+}
+
+/// An entry held by a `MemtableIter`: the memtable's own shared bytes.
+#[derive(Clone, Debug)]
+struct SharedEntry {
+    user_key: Arc<[u8]>,
+    seq: u64,
+    kind: ValueKind,
+    value: Arc<[u8]>,
 }
 
 /// One entry copied out of the memtable.
@@ -140,8 +151,8 @@ impl Memtable {
     pub fn insert(&self, user_key: &[u8], seq: u64, kind: ValueKind, value: &[u8]) {
         debug_assert!(seq > self.max_seq.load(AtomicOrdering::Relaxed), "sequence numbers must increase");
         let previous = self.map.write().insert(
-            MemKey { user_key: user_key.to_vec(), seq },
-            MemValue { kind, value: value.to_vec() },
+            MemKey { user_key: Arc::from(user_key), seq },
+            MemValue { kind, value: Arc::from(value) },
         );
         assert!(previous.is_none(), "sequence number {seq} inserted twice");
         self.entries.fetch_add(1, AtomicOrdering::Relaxed);
@@ -155,7 +166,7 @@ impl Memtable {
         let map = self.map.read();
         let start: &dyn LookupKey = &(user_key, snapshot);
         let (found, value) = map.range::<dyn LookupKey, _>((Bound::Included(start), Bound::Unbounded)).next()?;
-        (found.user_key == user_key).then(|| (found.seq, value.kind, value.value.clone()))
+        (*found.user_key == *user_key).then(|| (found.seq, value.kind, value.value.to_vec()))
     }
 
     pub fn entries(&self) -> u64 {
@@ -182,14 +193,14 @@ impl Memtable {
 
     /// Copies up to `max` entries starting at `from` (a bound in the
     /// direction of travel: Included = at or after, Excluded = strictly after).
-    fn chunk(&self, from: Bound<(&[u8], u64)>, direction: Direction, max: usize, out: &mut VecDeque<MemEntry>) {
+    fn chunk(&self, from: Bound<(&[u8], u64)>, direction: Direction, max: usize, out: &mut VecDeque<SharedEntry>) {
         let map = self.map.read();
         let pivot = match &from {
             Bound::Included(k) => Bound::Included(k as &dyn LookupKey),
             Bound::Excluded(k) => Bound::Excluded(k as &dyn LookupKey),
             Bound::Unbounded => Bound::Unbounded,
         };
-        let copy = |(k, v): (&MemKey, &MemValue)| MemEntry {
+        let copy = |(k, v): (&MemKey, &MemValue)| SharedEntry {
             user_key: k.user_key.clone(),
             seq: k.seq,
             kind: v.kind,
@@ -207,7 +218,7 @@ impl Memtable {
     pub fn entries_sorted(&self) -> Vec<MemEntry> {
         let map = self.map.read();
         map.iter()
-            .map(|(k, v)| MemEntry { user_key: k.user_key.clone(), seq: k.seq, kind: v.kind, value: v.value.clone() })
+            .map(|(k, v)| MemEntry { user_key: k.user_key.to_vec(), seq: k.seq, kind: v.kind, value: v.value.to_vec() })
             .collect()
     }
 }
@@ -217,7 +228,7 @@ impl Memtable {
 pub struct MemtableIter {
     table: Arc<Memtable>,
     direction: Direction,
-    buffer: VecDeque<MemEntry>,
+    buffer: VecDeque<SharedEntry>,
     /// True once a chunk came back short: nothing lies beyond the buffer.
     exhausted: bool,
     started: bool,
