@@ -1,92 +1,151 @@
-// Benchmark: lsmkv (IndexedDB and memory backends) beside raw IndexedDB, in
-// one headless Chromium run. Run from the repository root after
-// `bash wasm/scripts/build.sh web`:
-//   node wasm/bench/bench.mjs [--n 20000] [--json out.json]
-// Prints ops/s for puts, random gets and a full scan.
+// The browser benchmark: lsmkv (IndexedDB and memory backends) beside raw
+// IndexedDB and idb-keyval in one headless Chromium run, and lsmkv's memory
+// backend natively (wasm/examples/native_bench.rs) on the same workloads.
+// Run from anywhere after `bash wasm/scripts/build.sh web` (or use
+// `bash wasm/scripts/bench.sh`, which builds first):
+//
+//   node wasm/bench/bench.mjs [--sizes 10000,100000] [--runs 3] [--slow 2000]
+//        [--writers 100] [--baseline wasm/pkg-before] [--json out.json] [--no-native]
+//
+// Prints one markdown table: ops/s per workload (rows) per system (columns),
+// the median of `runs` runs; each run visits the systems in a rotated order
+// so that a drift in machine load does not always hit the same one.
+// `--baseline DIR` also loads another build of the package (e.g. the commit
+// before an optimization, built with `bash wasm/scripts/build-baseline.sh`)
+// and adds its lsmkv columns and after/before ratios, measured in the same run.
 import { fileURLToPath } from 'node:url';
+import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { serve } from '../scripts/serve.mjs';
 import { launch } from '../tests/browser/chromium.mjs';
+import { WORKLOADS, SLOW } from './workloads.mjs';
 
 const argv = process.argv.slice(2);
 const option = (name, fallback) => { const i = argv.indexOf(`--${name}`); return i >= 0 ? argv[i + 1] : fallback; };
-const n = Number(option('n', 20000));
-const slow = Number(option('slow', 1000)); // ops for the one-commit-per-op workloads
-const runs = Number(option('runs', 3)); // the table shows the median of the runs
+const sizes = String(option('sizes', '10000,100000')).split(',').map(Number);
+const runs = Number(option('runs', 3));
+const slow = Number(option('slow', 2000));
+const writers = Number(option('writers', 100));
+const baseline = option('baseline');
+const native = !argv.includes('--no-native');
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const { server, url } = await serve(root);
 const browser = await launch();
 const page = await browser.newPage();
 page.on('pageerror', (e) => console.error('pageerror:', e.message));
+page.on('console', (m) => { if (m.type() === 'error') console.error('console:', m.text()); });
 await page.goto(`${url}/wasm/tests/browser/blank.html`);
 
-const runOnce = () => page.evaluate(async ({ n, slow }) => {
+// Systems, in column order. Add a backend here (and in the page below).
+const columns = ['lsmkv IndexedDB', 'raw IndexedDB', 'idb-keyval', 'lsmkv memory (wasm)'];
+if (native) columns.push('lsmkv memory (native)');
+if (baseline) columns.push('lsmkv IndexedDB (baseline)', 'lsmkv memory (baseline)');
+
+const runPage = (n, run) => page.evaluate(async ({ n, run, slow, writers, baseline }) => {
   const w = await import('/wasm/bench/workloads.mjs');
   const lsmkv = await import('/wasm/pkg/lsmkv_wasm.js');
   await lsmkv.default();
-  const { Store } = lsmkv;
-  const vals = w.values(1000);
-  const order = w.shuffled(n).slice(0, Math.min(n, 10000));
-  const slowOrder = order.slice(0, slow);
-  const rows = [];
-  const row = (system, workload, { ops, ms }) => rows.push({ system, workload, ops, ms, opsPerSec: Math.round(ops / (ms / 1000)) });
-
-  for (const backend of ['indexeddb', 'memory']) {
-    const name = `bench-${backend}-${Math.random()}`;
-    const store = await Store.open(name, { backend, durability: 'strict' });
-    const system = `lsmkv ${backend}`;
-    row(system, `put, awaited one by one (${slow})`, await w.lsmkvPutsAwaited(store, 0, slow, vals));
-    row(system, `put, 1000 in flight (${n - slow})`, await w.lsmkvPutsConcurrent(store, slow, n - slow, vals, 1000));
-    row(system, `batchPut of 1000 (${n})`, await w.lsmkvBatchPut(store, 0, n, vals, 1000));
-    row(system, `get, random, awaited (${slow})`, await w.lsmkvGets(store, slowOrder));
-    row(system, `get, random, awaited (${order.length})`, await w.lsmkvGets(store, order));
-    row(system, `scan, iterator next(1000) (${n})`, await w.lsmkvScan(store, n));
-    // The reads above hit the memtable (the production preset holds 64 MiB);
-    // compact everything into tables and read again.
-    await store.compact();
-    row(system, `get, random, from tables after compact() (${order.length})`, await w.lsmkvGets(store, order));
-    row(system, `scan, from tables after compact() (${n})`, await w.lsmkvScan(store, n));
-    const health = await store.health();
-    rows.push({ system, workload: 'indexeddb transactions used', ops: health.indexeddb?.transactions ?? 0 });
-    await store.close();
-    if (backend === 'indexeddb') await Store.destroy(name);
+  const kv = await import('/wasm/node_modules/idb-keyval/dist/index.js');
+  const systems = [
+    w.lsmkvSystem('lsmkv IndexedDB', lsmkv, 'indexeddb'),
+    w.rawSystem(),
+    w.idbKeyvalSystem(kv),
+    w.lsmkvSystem('lsmkv memory (wasm)', lsmkv, 'memory'),
+  ];
+  if (baseline) {
+    const before = await import(`/${baseline}/lsmkv_wasm.js`);
+    await before.default();
+    systems.push(w.lsmkvSystem('lsmkv IndexedDB (baseline)', before, 'indexeddb'));
+    systems.push(w.lsmkvSystem('lsmkv memory (baseline)', before, 'memory'));
   }
+  const ctx = { n, slow, writers, ranges: Math.min(1000, n / 10), vals: w.values(1000), order: w.shuffled(n, run + 1) };
+  const results = {};
+  for (let i = 0; i < systems.length; i++) {
+    const system = systems[(i + run) % systems.length];
+    results[system.name] = await system.run(ctx);
+  }
+  return { results, userAgent: navigator.userAgent };
+}, { n, run, slow, writers, baseline });
 
-  const rawName = `bench-raw-${Math.random()}`;
-  const db = await w.rawOpen(rawName);
-  row('raw IndexedDB', `put, 1 per transaction (${slow})`, await w.rawPutsPerTransaction(db, 0, slow, vals, 1));
-  row('raw IndexedDB', `put, 1000 per transaction (${n})`, await w.rawPutsPerTransaction(db, 0, n, vals, 1000));
-  row('raw IndexedDB', `get, random, 1 per transaction (${slow})`, await w.rawGetsPerTransaction(db, slowOrder, 1));
-  row('raw IndexedDB', `get, random, 1000 per transaction (${order.length})`, await w.rawGetsPerTransaction(db, order, 1000));
-  row('raw IndexedDB', `scan, cursor (${n})`, await w.rawScanCursor(db, n));
-  row('raw IndexedDB', `scan, getAll pages of 1000 (${n})`, await w.rawScanPages(db, n));
-  db.close();
-  indexedDB.deleteDatabase(rawName);
-  return { rows, userAgent: navigator.userAgent };
-}, { n, slow });
-
-const all = [];
-for (let run = 0; run < runs; run++) all.push(await runOnce());
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const results = {
-  userAgent: all[0].userAgent,
-  runs,
-  rows: all[0].rows.map((row, i) => ({
-    ...row,
-    opsPerSec: row.opsPerSec === undefined ? undefined : median(all.map((r) => r.rows[i].opsPerSec)),
-    eachRun: all.map((r) => r.rows[i].opsPerSec ?? r.rows[i].ops),
-  })),
+const runNative = (n) => {
+  const out = execFileSync('cargo', ['run', '--quiet', '--release', '-p', 'lsmkv-wasm', '--example', 'native_bench', '--', '--n', String(n)],
+    { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  return Object.fromEntries(JSON.parse(out).rows.map((r) => [r.workload, r]));
 };
 
+// A discarded warm-up pass, so that no system pays for the JIT alone.
+await runPage(Math.min(1000, ...sizes), 0);
+
+// all[n][system][workload] = [ops/s of each run]
+const all = {};
+let userAgent = '';
+for (let run = 0; run < runs; run++) {
+  for (const n of sizes) {
+    const started = Date.now();
+    const { results, userAgent: ua } = await runPage(n, run);
+    userAgent = ua;
+    if (native) results['lsmkv memory (native)'] = runNative(n);
+    for (const [system, rows] of Object.entries(results)) {
+      for (const [workload, { ops, ms }] of Object.entries(rows)) {
+        ((((all[n] ??= {})[system] ??= {})[workload]) ??= []).push(ops / (ms / 1000));
+      }
+    }
+    console.error(`run ${run + 1}/${runs}, n = ${n}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  }
+}
 await browser.close();
 server.close();
 
-console.log(`lsmkv-wasm benchmark: ${n} keys of 16 bytes, 100-byte values, strict durability, median of ${runs} runs; ${results.userAgent}\n`);
-console.log('| system | workload | ops/s (median) | each run |');
-console.log('|---|---|---:|---|');
-for (const r of results.rows) {
-  console.log(`| ${r.system} | ${r.workload} | ${r.opsPerSec !== undefined ? r.opsPerSec.toLocaleString('en-US') : r.ops} | ${r.eachRun.join(', ')} |`);
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
+const fmt = (x) => (x === undefined ? '—' : x >= 100 ? Math.round(x).toLocaleString('en-US') : x.toFixed(1));
+const cell = (n, system, workload) => {
+  const xs = all[n]?.[system]?.[workload];
+  return xs ? median(xs) : undefined;
+};
+const label = (n, id, text) => {
+  const capped = Object.entries(SLOW).filter(([s, ids]) => ids.includes(id) && columns.includes(s)).map(([s]) => s);
+  const note = n > slow && capped.length ? ` ¹` : '';
+  return `${text.replace('{writers}', writers)}${note}`;
+};
+
+const lines = [];
+lines.push(`lsmkv-wasm browser benchmark: 16-byte keys, 100-byte values, strict durability (idb-keyval: the browser's default), median of ${runs} runs.`);
+lines.push(`${userAgent}; ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}; ops/s.`);
+lines.push('');
+const ratioColumns = baseline ? ['IndexedDB after/before', 'memory after/before'] : [];
+lines.push(`| n | workload | ${columns.join(' | ')}${ratioColumns.map((c) => ` | ${c}`).join('')} |`);
+lines.push(`|---:|---|${columns.map(() => '---:').join('|')}|${ratioColumns.map(() => '---:|').join('')}`);
+for (const n of sizes) {
+  for (const [id, text] of WORKLOADS) {
+    if (!columns.some((s) => cell(n, s, id) !== undefined)) continue;
+    const cells = columns.map((s) => fmt(cell(n, s, id)));
+    const ratio = (a, b) => (cell(n, a, id) && cell(n, b, id) ? `${(cell(n, a, id) / cell(n, b, id)).toFixed(2)}×` : '—');
+    const ratios = baseline ? [ratio('lsmkv IndexedDB', 'lsmkv IndexedDB (baseline)'), ratio('lsmkv memory (wasm)', 'lsmkv memory (baseline)')] : [];
+    lines.push(`| ${n.toLocaleString('en-US')} | ${label(n, id, text)} | ${cells.join(' | ')}${ratios.map((r) => ` | ${r}`).join('')} |`);
+  }
 }
+lines.push('');
+lines.push(`¹ Where n > ${slow.toLocaleString('en-US')}, workloads that cost one IndexedDB transaction per operation ran ${slow.toLocaleString('en-US')} ops: ` +
+  Object.entries(SLOW).filter(([s]) => columns.includes(s)).map(([s, ids]) => `${s}: ${ids.join(', ')}`).join('; ') + '.');
+for (const n of sizes) {
+  const durable = ['put-writers', 'put-issued'].map((id) => cell(n, 'lsmkv IndexedDB', id));
+  const raw = cell(n, 'raw IndexedDB', 'put-each');
+  if (raw && durable[0]) {
+    lines.push(`n = ${n.toLocaleString('en-US')}: durable lsmkv puts vs raw IndexedDB one put per transaction: ` +
+      `${(durable[0] / raw).toFixed(1)}× (${writers} writers), ${(durable[1] / raw).toFixed(1)}× (all issued at once); ` +
+      `an awaited put alone: ${(cell(n, 'lsmkv IndexedDB', 'put-each') / raw).toFixed(2)}×.`);
+  }
+}
+// Noise: the largest max/min spread across runs of any cell.
+let spread = { ratio: 1 };
+for (const n of sizes) for (const s of columns) for (const [id] of WORKLOADS) {
+  const xs = all[n]?.[s]?.[id];
+  if (xs && xs.length > 1 && Math.max(...xs) / Math.min(...xs) > spread.ratio) spread = { ratio: Math.max(...xs) / Math.min(...xs), n, s, id };
+}
+if (spread.n) lines.push(`Noise: the widest spread between runs was ${spread.ratio.toFixed(2)}× (max/min), ${spread.s}, ${spread.id}, n = ${spread.n}.`);
+console.log(lines.join('\n'));
+
 const out = option('json');
-if (out) writeFileSync(out, JSON.stringify(results, null, 2));
+if (out) writeFileSync(out, JSON.stringify({ userAgent, runs, slow, writers, sizes, columns, results: all }, null, 2));

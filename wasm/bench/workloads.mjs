@@ -1,5 +1,37 @@
-// Benchmark workloads, run inside the page. Each returns { ops, ms }.
-// Keys: 16 bytes ("key" + 13 digits, ascending); values: 100 random bytes.
+// Benchmark workloads, run inside the page by bench.mjs. Keys: 16 bytes
+// ("key" + 13 digits); values: 100 random bytes (a Uint8Array).
+//
+// A *system* is `{ name, run(ctx) }`; `run` does every workload it supports
+// on fresh databases and returns `{ [workloadId]: { ops, ms } }`. Workload
+// ids (WORKLOADS below) are the table's rows; a system that lacks one leaves
+// its cell empty. To add a backend, add a system (lsmkvSystem takes any
+// `backend` option Store.open accepts).
+//
+// ctx: { n, slow, writers, ranges, vals, order }, where `order` is a shuffle
+// of 0..n and `slow` caps the workloads that cost one IndexedDB transaction
+// per operation (they run at ~1–2k ops/s, so 100k of them would take
+// minutes per system per run).
+
+export const WORKLOADS = [
+  ['put-each', 'put, each awaited (one commit per put)'],
+  ['put-writers', 'put, {writers} concurrent writers, each awaiting its put'],
+  ['put-issued', 'put, all issued at once, then awaited'],
+  ['put-batch', 'put, all in one batch / transaction'],
+  ['get-each', 'get, random, each awaited'],
+  ['get-issued', 'get, random, all issued at once / one transaction'],
+  ['range-100', 'range of 100 from a random key (entries/s)'],
+  ['scan', 'scan all (entries/s)'],
+  ['get-each-compacted', 'get, random, each awaited, after compact()'],
+  ['range-100-compacted', 'range of 100 after compact() (entries/s)'],
+  ['scan-compacted', 'scan all after compact() (entries/s)'],
+];
+
+/** Workloads that cost one IndexedDB transaction per operation on that system. */
+export const SLOW = {
+  'lsmkv IndexedDB': ['put-each'],
+  'raw IndexedDB': ['put-each', 'put-writers', 'put-issued', 'get-each'],
+  'idb-keyval': ['put-each', 'put-writers', 'put-issued', 'get-each'],
+};
 
 export const key = (i) => `key${String(i).padStart(13, '0')}`;
 
@@ -13,7 +45,7 @@ export function shuffled(count, seed = 1) {
   const order = Array.from({ length: count }, (_, i) => i);
   let a = seed;
   for (let i = count - 1; i > 0; i--) {
-    a = (a * 1103515245 + 12345) & 0x7fffffff;
+    a = (Math.imul(a, 1103515245) + 12345) & 0x7fffffff;
     const j = a % (i + 1);
     [order[i], order[j]] = [order[j], order[i]];
   }
@@ -22,34 +54,50 @@ export function shuffled(count, seed = 1) {
 
 async function timed(ops, body) {
   const start = performance.now();
-  await body();
-  return { ops, ms: performance.now() - start };
+  const counted = await body();
+  return { ops: typeof counted === 'number' ? counted : ops, ms: performance.now() - start };
 }
+
+/** `writers` async loops share keys from..from+count, each awaiting its own op. */
+async function concurrently(from, count, writers, op) {
+  let next = from;
+  const end = from + count;
+  const writer = async () => {
+    while (next < end) await op(next++);
+  };
+  await Promise.all(Array.from({ length: Math.min(writers, count) }, writer));
+}
+
+const value = (vals, i) => vals[i % vals.length];
 
 // ---- lsmkv ----
 
 export async function lsmkvPutsAwaited(store, from, count, vals) {
   return timed(count, async () => {
-    for (let i = from; i < from + count; i++) await store.put(key(i), vals[i % vals.length]);
+    for (let i = from; i < from + count; i++) await store.put(key(i), value(vals, i));
   });
 }
 
-/** `concurrency` puts in flight at once: writes of one tick share a transaction. */
-export async function lsmkvPutsConcurrent(store, from, count, vals, concurrency) {
+export async function lsmkvPutsWriters(store, from, count, vals, writers) {
+  return timed(count, () => concurrently(from, count, writers, (i) => store.put(key(i), value(vals, i))));
+}
+
+/** `concurrency` puts issued without awaiting, then awaited, round after round. */
+export async function lsmkvPutsConcurrent(store, from, count, vals, concurrency = count) {
   return timed(count, async () => {
     for (let i = from; i < from + count; i += concurrency) {
       const round = [];
-      for (let j = i; j < Math.min(i + concurrency, from + count); j++) round.push(store.put(key(j), vals[j % vals.length]));
+      for (let j = i; j < Math.min(i + concurrency, from + count); j++) round.push(store.put(key(j), value(vals, j)));
       await Promise.all(round);
     }
   });
 }
 
-export async function lsmkvBatchPut(store, from, count, vals, batch) {
+export async function lsmkvBatchPut(store, from, count, vals, batch = count) {
   return timed(count, async () => {
     for (let i = from; i < from + count; i += batch) {
       const entries = [];
-      for (let j = i; j < Math.min(i + batch, from + count); j++) entries.push([key(j), vals[j % vals.length]]);
+      for (let j = i; j < Math.min(i + batch, from + count); j++) entries.push([key(j), value(vals, j)]);
       await store.batchPut(entries);
     }
   });
@@ -63,6 +111,25 @@ export async function lsmkvGets(store, order) {
   });
 }
 
+export async function lsmkvGetsIssued(store, order) {
+  return timed(order.length, async () => {
+    const found = await Promise.all(order.map((i) => store.get(key(i))));
+    if (found.some((v) => v === undefined)) throw new Error('lsmkv lost a key');
+  });
+}
+
+export async function lsmkvRanges(store, starts, size, n) {
+  return timed(0, async () => {
+    let seen = 0;
+    for (const i of starts) {
+      const page = await store.range({ gte: key(i), limit: size });
+      if (page.length !== Math.min(size, n - i)) throw new Error(`lsmkv range from ${i} saw ${page.length}`);
+      seen += page.length;
+    }
+    return seen;
+  });
+}
+
 export async function lsmkvScan(store, expected) {
   let seen = 0;
   const result = await timed(expected, async () => {
@@ -72,6 +139,53 @@ export async function lsmkvScan(store, expected) {
   });
   if (seen !== expected) throw new Error(`lsmkv scan saw ${seen} of ${expected}`);
   return result;
+}
+
+/**
+ * lsmkv through the package module `lsmkv` (the `Store` class), on `backend`
+ * ('indexeddb', 'memory', or any other Store.open accepts). `durable`: one
+ * commit per op is slow there, so `put-each` runs `slow` ops.
+ */
+export function lsmkvSystem(name, lsmkv, backend, { durable = backend !== 'memory' } = {}) {
+  const { Store } = lsmkv;
+  const fresh = async () => {
+    const id = `bench-${backend}-${Math.random()}`;
+    const store = await Store.open(id, { backend, durability: 'strict' });
+    return {
+      store,
+      drop: async () => {
+        await store.close();
+        if (durable) await Store.destroy(id);
+      },
+    };
+  };
+  return {
+    name,
+    async run({ n, slow, writers, ranges, vals, order }) {
+      const r = {};
+      let s = await fresh();
+      r['put-each'] = await lsmkvPutsAwaited(s.store, 0, durable ? Math.min(slow, n) : n, vals);
+      await s.drop();
+      s = await fresh();
+      r['put-writers'] = await lsmkvPutsWriters(s.store, 0, n, vals, writers);
+      await s.drop();
+      s = await fresh();
+      r['put-issued'] = await lsmkvPutsConcurrent(s.store, 0, n, vals);
+      await s.drop();
+      s = await fresh();
+      r['put-batch'] = await lsmkvBatchPut(s.store, 0, n, vals);
+      const starts = order.slice(0, ranges);
+      for (const suffix of ['', '-compacted']) {
+        if (suffix) await s.store.compact();
+        r[`get-each${suffix}`] = await lsmkvGets(s.store, order);
+        if (!suffix) r['get-issued'] = await lsmkvGetsIssued(s.store, order);
+        r[`range-100${suffix}`] = await lsmkvRanges(s.store, starts, 100, n);
+        r[`scan${suffix}`] = await lsmkvScan(s.store, n);
+      }
+      await s.drop();
+      return r;
+    },
+  };
 }
 
 // ---- raw IndexedDB ----
@@ -87,13 +201,20 @@ export function rawOpen(name) {
 
 const committed = (tx) => new Promise((done, fail) => { tx.oncomplete = done; tx.onabort = () => fail(tx.error); });
 const requested = (request) => new Promise((done, fail) => { request.onsuccess = () => done(request.result); request.onerror = () => fail(request.error); });
+const deleted = (name) => new Promise((done) => { const r = indexedDB.deleteDatabase(name); r.onsuccess = r.onerror = r.onblocked = done; });
+
+function rawPut(db, i, vals) {
+  const tx = db.transaction('kv', 'readwrite', { durability: 'strict' });
+  tx.objectStore('kv').put(value(vals, i), key(i));
+  return committed(tx);
+}
 
 export async function rawPutsPerTransaction(db, from, count, vals, perTx) {
   return timed(count, async () => {
     for (let i = from; i < from + count; i += perTx) {
       const tx = db.transaction('kv', 'readwrite', { durability: 'strict' });
       const store = tx.objectStore('kv');
-      for (let j = i; j < Math.min(i + perTx, from + count); j++) store.put(vals[j % vals.length], key(j));
+      for (let j = i; j < Math.min(i + perTx, from + count); j++) store.put(value(vals, j), key(j));
       await committed(tx);
     }
   });
@@ -105,8 +226,23 @@ export async function rawGetsPerTransaction(db, order, perTx) {
       const tx = db.transaction('kv', 'readonly');
       const store = tx.objectStore('kv');
       const gets = order.slice(i, i + perTx).map((k) => requested(store.get(key(k))));
-      for (const value of await Promise.all(gets)) if (value === undefined) throw new Error('raw lost a key');
+      for (const found of await Promise.all(gets)) if (found === undefined) throw new Error('raw lost a key');
     }
+  });
+}
+
+/** One read-only transaction per range: `getAllKeys` + `getAll` of `size` from a key. */
+export async function rawRanges(db, starts, size, n) {
+  return timed(0, async () => {
+    let seen = 0;
+    for (const i of starts) {
+      const store = db.transaction('kv', 'readonly').objectStore('kv');
+      const range = IDBKeyRange.lowerBound(key(i));
+      const [keys, vals] = await Promise.all([requested(store.getAllKeys(range, size)), requested(store.getAll(range, size))]);
+      if (keys.length !== Math.min(size, n - i) || vals.length !== keys.length) throw new Error(`raw range from ${i} saw ${keys.length}`);
+      seen += keys.length;
+    }
+    return seen;
   });
 }
 
@@ -126,6 +262,7 @@ export async function rawScanCursor(db, expected) {
   return result;
 }
 
+/** Keys and values in pages of 1000 (`getAllKeys` + `getAll`), the fastest plain scan. */
 export async function rawScanPages(db, expected) {
   let seen = 0;
   const result = await timed(expected, async () => {
@@ -140,4 +277,73 @@ export async function rawScanPages(db, expected) {
   });
   if (seen !== expected) throw new Error(`getAll pages saw ${seen} of ${expected}`);
   return result;
+}
+
+/** Raw IndexedDB, strict durability: one object store, key → Uint8Array. */
+export function rawSystem() {
+  const fresh = async () => {
+    const name = `bench-raw-${Math.random()}`;
+    const db = await rawOpen(name);
+    return { db, drop: async () => { db.close(); await deleted(name); } };
+  };
+  return {
+    name: 'raw IndexedDB',
+    async run({ n, slow, writers, ranges, vals, order }) {
+      const r = {};
+      const few = Math.min(slow, n);
+      let s = await fresh();
+      r['put-each'] = await rawPutsPerTransaction(s.db, 0, few, vals, 1);
+      r['put-writers'] = await timed(few, () => concurrently(few, few, writers, (i) => rawPut(s.db, i, vals)));
+      r['put-issued'] = await timed(few, () => Promise.all(Array.from({ length: few }, (_, j) => rawPut(s.db, 2 * few + j, vals))));
+      await s.drop();
+      s = await fresh();
+      r['put-batch'] = await rawPutsPerTransaction(s.db, 0, n, vals, n);
+      r['get-each'] = await rawGetsPerTransaction(s.db, order.slice(0, few), 1);
+      r['get-issued'] = await rawGetsPerTransaction(s.db, order, n);
+      r['range-100'] = await rawRanges(s.db, order.slice(0, ranges), 100, n);
+      r.scan = await rawScanPages(s.db, n);
+      await s.drop();
+      return r;
+    },
+  };
+}
+
+// ---- idb-keyval ----
+
+/** idb-keyval (npm), as a web developer would use it: `set`, `setMany`, `get`, `getMany`, `entries`. */
+export function idbKeyvalSystem(kv) {
+  const fresh = () => {
+    const name = `bench-keyval-${Math.random()}`;
+    const store = kv.createStore(name, 'kv');
+    return { store, drop: async () => { await store('readonly', (s) => s.transaction.db.close()); await deleted(name); } };
+  };
+  return {
+    name: 'idb-keyval',
+    async run({ n, slow, writers, vals, order }) {
+      const r = {};
+      const few = Math.min(slow, n);
+      let s = fresh();
+      r['put-each'] = await timed(few, async () => {
+        for (let i = 0; i < few; i++) await kv.set(key(i), value(vals, i), s.store);
+      });
+      r['put-writers'] = await timed(few, () => concurrently(few, few, writers, (i) => kv.set(key(i), value(vals, i), s.store)));
+      r['put-issued'] = await timed(few, () => Promise.all(Array.from({ length: few }, (_, j) => kv.set(key(2 * few + j), value(vals, j), s.store))));
+      await s.drop();
+      s = fresh();
+      r['put-batch'] = await timed(n, () => kv.setMany(Array.from({ length: n }, (_, i) => [key(i), value(vals, i)]), s.store));
+      r['get-each'] = await timed(few, async () => {
+        for (const i of order.slice(0, few)) if ((await kv.get(key(i), s.store)) === undefined) throw new Error('idb-keyval lost a key');
+      });
+      r['get-issued'] = await timed(n, async () => {
+        const found = await kv.getMany(order.map(key), s.store);
+        if (found.some((v) => v === undefined)) throw new Error('idb-keyval lost a key');
+      });
+      r.scan = await timed(n, async () => {
+        const all = await kv.entries(s.store);
+        if (all.length !== n) throw new Error(`idb-keyval entries saw ${all.length}`);
+      });
+      await s.drop();
+      return r;
+    },
+  };
 }

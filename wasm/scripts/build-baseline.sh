@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Builds the web package of another commit (default: HEAD) into
+# wasm/pkg-baseline, so the benchmark can time it beside the working tree's
+# build in the same run:
+#   bash wasm/scripts/build-baseline.sh [COMMIT] [OUT_DIR]
+#   node wasm/bench/bench.mjs --baseline wasm/pkg-baseline
+# The commit's tree is exported with `git archive` into a temporary directory
+# (no worktree, no checkout: the working tree is not touched).
+set -euo pipefail
+wasm=$(cd "$(dirname "$0")/.." && pwd)
+root=$(cd "$wasm/.." && pwd)
+commit=${1:-HEAD}
+out=$(realpath -m "${2:-$wasm/pkg-baseline}")
+export PATH="$wasm/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+if ! wasm-opt --version 2>/dev/null | grep -q "version 132"; then
+  echo "wasm-opt 132 not found: run 'npm ci' in wasm/ first" >&2
+  exit 1
+fi
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+git -C "$root" archive "$commit" | tar -x -C "$tmp"
+# A separate target directory keeps the two builds from rebuilding each other.
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target}-baseline
+(cd "$tmp/wasm" && wasm-pack --quiet build . --target web --release --out-dir "$out" --mode no-install)
+echo "built $(git -C "$root" rev-parse --short "$commit") into $out"
