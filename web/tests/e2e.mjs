@@ -1,0 +1,483 @@
+// End-to-end tests of the playground in real headless Chromium (Debian's
+// /usr/bin/chromium driven by playwright-core), against a static server
+// serving the output of `trunk build --release`. Run by web/scripts/test.sh:
+//
+//   node web/tests/e2e.mjs --base http://127.0.0.1:PORT/ --artifacts artifacts
+//
+// The tests share one browser context (so IndexedDB persists across the
+// reload test) and run in order. A screenshot of each view is saved under
+// --artifacts. Any console error, page error, CSP violation or alert() fails
+// the run.
+
+import { chromium } from 'playwright-core';
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+const args = Object.fromEntries(
+  process.argv.slice(2).reduce((pairs, arg, i, all) => (arg.startsWith('--') ? [...pairs, [arg.slice(2), all[i + 1]]] : pairs), []),
+);
+const BASE = args.base || process.env.PLAYGROUND_URL || 'http://127.0.0.1:8080/';
+const ARTIFACTS = resolve(args.artifacts || 'artifacts');
+const ONLY = args.only ? new RegExp(args.only) : null;
+mkdirSync(ARTIFACTS, { recursive: true });
+
+const CHROMIUM_ARGS = [
+  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage',
+];
+
+// ---- a minimal runner ----
+
+const tests = [];
+const test = (name, fn) => tests.push({ name, fn });
+
+class AssertionError extends Error {}
+function assert(condition, message) {
+  if (!condition) throw new AssertionError(message);
+}
+function equal(actual, expected, message) {
+  if (actual !== expected) throw new AssertionError(`${message}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
+}
+
+/** Polls `fn` until it returns a truthy value (returned) or times out. */
+async function until(fn, message, timeout = 15000, interval = 100) {
+  const deadline = Date.now() + timeout;
+  let last;
+  for (;;) {
+    try {
+      last = await fn();
+      if (last) return last;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) throw new AssertionError(`timed out after ${timeout} ms: ${message} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
+    await new Promise((r) => setTimeout(r, interval));
+  }
+}
+
+// ---- page helpers ----
+
+const problems = []; // console errors, page errors, dialogs: each fails the run
+const warnings = [];
+
+async function ready(page) {
+  await page.waitForSelector('body[data-ready="true"]', { timeout: 30000 });
+}
+
+async function view(page, id) {
+  await page.click(`[data-testid="tab-${id}"]`);
+  await page.waitForSelector(`[data-testid="tab-${id}"][aria-current="page"]`);
+}
+
+/** Waits until the picture has replayed every event and shows the engine's state. */
+async function settled(page) {
+  await until(async () => (await page.textContent('[data-testid="picture-state"]')) === 'live', 'the picture settles (badge "live")', 30000);
+}
+
+async function tables(page, level) {
+  const sel = level === undefined ? '[data-testid="sst"]' : `[data-testid="level-${level}"] [data-testid="sst"]`;
+  return page.$$eval(sel, (els) => els.map((e) => ({ number: Number(e.dataset.number), level: Number(e.dataset.level), entries: Number(e.dataset.entries), text: e.textContent, title: e.title })));
+}
+
+async function put(page, key, value, as = 'text') {
+  await page.fill('[data-testid="put-key"]', key);
+  await page.fill('[data-testid="put-value"]', value);
+  await page.selectOption('#put-as', as);
+  const form = page.locator('[data-testid="op-put"]');
+  await page.focus('[data-testid="put-value"]');
+  await page.keyboard.press('Enter'); // forms work by keyboard: Enter in the value field puts
+  return form;
+}
+
+async function putMessage(page) {
+  return page.locator('[data-testid="op-put"] .message').textContent();
+}
+
+async function browse(page, prefix = '', substring = '') {
+  await view(page, 'browser');
+  await page.fill('[data-testid="browse-prefix"]', prefix);
+  await page.fill('[data-testid="browse-substring"]', substring);
+  await page.click('[data-testid="browse-search"]');
+  // A search is done when the summary names the prefix's count.
+  await page.waitForTimeout(300);
+  return {
+    summary: await page.textContent('[data-testid="browse-summary"]'),
+    keys: await page.$$eval('[data-testid="browse-key"]', (els) => els.map((e) => e.textContent)),
+  };
+}
+
+async function runDemo(page, id, timeout = 90000) {
+  await view(page, 'demo');
+  await page.click(`[data-testid="demo-run-${id}"]`);
+  await until(async () => {
+    const status = await page.textContent('[data-testid="demo-status"]');
+    if (status.startsWith('Failed')) throw new AssertionError(`demo ${id}: ${status}`);
+    return status === 'Done.';
+  }, `demo ${id} finishes`, timeout, 200);
+  return page.$$eval('[data-testid="demo-log"] li', (els) => els.map((e) => e.textContent));
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: false });
+}
+
+// ---- the tests ----
+
+const XSS_KEY = '<img src=x onerror="window.__pwned=1">';
+const XSS_VALUE = '<script>window.__pwned=2</script><b>bold?</b>';
+
+test('the page loads the engine and opens an IndexedDB store, with no inline script', async (page) => {
+  await page.goto(BASE);
+  await ready(page);
+  const label = await page.textContent('[data-testid="store-label"]');
+  assert(label.includes('IndexedDB') && label.includes('caps 30/30'), `store label: ${label}`);
+  equal(await page.textContent('[data-testid="memtable-fill"]'), '0 / 30 entries', 'memtable fill');
+  equal(await page.$$eval('script:not([src])', (s) => s.length), 0, 'inline scripts');
+  const csp = await page.getAttribute('meta[http-equiv="Content-Security-Policy"]', 'content');
+  assert(/script-src 'self' 'wasm-unsafe-eval'/.test(csp) && !/unsafe-inline/.test(csp), `CSP: ${csp}`);
+  await shot(page, 'dashboard-empty');
+});
+
+test('31 puts through the Operations form → one L0 table with 30 entries', async (page) => {
+  await view(page, 'operations');
+  for (let i = 1; i <= 31; i++) {
+    const key = `key:${String(i).padStart(2, '0')}`;
+    await put(page, key, `value ${i}`);
+    await until(async () => (await putMessage(page)).startsWith(`Put ${key} `), `put ${key} acknowledged`);
+  }
+  await settled(page);
+  const l0 = await tables(page, 0);
+  equal(l0.length, 1, 'L0 tables');
+  equal(l0[0].entries, 30, 'entries in the L0 table');
+  assert(l0[0].text.includes('30 entries'), `the box says 30 entries: ${l0[0].text}`);
+  equal((await tables(page)).length, 1, 'tables in the whole tree');
+  equal(await page.textContent('[data-testid="memtable-fill"]'), '1 / 30 entries', 'memtable after the flush');
+  const caption = await page.textContent('[data-testid="picture-caption"]');
+  assert(/Flush: 30 memtable entries → L0 table #\d+ \(30 entries\)/.test(caption), `caption: ${caption}`);
+  await shot(page, 'operations');
+});
+
+test('bad input gets a clear inline message, never an exception', async (page) => {
+  await view(page, 'operations');
+  const message = (card) => page.locator(`[data-testid="${card}"] .message`).textContent();
+  await page.fill('[data-testid="put-key"]', '');
+  await page.click('[data-testid="put-submit"]');
+  assert((await message('op-put')).includes('keys must not be empty'), 'empty key');
+  await put(page, 'json:bad', '{"name": ', 'json');
+  assert((await message('op-put')).startsWith('Not valid JSON'), `invalid JSON: ${await message('op-put')}`);
+  await put(page, 'big', 'x'.repeat(70 * 1024), 'text');
+  await until(async () => (await message('op-put')).includes('LSMKV_INVALID_VALUE'), 'oversized value rejected by the engine');
+  assert((await message('op-put')).includes('maximum'), `oversized value message: ${await message('op-put')}`);
+  await page.fill('[data-testid="batch-text"]', 'a=1\nthis line has no equals sign');
+  await page.click('[data-testid="batch-submit"]');
+  assert((await message('op-batch')).includes('Line 2: expected key=value'), `batch lines: ${await message('op-batch')}`);
+  await page.fill('[data-testid="batch-text"]', '{"a": 1,}');
+  await page.click('[data-testid="batch-submit"]');
+  assert((await message('op-batch')).startsWith('Not valid JSON'), 'batch JSON');
+  await page.fill('[data-testid="batch-text"]', '[1, 2]');
+  await page.click('[data-testid="batch-submit"]');
+  assert((await message('op-batch')).includes('must be an object'), 'batch JSON array');
+  await page.fill('[data-testid="range-limit"]', '-3');
+  await page.click('[data-testid="range-submit"]');
+  assert((await message('op-range')).includes('whole number'), 'negative limit');
+  await page.fill('[data-testid="range-limit"]', '50');
+  await page.fill('[data-testid="get-key"]', '');
+  await page.click('[data-testid="get-submit"]');
+  assert((await message('op-get')).includes('keys must not be empty'), 'get with an empty key');
+  // Nothing was written by any of these.
+  equal(await page.textContent('[data-testid="memtable-fill"]'), '1 / 30 entries', 'memtable unchanged');
+});
+
+test('range query, get and batch put through the forms', async (page) => {
+  await view(page, 'operations');
+  await page.fill('[data-testid="batch-text"]', 'fruit:apple=red\nfruit:kiwi=green\nfruit:plum=purple');
+  await page.click('[data-testid="batch-submit"]');
+  await until(async () => (await page.locator('[data-testid="op-batch"] .message').textContent()).startsWith('Put 3 entries atomically'), 'batch put');
+  await page.fill('[data-testid="range-start"]', 'key:05');
+  await page.fill('[data-testid="range-end"]', 'key:09');
+  await page.check('[data-testid="range-end-inclusive"]');
+  await page.check('[data-testid="range-reverse"]');
+  await page.fill('[data-testid="range-limit"]', '3');
+  await page.click('[data-testid="range-submit"]');
+  await page.waitForSelector('[data-testid="range-table"]');
+  const keys = await page.$$eval('[data-testid="range-table"] tbody tr td:first-child', (tds) => tds.map((t) => t.textContent));
+  equal(keys.join(','), 'key:09,key:08,key:07', 'reverse range with an inclusive end and a limit');
+  await page.uncheck('[data-testid="range-reverse"]');
+  await page.uncheck('[data-testid="range-end-inclusive"]');
+  await page.fill('[data-testid="range-limit"]', '50');
+  await page.fill('[data-testid="get-key"]', 'fruit:kiwi');
+  await page.click('[data-testid="get-submit"]');
+  await until(async () => (await page.textContent('[data-testid="get-result"]')).includes('green'), 'get fruit:kiwi');
+});
+
+test('table inspector: entries with sequence numbers, blocks and filter', async (page) => {
+  const [table] = await tables(page, 0);
+  await page.click(`[data-testid="sst"][data-number="${table.number}"]`);
+  await page.waitForSelector('[data-testid="inspector-entries-table"]');
+  equal(await page.textContent('[data-testid="inspector-entries"]'), '30', 'entry count');
+  const rows = await page.$$eval('[data-testid="inspector-entries-table"] tbody tr', (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent)));
+  equal(rows.length, 30, 'entry rows');
+  equal(rows[0][0], 'key:01', 'first key');
+  assert(/^\d+$/.test(rows[0][1]), `a sequence number: ${rows[0][1]}`);
+  const body = await page.textContent('[data-testid="inspector-body"]');
+  assert(body.includes('Bloom filter') && body.includes('Blocks ('), 'blocks and filter shown');
+  await shot(page, 'table-inspector');
+  await page.keyboard.press('Escape');
+  await until(async () => !(await page.$eval('[data-testid="table-inspector"]', (d) => d.open)), 'Escape closes the inspector');
+});
+
+test('explain get shows the read path', async (page) => {
+  await page.fill('[data-testid="explain-key"]', 'key:07');
+  await page.press('[data-testid="explain-key"]', 'Enter');
+  await until(async () => (await page.textContent('[data-testid="explain-result"]')).includes('Result:'), 'explain result');
+  const text = await page.textContent('[data-testid="explain-result"]');
+  assert(text.includes('memtable: not there'), `memtable probed first: ${text}`);
+  assert(/L0 table #\d+: bloom filter says maybe — searched its block: found/.test(text), `found in L0: ${text}`);
+  assert(text.includes('Result: found'), text);
+  await page.fill('[data-testid="explain-key"]', 'nope');
+  await page.press('[data-testid="explain-key"]', 'Enter');
+  await until(async () => (await page.textContent('[data-testid="explain-result"]')).includes('not found anywhere'), 'explain a missing key');
+});
+
+test('HTML and script markup in a key and a value are shown literally and execute nothing', async (page) => {
+  await view(page, 'operations');
+  await put(page, XSS_KEY, XSS_VALUE);
+  await until(async () => (await putMessage(page)).startsWith(`Put ${XSS_KEY} `), 'markup put acknowledged');
+  await page.click('[data-testid="picture-flush"]');
+  // The picture: the flushed table's key range, as text.
+  const withMarkup = await until(async () => (await tables(page, 0)).find((t) => t.title.includes(XSS_KEY)), 'a table box whose title names the markup key literally');
+  assert(withMarkup.text.includes('<img src=x'), `the box shows the key range literally: ${withMarkup.text}`);
+  await settled(page);
+  // Data Browser: the row and the value view.
+  const found = await browse(page, '<img');
+  assert(found.keys.includes(XSS_KEY), `Data Browser shows the key literally: ${JSON.stringify(found.keys)}`);
+  const values = await page.$$eval('[data-testid="browse-value"]', (tds) => tds.map((t) => t.textContent));
+  assert(values.includes(XSS_VALUE), `Data Browser shows the value literally: ${JSON.stringify(values)}`);
+  await page.click('[data-testid="browse-key"]');
+  equal(await page.textContent('[data-testid="detail-key"]'), XSS_KEY, 'detail key');
+  equal(await page.textContent('[data-testid="detail-value"]'), XSS_VALUE, 'detail value');
+  // Explain get and the table inspector.
+  await page.fill('[data-testid="explain-key"]', XSS_KEY);
+  await page.press('[data-testid="explain-key"]', 'Enter');
+  await until(async () => (await page.textContent('[data-testid="explain-result"]')).includes(XSS_VALUE), 'explain shows the value literally');
+  await page.click(`[data-testid="sst"][data-number="${withMarkup.number}"]`);
+  await page.waitForSelector('[data-testid="inspector-entries-table"]');
+  const cells = await page.$$eval('[data-testid="inspector-entries-table"] td', (tds) => tds.map((t) => t.textContent));
+  assert(cells.includes(XSS_KEY), 'inspector shows the key literally');
+  await page.keyboard.press('Escape');
+  // The dashboard's events name the table's key range.
+  await view(page, 'dashboard');
+  await page.waitForTimeout(300);
+  // Nothing ran, nothing was parsed as HTML.
+  equal(await page.evaluate(() => window.__pwned), undefined, 'window.__pwned');
+  equal(await page.$$eval('img', (imgs) => imgs.length), 0, '<img> elements in the page');
+  equal(await page.$$eval('b', (bs) => bs.length), 0, '<b> elements in the page');
+  equal(await page.$$eval('script:not([src])', (s) => s.length), 0, 'inline scripts');
+});
+
+test('the compaction demo merges tables, caps them at 30 entries, and drops tombstoned keys', async (page) => {
+  await view(page, 'demo');
+  await shot(page, 'demo-before');
+  const log = await runDemo(page, 'compaction');
+  const text = log.join('\n');
+  assert(/dropped \d+ overwritten versions? and \d+ tombstones?/.test(text), `the report counts dropped entries:\n${text}`);
+  const summary = log[log.length - 1];
+  assert(summary.includes('none of the deleted ones'), `summary: ${summary}`);
+  const m = /dropped (\d+) overwritten versions? and (\d+) tombstones?\. /.exec(summary);
+  assert(m && Number(m[1]) >= 40 && Number(m[2]) >= 10, `at least 40 overwritten versions and 10 tombstones dropped: ${summary}`);
+  await settled(page);
+  const all = await tables(page);
+  assert(all.length > 0, 'tables exist');
+  for (const t of all) assert(t.entries <= 30, `table #${t.number} has ${t.entries} entries (> 30)`);
+  equal((await tables(page, 0)).length, 0, 'L0 tables after compacting everything');
+  await shot(page, 'demo');
+  const deleted = await browse(page, 'cmp:4');
+  equal(deleted.keys.length, 0, 'tombstoned keys cmp:40…49 in the Data Browser');
+  assert(deleted.summary.startsWith('0 keys match'), `summary: ${deleted.summary}`);
+  const live = await browse(page, 'cmp:');
+  assert(live.summary.startsWith('50 keys match'), `cmp: keys live: ${live.summary}`);
+});
+
+test('reload: the data is still there (IndexedDB)', async (page) => {
+  await page.reload();
+  await ready(page);
+  await settled(page);
+  const caption = await page.textContent('[data-testid="picture-caption"]');
+  assert(!caption.includes('new, empty store'), `reopened, not created: ${caption}`);
+  const keys = await browse(page, 'key:');
+  assert(keys.summary.startsWith('31 keys match'), `key:01…31 after reload: ${keys.summary}`);
+  const cmp = await browse(page, 'cmp:');
+  assert(cmp.summary.startsWith('50 keys match'), `cmp: after reload: ${cmp.summary}`);
+  const xss = await browse(page, '<img');
+  assert(xss.keys.includes(XSS_KEY), 'the markup key after reload');
+  await view(page, 'operations');
+  await page.fill('[data-testid="get-key"]', 'key:31');
+  await page.click('[data-testid="get-submit"]');
+  await until(async () => (await page.textContent('[data-testid="get-result"]')).includes('value 31'), 'key:31 (it was in the memtable: replayed from the WAL)');
+});
+
+test('crash & recover: every acknowledged key is back', async (page) => {
+  const log = await runDemo(page, 'crash');
+  const text = log.join('\n');
+  assert(text.includes('Crash!'), 'crashed');
+  assert(/Recovery: replayed \d+ WAL records? \(\d+ entr(y|ies)\)/.test(text), `WAL replay shown:\n${text}`);
+  assert(log[log.length - 1].startsWith('45 of 45 acknowledged writes are back'), `verdict: ${log[log.length - 1]}`);
+  await settled(page);
+  const keys = await browse(page, 'crash:');
+  assert(keys.summary.startsWith('45 keys match'), `crash: keys in the Data Browser: ${keys.summary}`);
+  await view(page, 'dashboard');
+  const events = await page.textContent('[data-testid="dashboard-events"]');
+  assert(events.includes('walReplayed'), 'the dashboard lists the WAL replay');
+});
+
+test('the other scenarios run: users, catalog, range queries, watch a flush (with pause)', async (page) => {
+  let log = await runDemo(page, 'users');
+  assert(log.some((l) => l.includes('range prefix "user:"') && l.includes('grace.hopper@example.com') && !l.includes('user:5')), `users:\n${log.join('\n')}`);
+  // Pause the catalog load, check that nothing advances, resume.
+  await view(page, 'demo');
+  await page.click('[data-testid="demo-run-catalog"]');
+  await until(async () => Number(await page.getAttribute('[data-testid="demo-progress"]', 'value')) > 0, 'catalog started');
+  await page.click('[data-testid="demo-pause"]');
+  const at = await page.getAttribute('[data-testid="demo-progress"]', 'value');
+  await page.waitForTimeout(1200);
+  equal(await page.getAttribute('[data-testid="demo-progress"]', 'value'), at, 'progress while paused');
+  equal(await page.textContent('[data-testid="demo-status"]'), 'Paused.', 'status while paused');
+  await page.click('[data-testid="demo-pause"]');
+  await until(async () => (await page.textContent('[data-testid="demo-status"]')) === 'Done.', 'catalog finishes after resume', 60000);
+  log = await runDemo(page, 'ranges');
+  assert(log.some((l) => l.startsWith('range prefix product:, reverse, limit 4 → 4 entries: product:0120')), `ranges:\n${log.join('\n')}`);
+  log = await runDemo(page, 'flush');
+  assert(log.some((l) => /^Flush: 30 memtable entries → L0 table #\d+ \(30 entries\)/.test(l)), `flush:\n${log.join('\n')}`);
+  await settled(page);
+});
+
+test('step mode replays one flush or compaction step at a time', async (page) => {
+  await page.check('[data-testid="step-mode"]');
+  await view(page, 'operations');
+  const lines = Array.from({ length: 40 }, (_, i) => `step:${String(i).padStart(2, '0')}=${i}`).join('\n');
+  await page.fill('[data-testid="batch-text"]', lines);
+  await page.click('[data-testid="batch-submit"]');
+  await until(async () => !(await page.isDisabled('[data-testid="step-next"]')), 'a step waits for "Next step"');
+  let steps = 0;
+  const waiting = async () => (await page.textContent('[data-testid="picture-caption"]')).includes('waiting: press “Next step”');
+  while (!(await page.isDisabled('[data-testid="step-next"]'))) {
+    assert(await waiting(), `the caption asks for "Next step": ${await page.textContent('[data-testid="picture-caption"]')}`);
+    const before = await page.textContent('[data-testid="step-next"]');
+    await page.waitForTimeout(700);
+    equal(await page.textContent('[data-testid="step-next"]'), before, 'nothing advances without "Next step"');
+    if (steps === 0) await shot(page, 'picture-step-mode');
+    await page.click('[data-testid="step-next"]');
+    steps += 1;
+    if ((await page.textContent('[data-testid="picture-caption"]')).includes('merging')) await shot(page, 'picture-compaction-inputs');
+    // The step plays, then the next one waits (or the replay ends).
+    await until(async () => (await page.isDisabled('[data-testid="step-next"]')) || (await waiting()), 'the step is shown', 10000);
+    assert(steps < 30, 'too many steps');
+  }
+  assert(steps >= 2, `a freeze and a flush, at least: ${steps} steps`);
+  await page.uncheck('[data-testid="step-mode"]');
+  await settled(page);
+});
+
+test('settings: validated inline, applied by reopening; memory backend selectable', async (page) => {
+  await page.click('[data-testid="open-settings"]');
+  await page.fill('[data-testid="set-memtable"]', '0');
+  await page.click('[data-testid="set-apply"]');
+  assert((await page.textContent('[data-testid="settings"] .message')).includes('The memtable cap must be a whole number'), 'cap 0 rejected');
+  await page.fill('[data-testid="set-memtable"]', '10');
+  await page.click('[data-testid="set-apply"]');
+  await until(async () => !(await page.$eval('[data-testid="settings"]', (d) => d.open)), 'dialog closes');
+  await until(async () => (await page.textContent('[data-testid="memtable-fill"]')).endsWith('/ 10 entries'), 'memtable cap 10 in the picture');
+  // Memory backend: a separate, empty store.
+  await page.click('[data-testid="open-settings"]');
+  await page.selectOption('[data-testid="set-backend"]', 'memory');
+  await page.click('[data-testid="set-apply"]');
+  await until(async () => (await page.textContent('[data-testid="store-label"]')).includes('memory'), 'memory backend');
+  const empty = await browse(page, '');
+  assert(empty.summary.startsWith('0 live keys'), `memory store starts empty: ${empty.summary}`);
+  // Back to the specification's defaults on IndexedDB: the data is there.
+  await page.click('[data-testid="open-settings"]');
+  await page.click('text=Spec defaults');
+  await page.click('[data-testid="set-apply"]');
+  await until(async () => (await page.textContent('[data-testid="store-label"]')).includes('IndexedDB · caps 30/30'), 'back on IndexedDB with 30/30');
+  const keys = await browse(page, 'key:');
+  assert(keys.summary.startsWith('31 keys match'), `data back: ${keys.summary}`);
+});
+
+test('usable at 1024 px: no horizontal scrolling; a screenshot of each view', async (page) => {
+  await page.setViewportSize({ width: 1024, height: 768 });
+  for (const id of ['dashboard', 'browser', 'operations', 'demo', 'analytics']) {
+    await view(page, id);
+    await page.waitForTimeout(300);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    assert(overflow <= 0, `${id} scrolls horizontally by ${overflow}px at 1024 px`);
+  }
+  await shot(page, 'analytics-1024');
+  await page.setViewportSize({ width: 1366, height: 900 });
+  await view(page, 'dashboard');
+  await page.waitForTimeout(500);
+  await shot(page, 'dashboard');
+  await browse(page, '');
+  await page.click('[data-testid="browse-key"] >> nth=0');
+  await shot(page, 'browser');
+  await view(page, 'operations');
+  await shot(page, 'operations');
+  await view(page, 'demo');
+  await shot(page, 'demo');
+  await view(page, 'analytics');
+  await page.waitForTimeout(1500);
+  const charts = await page.$$('[data-testid^="chart-"]');
+  equal(charts.length, 6, 'charts');
+  await shot(page, 'analytics');
+});
+
+// ---- main ----
+
+const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
+let failed = 0;
+try {
+  const context = await browser.newContext({ viewport: { width: 1366, height: 900 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15000);
+  page.on('console', (m) => {
+    const line = `console.${m.type()}: ${m.text()}`;
+    if (m.type() === 'error') problems.push(line);
+    else if (m.type() === 'warning') warnings.push(line);
+  });
+  page.on('pageerror', (e) => problems.push(`uncaught: ${e.message}`));
+  page.on('dialog', (d) => {
+    problems.push(`a ${d.type()} dialog opened: ${d.message()}`);
+    d.dismiss().catch(() => {});
+  });
+  page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} ${r.failure() && r.failure().errorText}`));
+  page.on('response', (r) => {
+    if (r.status() >= 400) problems.push(`HTTP ${r.status()} for ${r.url()}`);
+    else if (!r.url().startsWith(BASE)) problems.push(`a request left the origin: ${r.url()}`);
+  });
+
+  for (const { name, fn } of tests) {
+    if (ONLY && !ONLY.test(name)) continue;
+    const started = Date.now();
+    const before = problems.length;
+    try {
+      await fn(page);
+      if (problems.length > before) throw new AssertionError(`console/page problems:\n  ${problems.slice(before).join('\n  ')}`);
+      console.log(`ok   ${name} (${((Date.now() - started) / 1000).toFixed(1)}s)`);
+    } catch (error) {
+      failed += 1;
+      console.log(`FAIL ${name} (${((Date.now() - started) / 1000).toFixed(1)}s)\n     ${(error.stack || String(error)).split('\n').slice(0, 4).join('\n     ')}`);
+      await page.screenshot({ path: join(ARTIFACTS, `failed-${tests.findIndex((t) => t.name === name)}.png`) }).catch(() => {});
+    }
+  }
+  const name = 'no console errors, page errors, dialogs or failed requests during the whole run';
+  if (problems.length) {
+    failed += 1;
+    console.log(`FAIL ${name}\n     ${problems.join('\n     ')}`);
+  } else {
+    console.log(`ok   ${name}`);
+  }
+  if (warnings.length) console.log(`(console warnings, not failures:\n  ${warnings.join('\n  ')})`);
+} finally {
+  await browser.close();
+}
+console.log(failed ? `\n${failed} failed; screenshots in ${ARTIFACTS}` : `\nall passed; screenshots in ${ARTIFACTS}`);
+process.exit(failed ? 1 : 0);
