@@ -15,7 +15,7 @@ cargo test --workspace --locked
 stage "no_std: core builds for wasm32v1-none, a target without std"
 cargo build -p lsmkv --no-default-features --target wasm32v1-none --locked
 
-for suite in wasm/scripts/test.sh web/scripts/test.sh; do
+for suite in wasm/scripts/test.sh web/scripts/test.sh wasm/level/scripts/test.sh; do
   if [ -f "$suite" ]; then
     stage "$suite"
     bash "$suite"
