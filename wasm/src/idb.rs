@@ -1,9 +1,11 @@
 //! The IndexedDB backend: loads a store's files into `JournaledFiles` at
 //! open, then persists the journal, one IndexedDB transaction per batch.
 //!
-//! Database layout (IndexedDB version 1; see `journal.rs` for the meaning):
-//! object stores `files` (name → `{ id, len }`) and `chunks`
-//! (`[id, offset]` → `Uint8Array`), both with out-of-line keys.
+//! Database layout (IndexedDB version 1; see `journal.rs` and
+//! `wasm/FORMAT.md` for the meaning): object stores `files` (name →
+//! `{ id }`) and `chunks` (`[id, offset]` → `Uint8Array`), both with
+//! out-of-line keys. A batch of appends only (the usual group commit) runs
+//! in a transaction over `chunks` alone, with one put per file appended to.
 //!
 //! Group commit: the first caller of `persist` becomes the leader, yields one
 //! microtask so that writes issued in the same tick journal their mutations
@@ -215,14 +217,17 @@ async fn read_all(db: &IdbDatabase) -> JsResult<journal::Loaded> {
     Ok(journal::load(records, chunks)?)
 }
 
-fn parse_records(names: &Array, values: &Array) -> JsResult<Vec<(String, FileId, u64)>> {
+/// File records: `{ id }`, or `{ id, len }` in format 1 (see `journal::Record`).
+fn parse_records(names: &Array, values: &Array) -> JsResult<Vec<journal::Record>> {
     let mut records = Vec::with_capacity(names.length() as usize);
     for (name, value) in names.iter().zip(values.iter()) {
         let name = name
             .as_string()
             .ok_or_else(|| JsFailure::new(code::CORRUPTION, "IndexedDB file record has a non-string name"))?;
         let field = |f: &str| Reflect::get(&value, &f.into()).unwrap_or(JsValue::UNDEFINED);
-        records.push((name, as_u64(&field("id"), "file id")?, as_u64(&field("len"), "file length")?));
+        let len = field("len");
+        let len = if len.is_undefined() { None } else { Some(as_u64(&len, "file length")?) };
+        records.push((name, as_u64(&field("id"), "file id")?, len));
     }
     Ok(records)
 }
@@ -245,17 +250,18 @@ fn chunk_key(id: FileId, offset: u64) -> Array {
     Array::of2(&JsValue::from_f64(id as f64), &JsValue::from_f64(offset as f64))
 }
 
-/// Issues one request in `tx`; returns the bytes it writes.
-fn issue(files: &IdbObjectStore, chunks: &IdbObjectStore, request: &Request) -> Result<u64, JsValue> {
+/// Issues one request in `tx`; returns the bytes it writes. `files` is
+/// `None` when the transaction covers `chunks` only (`journal::chunks_only`).
+fn issue(files: Option<&IdbObjectStore>, chunks: &IdbObjectStore, request: &Request) -> Result<u64, JsValue> {
+    let files = || files.ok_or_else(|| JsValue::from_str("a file request in a chunks-only transaction"));
     match request {
-        Request::PutFile { name, id, len } => {
+        Request::PutFile { name, id } => {
             let record = Object::new();
             Reflect::set(&record, &"id".into(), &JsValue::from_f64(*id as f64))?;
-            Reflect::set(&record, &"len".into(), &JsValue::from_f64(*len as f64))?;
-            files.put_with_key(&record, &JsValue::from_str(name))?;
+            files()?.put_with_key(&record, &JsValue::from_str(name))?;
             Ok(0)
         }
-        Request::DeleteFile { name } => files.delete(&JsValue::from_str(name)).map(|_| 0),
+        Request::DeleteFile { name } => files()?.delete(&JsValue::from_str(name)).map(|_| 0),
         Request::PutChunk { id, offset, data } => {
             chunks.put_with_key(&Uint8Array::from(data.as_slice()), &chunk_key(*id, *offset))?;
             Ok(data.len() as u64)
@@ -313,7 +319,7 @@ impl IdbBackend {
         let coalesce = journal::coalesce_plan(&loaded);
         if !coalesce.is_empty() {
             backend.execute(&coalesce).await.map_err(|f| f.into_js(&backend.database))?;
-            backend.update_counters(|c| c.coalesced_files += coalesce.len() as u64 / 2);
+            backend.update_counters(|c| c.coalesced_files += loaded.fragmented() as u64);
         }
         let files = JournaledFiles::from_loaded(loaded.files, loaded.next_id);
         Ok(IdbBackend { files: Arc::new(files), ..backend })
@@ -385,7 +391,7 @@ impl IdbBackend {
         let result = if batch.mutations.is_empty() {
             Ok(())
         } else {
-            self.execute_with_reconnect(&journal::plan(&batch.mutations)).await
+            self.execute_with_reconnect(&journal::plan(batch.mutations)).await
         };
         {
             let mut commit = self.commit.borrow_mut();
@@ -436,15 +442,19 @@ impl IdbBackend {
             db.close();
             self.lost.set(true);
         }
-        let stores = Array::of2(&FILES.into(), &CHUNKS.into());
+        // A transaction over fewer stores, with fewer requests, is cheaper to
+        // create and to commit (BENCHMARKS.md, "Browser").
+        let chunks_only = journal::chunks_only(requests);
+        let stores = if chunks_only { Array::of1(&CHUNKS.into()) } else { Array::of2(&FILES.into(), &CHUNKS.into()) };
         let tx = glue::lsmkv_transaction(&db, &stores, "readwrite", self.durability.as_str())
             .map_err(|e| classify(&e, self.lost.get()))?;
         let done = transaction_promise(&tx);
         let mut bytes = 0;
         let issued = (|| -> Result<(), JsValue> {
-            let (files, chunks) = (tx.object_store(FILES)?, tx.object_store(CHUNKS)?);
+            let files = if chunks_only { None } else { Some(tx.object_store(FILES)?) };
+            let chunks = tx.object_store(CHUNKS)?;
             for request in requests {
-                bytes += issue(&files, &chunks, request)?;
+                bytes += issue(files.as_ref(), &chunks, request)?;
             }
             Ok(())
         })();

@@ -10,16 +10,22 @@
 //! rebuilding files from stored chunks — live in this module so they can be
 //! tested natively.
 //!
-//! Stored layout (object stores of the IndexedDB database, see `idb.rs`):
-//! - `files`: key = file name, value = `{ id, len }`;
+//! Stored layout (object stores of the IndexedDB database, see `idb.rs` and
+//! `wasm/FORMAT.md`):
+//! - `files`: key = file name, value = `{ id }`;
 //! - `chunks`: key = `[id, offset]`, value = the bytes appended at `offset`.
 //!
 //! A file's bytes are its chunks in key (offset) order, each one first
-//! cutting the file back to its offset, then cut to the record's `len`. So an
-//! append is one new chunk (never a rewrite of the file), a truncate is an
-//! update of `len` plus a delete of the chunks past it, and a rename is a
-//! change of `files` records only — every one a handful of requests in one
-//! atomic transaction.
+//! cutting the file back to its offset; its length is where the last chunk
+//! ends. So an append is one new chunk and nothing else (never a rewrite of
+//! the file, and no record to update: the common group commit touches one
+//! object store with one request), a truncate deletes the chunks past the
+//! new length and writes an empty chunk there to cut the one it falls in,
+//! and a rename is a change of `files` records only — every one a handful of
+//! requests in one atomic transaction.
+//!
+//! Format 1 records were `{ id, len }`, with `len` cutting the file; a store
+//! in that format is converted at open (`coalesce_plan`), off the write path.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
@@ -39,10 +45,10 @@ pub const COALESCE_CHUNKS_MIN: usize = 64;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Mutation {
     Create { name: String, id: FileId },
-    Append { name: String, id: FileId, offset: u64, data: Vec<u8> },
-    Truncate { name: String, id: FileId, len: u64 },
+    Append { id: FileId, offset: u64, data: Vec<u8> },
+    Truncate { id: FileId, len: u64 },
     /// `replaced`: the id of the file `to` named before, whose chunks go.
-    Rename { from: String, to: String, id: FileId, len: u64, replaced: Option<FileId> },
+    Rename { from: String, to: String, id: FileId, replaced: Option<FileId> },
     Remove { name: String, id: FileId },
 }
 
@@ -50,7 +56,8 @@ pub enum Mutation {
 /// transaction, in order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Request {
-    PutFile { name: String, id: FileId, len: u64 },
+    /// The file's record: it exists, under this name, with this id.
+    PutFile { name: String, id: FileId },
     DeleteFile { name: String },
     PutChunk { id: FileId, offset: u64, data: Vec<u8> },
     /// Deletes every chunk of `id` whose offset is ≥ `from`.
@@ -200,7 +207,7 @@ impl Storage for JournaledFiles {
         if data.is_empty() || state.extend_open_append(id, offset, data) {
             return Ok(());
         }
-        state.push(Mutation::Append { name: name.to_string(), id, offset, data: data.to_vec() });
+        state.push(Mutation::Append { id, offset, data: data.to_vec() });
         Ok(())
     }
 
@@ -234,16 +241,16 @@ impl Storage for JournaledFiles {
         }
         file.data.truncate(len as usize);
         let id = file.id;
-        state.push(Mutation::Truncate { name: name.to_string(), id, len });
+        state.push(Mutation::Truncate { id, len });
         Ok(())
     }
 
     fn rename(&self, from: &str, to: &str) -> Result<()> {
         let mut state = self.lock();
         let file = state.files.remove(from).ok_or_else(|| not_found(from))?;
-        let (id, len) = (file.id, file.data.len() as u64);
+        let id = file.id;
         let replaced = state.files.insert(to.to_string(), file).map(|old| old.id);
-        state.push(Mutation::Rename { from: from.to_string(), to: to.to_string(), id, len, replaced });
+        state.push(Mutation::Rename { from: from.to_string(), to: to.to_string(), id, replaced });
         Ok(())
     }
 
@@ -272,47 +279,57 @@ impl Storage for JournaledFiles {
 /// Chunk requests keep the mutations' order (a truncate's delete must follow
 /// the appends it cuts and precede the ones after it). File records are
 /// written once per name at the end, with the batch's final state: the
-/// transaction is atomic, so intermediate records would never be seen.
-pub fn plan(mutations: &[Mutation]) -> Vec<Request> {
+/// transaction is atomic, so intermediate records would never be seen. An
+/// append writes no record: a batch of appends is chunk puts only.
+pub fn plan(mutations: Vec<Mutation>) -> Vec<Request> {
     let mut requests = Vec::new();
     // name -> final record (None: deleted), in first-touched order.
-    let mut records: Vec<(String, Option<(FileId, u64)>)> = Vec::new();
-    let mut set = |name: &str, record: Option<(FileId, u64)>| match records.iter_mut().find(|(n, _)| n == name) {
+    let mut records: Vec<(String, Option<FileId>)> = Vec::new();
+    let mut set = |name: &str, record: Option<FileId>| match records.iter_mut().find(|(n, _)| n == name) {
         Some(slot) => slot.1 = record,
         None => records.push((name.to_string(), record)),
     };
     for mutation in mutations {
         match mutation {
-            Mutation::Create { name, id } => set(name, Some((*id, 0))),
-            Mutation::Append { name, id, offset, data } => {
-                requests.push(Request::PutChunk { id: *id, offset: *offset, data: data.clone() });
-                set(name, Some((*id, offset + data.len() as u64)));
+            Mutation::Create { name, id } => set(&name, Some(id)),
+            Mutation::Append { id, offset, data } => requests.push(Request::PutChunk { id, offset, data }),
+            Mutation::Truncate { id, len } => {
+                // The empty chunk at `len` cuts a chunk that `len` falls in;
+                // a later append at `len` replaces it.
+                requests.push(Request::DeleteChunks { id, from: len });
+                requests.push(Request::PutChunk { id, offset: len, data: Vec::new() });
             }
-            Mutation::Truncate { name, id, len } => {
-                requests.push(Request::DeleteChunks { id: *id, from: *len });
-                set(name, Some((*id, *len)));
-            }
-            Mutation::Rename { from, to, id, len, replaced } => {
+            Mutation::Rename { from, to, id, replaced } => {
                 if let Some(old) = replaced {
-                    requests.push(Request::DeleteChunks { id: *old, from: 0 });
+                    requests.push(Request::DeleteChunks { id: old, from: 0 });
                 }
-                set(from, None);
-                set(to, Some((*id, *len)));
+                set(&from, None);
+                set(&to, Some(id));
             }
             Mutation::Remove { name, id } => {
-                requests.push(Request::DeleteChunks { id: *id, from: 0 });
-                set(name, None);
+                requests.push(Request::DeleteChunks { id, from: 0 });
+                set(&name, None);
             }
         }
     }
     for (name, record) in records {
         requests.push(match record {
-            Some((id, len)) => Request::PutFile { name, id, len },
+            Some(id) => Request::PutFile { name, id },
             None => Request::DeleteFile { name },
         });
     }
     requests
 }
+
+/// True if `requests` touch only the `chunks` store (then the transaction
+/// need not include `files`).
+pub fn chunks_only(requests: &[Request]) -> bool {
+    requests.iter().all(|r| matches!(r, Request::PutChunk { .. } | Request::DeleteChunks { .. }))
+}
+
+/// A stored file record: `(name, id, len)`, where `len` is present only in
+/// format 1 records (`{ id, len }`), which cut the file to `len`.
+pub type Record = (String, FileId, Option<u64>);
 
 /// Files rebuilt from stored records and chunks.
 #[derive(Debug, Default)]
@@ -325,12 +342,24 @@ pub struct Loaded {
     pub chunk_counts: HashMap<FileId, usize>,
     /// Ids with chunks but no record (left by nothing we know of; removed).
     pub orphans: Vec<FileId>,
+    /// Format 1 records, to convert: `(name, id, cut)`, where `cut` is the
+    /// record's `len` if the chunks held more bytes than that.
+    pub legacy: Vec<(String, FileId, Option<u64>)>,
 }
 
-/// Rebuilds files from `records` (`(name, id, len)`) and `chunks`
-/// (`(id, offset, bytes)` in key order, as a cursor over `[id, offset]`
-/// returns them). Any gap or short file is corruption, named by file.
-pub fn load(records: Vec<(String, FileId, u64)>, chunks: Vec<(FileId, u64, Vec<u8>)>) -> Result<Loaded> {
+impl Loaded {
+    /// Files with more than `COALESCE_CHUNKS_MIN` chunks (`coalesce_plan`
+    /// rewrites each as one).
+    pub fn fragmented(&self) -> usize {
+        self.files.iter().filter(|(_, id, _)| self.chunk_counts.get(id).copied().unwrap_or(0) > COALESCE_CHUNKS_MIN).count()
+    }
+}
+
+/// Rebuilds files from `records` and `chunks` (`(id, offset, bytes)` in key
+/// order, as a cursor over `[id, offset]` returns them). A gap between
+/// chunks, or a format 1 record longer than its chunks, is corruption, named
+/// by file.
+pub fn load(records: Vec<Record>, chunks: Vec<(FileId, u64, Vec<u8>)>) -> Result<Loaded> {
     let mut bodies: HashMap<FileId, Vec<u8>> = HashMap::new();
     let mut loaded = Loaded::default();
     for (id, offset, data) in chunks {
@@ -350,14 +379,18 @@ pub fn load(records: Vec<(String, FileId, u64)>, chunks: Vec<(FileId, u64, Vec<u
     for (name, id, len) in records {
         loaded.next_id = loaded.next_id.max(id + 1);
         let mut body = bodies.remove(&id).unwrap_or_default();
-        if (body.len() as u64) < len {
-            return Err(Error::corruption(
-                &name,
-                body.len() as u64,
-                format!("indexeddb holds {} of the file's {len} bytes", body.len()),
-            ));
+        if let Some(len) = len {
+            if (body.len() as u64) < len {
+                return Err(Error::corruption(
+                    &name,
+                    body.len() as u64,
+                    format!("indexeddb holds {} of the file's {len} bytes", body.len()),
+                ));
+            }
+            let cut = (body.len() as u64 > len).then_some(len);
+            body.truncate(len as usize);
+            loaded.legacy.push((name.clone(), id, cut));
         }
-        body.truncate(len as usize);
         loaded.files.push((name, id, body));
     }
     loaded.orphans = bodies.into_keys().collect();
@@ -365,18 +398,28 @@ pub fn load(records: Vec<(String, FileId, u64)>, chunks: Vec<(FileId, u64, Vec<u
     Ok(loaded)
 }
 
-/// Requests that rewrite each over-fragmented file as one chunk and drop
-/// orphaned chunks: run once after a load, in its own transaction.
+/// Requests to run once after a load, in their own transaction: rewrite each
+/// over-fragmented file as one chunk, drop orphaned chunks, and convert
+/// format 1 records (cutting with an empty chunk where their `len` did).
 pub fn coalesce_plan(loaded: &Loaded) -> Vec<Request> {
     let mut requests = Vec::new();
+    let mut rewritten = Vec::new();
     for (_, id, body) in &loaded.files {
         if loaded.chunk_counts.get(id).copied().unwrap_or(0) > COALESCE_CHUNKS_MIN {
             requests.push(Request::DeleteChunks { id: *id, from: 0 });
             requests.push(Request::PutChunk { id: *id, offset: 0, data: body.clone() });
+            rewritten.push(*id);
         }
     }
     for id in &loaded.orphans {
         requests.push(Request::DeleteChunks { id: *id, from: 0 });
+    }
+    for (name, id, cut) in &loaded.legacy {
+        if let (Some(len), false) = (cut, rewritten.contains(id)) {
+            requests.push(Request::DeleteChunks { id: *id, from: *len });
+            requests.push(Request::PutChunk { id: *id, offset: *len, data: Vec::new() });
+        }
+        requests.push(Request::PutFile { name: name.clone(), id: *id });
     }
     requests
 }

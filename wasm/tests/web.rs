@@ -306,6 +306,24 @@ async fn a_wal_append_writes_only_the_new_bytes_and_reopen_coalesces() {
 }
 
 #[wasm_bindgen_test]
+async fn an_awaited_put_is_one_request_in_one_transaction() {
+    // The common commit writes the new WAL chunk and nothing else: no file
+    // record (lengths come from the chunks), so one put, one request.
+    let name = unique("one-request");
+    let store = open(&name, r#"{"backend":"indexeddb"}"#).await;
+    ok(&store, "put", &[s("first"), s("1")]).await;
+    let before = ok(&store, "health", &[]).await;
+    ok(&store, "put", &[s("second"), s("2")]).await;
+    let after = ok(&store, "health", &[]).await;
+    assert_eq!(num(&after, "indexeddb.transactions") - num(&before, "indexeddb.transactions"), 1.0);
+    assert_eq!(num(&after, "indexeddb.requests") - num(&before, "indexeddb.requests"), 1.0);
+    ok(&store, "close", &[]).await;
+    let store = open(&name, r#"{"backend":"indexeddb"}"#).await;
+    assert_eq!(ok(&store, "get", &[s("second")]).await, s("2"));
+    ok(&store, "close", &[]).await;
+}
+
+#[wasm_bindgen_test]
 async fn an_aborted_transaction_rejects_and_reopen_shows_acknowledged_state() {
     let name = unique("abort");
     let store = open(&name, idb_options()).await;

@@ -10,7 +10,8 @@ use super::*;
 /// The `files` and `chunks` object stores, as IndexedDB would hold them.
 #[derive(Default, Debug)]
 struct ModelStores {
-    files: BTreeMap<String, (FileId, u64)>,
+    /// name -> (id, `len` of a format 1 record).
+    files: BTreeMap<String, (FileId, Option<u64>)>,
     chunks: BTreeMap<(FileId, u64), Vec<u8>>,
     transactions: usize,
 }
@@ -20,8 +21,8 @@ impl ModelStores {
         self.transactions += 1;
         for request in requests {
             match request {
-                Request::PutFile { name, id, len } => {
-                    self.files.insert(name.clone(), (*id, *len));
+                Request::PutFile { name, id } => {
+                    self.files.insert(name.clone(), (*id, None));
                 }
                 Request::DeleteFile { name } => {
                     self.files.remove(name);
@@ -46,7 +47,7 @@ impl ModelStores {
 fn persist(files: &JournaledFiles, stores: &mut ModelStores) {
     let batch = files.take_batch();
     if !batch.mutations.is_empty() {
-        stores.apply(&plan(&batch.mutations));
+        stores.apply(&plan(batch.mutations));
     }
 }
 
@@ -73,10 +74,10 @@ fn contiguous_appends_become_one_chunk() {
     for block in 0..100u8 {
         files.append("000001.sst", &[block; 10]).unwrap();
     }
-    let requests = plan(&files.take_batch().mutations);
+    let requests = plan(files.take_batch().mutations);
     let chunks = requests.iter().filter(|r| matches!(r, Request::PutChunk { .. })).count();
     assert_eq!(chunks, 1);
-    assert!(requests.contains(&Request::PutFile { name: "000001.sst".into(), id: 0, len: 1000 }));
+    assert!(requests.contains(&Request::PutFile { name: "000001.sst".into(), id: 0 }));
 }
 
 #[test]
@@ -88,7 +89,7 @@ fn an_append_after_persist_writes_only_the_new_bytes() {
     files.append("000002.wal", b"first record").unwrap();
     persist(&files, &mut stores);
     files.append("000002.wal", b"abc").unwrap();
-    let requests = plan(&files.take_batch().mutations);
+    let requests = plan(files.take_batch().mutations);
     let bytes: usize = requests
         .iter()
         .map(|r| match r {
@@ -134,11 +135,72 @@ fn truncate_then_append_loads_the_new_tail() {
 }
 
 #[test]
+fn an_append_batch_is_one_chunk_put_and_nothing_else() {
+    // The common group commit (WAL appends) touches only the chunks store,
+    // with one request: no file record to update.
+    let files = JournaledFiles::default();
+    let mut stores = ModelStores::default();
+    files.create("000002.wal").unwrap();
+    files.append("000002.wal", b"first").unwrap();
+    persist(&files, &mut stores);
+    files.append("000002.wal", b"second").unwrap();
+    files.append("000002.wal", b"third").unwrap();
+    let requests = plan(files.take_batch().mutations);
+    assert_eq!(requests, vec![Request::PutChunk { id: 0, offset: 5, data: b"secondthird".to_vec() }]);
+    assert!(chunks_only(&requests));
+    stores.apply(&requests);
+    assert_eq!(loaded_snapshot(&stores.load()), snapshot(&files));
+}
+
+#[test]
+fn a_truncate_inside_a_chunk_is_cut_by_an_empty_chunk() {
+    let files = JournaledFiles::default();
+    let mut stores = ModelStores::default();
+    files.create("w").unwrap();
+    files.append("w", b"0123456789").unwrap();
+    persist(&files, &mut stores);
+    files.truncate("w", 4).unwrap();
+    persist(&files, &mut stores);
+    assert_eq!(stores.chunks.get(&(0, 4)), Some(&Vec::new()), "the cut is an empty chunk at the new length");
+    assert_eq!(loaded_snapshot(&stores.load())["w"], b"0123");
+    files.append("w", b"xy").unwrap();
+    persist(&files, &mut stores);
+    assert_eq!(loaded_snapshot(&stores.load())["w"], b"0123xy");
+}
+
+#[test]
 fn a_gap_in_the_chunks_is_corruption() {
-    let err = load(vec![("f".into(), 1, 8)], vec![(1, 0, vec![1; 4]), (1, 6, vec![2; 2])]).unwrap_err();
+    let err = load(vec![("f".into(), 1, None)], vec![(1, 0, vec![1; 4]), (1, 6, vec![2; 2])]).unwrap_err();
     assert!(matches!(err, Error::Corruption { .. }), "{err:?}");
-    let err = load(vec![("f".into(), 1, 8)], vec![(1, 0, vec![1; 4])]).unwrap_err();
+    // A format 1 record longer than its chunks.
+    let err = load(vec![("f".into(), 1, Some(8))], vec![(1, 0, vec![1; 4])]).unwrap_err();
     assert!(matches!(err, Error::Corruption { .. }), "{err:?}");
+}
+
+#[test]
+fn format_1_records_load_cut_to_their_len_and_are_converted() {
+    // Format 1 kept `{ id, len }` and cut the file to `len`, leaving the tail
+    // of a chunk a truncate fell in. Loading honours `len`; the conversion
+    // at open makes the chunks say the same without it.
+    let mut stores = ModelStores::default();
+    stores.files.insert("w".into(), (3, Some(6)));
+    stores.files.insert("CURRENT".into(), (4, Some(4)));
+    stores.chunks.insert((3, 0), b"0123".to_vec());
+    stores.chunks.insert((3, 4), b"456789".to_vec()); // cut at 6 by the record
+    stores.chunks.insert((4, 0), b"M-01".to_vec());
+    let loaded = stores.load();
+    let before = loaded_snapshot(&loaded);
+    assert_eq!(before["w"], b"012345");
+    assert_eq!(loaded.legacy.len(), 2);
+    stores.apply(&coalesce_plan(&loaded));
+    let converted = stores.load();
+    assert!(converted.legacy.is_empty(), "every record is in the current format");
+    assert_eq!(loaded_snapshot(&converted), before);
+    // Appends after the conversion land after the cut.
+    let files = JournaledFiles::from_loaded(converted.files, converted.next_id);
+    files.append("w", b"ab").unwrap();
+    persist(&files, &mut stores);
+    assert_eq!(loaded_snapshot(&stores.load())["w"], b"012345ab");
 }
 
 #[test]

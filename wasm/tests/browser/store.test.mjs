@@ -118,6 +118,53 @@ test('examples/embed.html works when served statically, and remembers visits', a
   await context.close();
 });
 
+test('a store in IndexedDB format 1 ({ id, len } records) opens with its data and is converted', async () => {
+  // Format 1 cut each file to its record's `len`, so bytes past it (here a
+  // junk chunk after the WAL's end) were not part of the file. Opening must
+  // honour that, then rewrite the records as { id } with the cut in chunks.
+  const context = await browser.newContext();
+  const page = await openPage(context, url, errors);
+  const result = await page.evaluate(async () => {
+    const { Store } = window.lsmkv;
+    const name = `format1-${Math.random()}`;
+    let store = await Store.open(name);
+    for (let i = 0; i < 20; i++) await store.put(`k${i}`, `v${i}`);
+    await store.close();
+    const request = (r) => new Promise((ok, fail) => { r.onsuccess = () => ok(r.result); r.onerror = () => fail(r.error); });
+    const idb = () => request(indexedDB.open(`lsmkv:${name}`));
+    let db = await idb();
+    let tx = db.transaction(['files', 'chunks'], 'readwrite');
+    const [names, records, keys, chunks] = await Promise.all([
+      request(tx.objectStore('files').getAllKeys()), request(tx.objectStore('files').getAll()),
+      request(tx.objectStore('chunks').getAllKeys()), request(tx.objectStore('chunks').getAll())]);
+    const lengths = new Map();
+    keys.forEach(([id, offset], i) => lengths.set(id, offset + chunks[i].length));
+    names.forEach((file, i) => {
+      const { id } = records[i];
+      const len = lengths.get(id) ?? 0;
+      tx.objectStore('files').put({ id, len }, file);
+      if (file.endsWith('.wal')) tx.objectStore('chunks').put(new Uint8Array(7).fill(0xff), [id, len]);
+    });
+    await new Promise((ok) => { tx.oncomplete = ok; });
+    db.close();
+    store = await Store.open(name);
+    const reopened = (await store.range()).length;
+    await store.put('k20', 'v20');
+    await store.close();
+    db = await idb();
+    tx = db.transaction(['files'], 'readonly');
+    const converted = (await request(tx.objectStore('files').getAll())).every((r) => !('len' in r));
+    db.close();
+    store = await Store.open(name);
+    const entries = await store.range();
+    await store.close();
+    await Store.destroy(name);
+    return { reopened, converted, count: entries.length, last: await Promise.resolve(entries.find(([k]) => k === 'k20')?.[1]) };
+  });
+  assert.deepEqual(result, { reopened: 20, converted: true, count: 21, last: 'v20' });
+  await context.close();
+});
+
 test('no page errors', () => {
   assert.deepEqual(errors, []);
 });
