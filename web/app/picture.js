@@ -447,8 +447,10 @@ export class Picture {
     for (let level = 0; level < shownLevels; level++) {
       const tables = this.levels[level];
       const stats = this.latest && this.latest.levels[level];
-      const entries = tables.reduce((n, t) => n + t.entries, 0);
-      const bytes = tables.reduce((n, t) => n + t.bytes, 0);
+      // At rest the engine's level totals; while replaying, those of the tables shown.
+      const atRest = !this.playing && stats;
+      const entries = atRest ? stats.entries : tables.reduce((n, t) => n + t.entries, 0);
+      const bytes = atRest ? stats.bytes : tables.reduce((n, t) => n + t.bytes, 0);
       let meta = `${plural(tables.length, 'table')} · ${plural(entries, 'entry', 'entries')} · ${fmtBytes(bytes)}`;
       if (level === 0) meta += ` · compacted above ${plural(this.session.settings.l0CompactionTrigger, 'table')}`;
       else if (stats && stats.targetBytes) meta += ` of ${fmtBytes(stats.targetBytes)} target`;

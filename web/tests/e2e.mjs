@@ -378,6 +378,24 @@ test('step mode replays one flush or compaction step at a time', async (page) =>
   await settled(page);
 });
 
+test('a second tab is told the store is open in another tab', async (page) => {
+  const other = await page.context().newPage();
+  watch(other);
+  try {
+    await other.goto(BASE);
+    await ready(other);
+    await until(async () => (await other.isVisible('[data-testid="banner"]')) && (await other.textContent('[data-testid="banner"]')).includes('is open in another tab'), 'the banner explains the lock');
+    equal(await other.textContent('[data-testid="picture-state"]'), 'not open', 'the second tab\'s picture');
+  } finally {
+    await other.close();
+  }
+  // The first tab still works.
+  await view(page, 'operations');
+  await page.fill('[data-testid="get-key"]', 'key:01');
+  await page.click('[data-testid="get-submit"]');
+  await until(async () => (await page.textContent('[data-testid="get-result"]')).includes('value 1'), 'the first tab still reads');
+});
+
 test('settings: validated inline, applied by reopening; memory backend selectable', async (page) => {
   await page.click('[data-testid="open-settings"]');
   await page.fill('[data-testid="set-memtable"]', '0');
@@ -430,13 +448,8 @@ test('usable at 1024 px: no horizontal scrolling; a screenshot of each view', as
   await shot(page, 'analytics');
 });
 
-// ---- main ----
-
-const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
-let failed = 0;
-try {
-  const context = await browser.newContext({ viewport: { width: 1366, height: 900 } });
-  const page = await context.newPage();
+/** Records every console error, page error, dialog and failed or foreign request of `page`. */
+function watch(page) {
   page.setDefaultTimeout(15000);
   page.on('console', (m) => {
     const line = `console.${m.type()}: ${m.text()}`;
@@ -453,7 +466,16 @@ try {
     if (r.status() >= 400) problems.push(`HTTP ${r.status()} for ${r.url()}`);
     else if (!r.url().startsWith(BASE)) problems.push(`a request left the origin: ${r.url()}`);
   });
+}
 
+// ---- main ----
+
+const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
+let failed = 0;
+try {
+  const context = await browser.newContext({ viewport: { width: 1366, height: 900 } });
+  const page = await context.newPage();
+  watch(page);
   for (const { name, fn } of tests) {
     if (ONLY && !ONLY.test(name)) continue;
     const started = Date.now();
