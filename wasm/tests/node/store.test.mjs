@@ -125,3 +125,23 @@ for (const seed of [1, 2, 3]) {
     await last.close();
   });
 }
+
+test('calls take effect in call order, even when not awaited', async () => {
+  // Each method does its engine work when called (polled once at call
+  // time); that must keep the order of calls, as queued tasks did.
+  const store = await Store.open('order', memory());
+  const oldValue = store.get('k');
+  const put = store.put('k', 'v1');
+  const newValue = store.get('k');
+  const snapshot = store.snapshot();
+  const overwrite = store.put('k', 'v2');
+  await Promise.all([put, overwrite]);
+  assert.equal(await oldValue, undefined);
+  assert.equal(await newValue, 'v1');
+  const snap = await snapshot;
+  assert.equal(await store.get('k', { snapshot: snap }), 'v1', 'the snapshot predates the second put');
+  snap.release();
+  const closing = store.close();
+  await rejectsWith(store.put('late', 'x'), 'LSMKV_CLOSED');
+  await closing;
+});
