@@ -96,9 +96,10 @@ pub fn key_to_js(bytes: &[u8], encoding: KeyEncoding) -> JsValue {
 /// A value's stored bytes: tag, then payload.
 pub fn encode_value(value: &JsValue) -> JsResult<Vec<u8>> {
     if let Some(bytes) = value.dyn_ref::<Uint8Array>() {
-        let mut out = Vec::with_capacity(1 + bytes.length() as usize);
-        out.push(ValueTag::Bytes as u8);
-        out.extend_from_slice(&bytes.to_vec());
+        // Copied straight from JS into place (no intermediate Vec).
+        let mut out = vec![0u8; 1 + bytes.length() as usize];
+        out[0] = ValueTag::Bytes as u8;
+        bytes.copy_to(&mut out[1..]);
         return Ok(out);
     }
     if let Some(text) = value.as_string() {
@@ -134,6 +135,44 @@ pub fn decode_value(stored: &[u8]) -> JsResult<JsValue> {
             .map_err(|_| JsFailure::new(code::CORRUPTION, "stored JSON value does not parse")),
         Err(unknown) => Err(JsFailure::new(code::CORRUPTION, format!("stored value has unknown type tag {unknown:#04x}"))),
     }
+}
+
+/// `[key, value]` pairs (as `range` and `StoreIterator.next` return them),
+/// built in one call into JS: the bytes of every key and value go across
+/// in one buffer, ASCII keys become strings without a `TextDecoder` call,
+/// and there is no wasm-to-JS call per entry (BENCHMARKS.md, "Browser").
+/// Every check of `key_to_js` and `decode_value` is made here first, so
+/// the JS side only decodes what is known to be well formed.
+pub fn entries_to_js<K: AsRef<[u8]>, V: AsRef<[u8]>>(entries: &[(K, V)], encoding: KeyEncoding) -> JsResult<JsValue> {
+    let total: usize = entries.iter().map(|(k, v)| k.as_ref().len() + v.as_ref().len()).sum();
+    let mut bytes = Vec::with_capacity(total);
+    let mut ends = Vec::with_capacity(2 * entries.len());
+    let mut flags = Vec::with_capacity(entries.len());
+    for (key, value) in entries {
+        let (key, value) = (key.as_ref(), value.as_ref());
+        let key_is_text = encoding == KeyEncoding::Utf8 && std::str::from_utf8(key).is_ok();
+        let (&tag, payload) = value
+            .split_first()
+            .ok_or_else(|| JsFailure::new(code::CORRUPTION, "stored value is empty: it has no type tag"))?;
+        match ValueTag::try_from(tag) {
+            Ok(ValueTag::Bytes) => {}
+            Ok(ValueTag::String | ValueTag::Json) => {
+                if std::str::from_utf8(payload).is_err() {
+                    return Err(JsFailure::new(code::CORRUPTION, format!("stored value with tag {tag:#04x} is not UTF-8")));
+                }
+            }
+            Err(unknown) => {
+                return Err(JsFailure::new(code::CORRUPTION, format!("stored value has unknown type tag {unknown:#04x}")))
+            }
+        }
+        bytes.extend_from_slice(key);
+        ends.push(bytes.len() as u32);
+        bytes.extend_from_slice(value);
+        ends.push(bytes.len() as u32);
+        flags.push(u8::from(key_is_text));
+    }
+    crate::glue::lsmkv_entries(&bytes, &ends, &flags)
+        .map_err(|_| JsFailure::new(code::CORRUPTION, "stored JSON value does not parse"))
 }
 
 /// Nesting deeper than this is refused rather than risking the stack (and

@@ -3,12 +3,12 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use js_sys::{Array, Promise};
+use js_sys::Promise;
 use lsmkv::DbIterator;
 use wasm_bindgen::prelude::*;
 
 use crate::args;
-use crate::codec::{decode_value, key_bytes, key_to_js, KeyEncoding};
+use crate::codec::{key_bytes, KeyEncoding};
 use crate::error::{code, JsFailure};
 use crate::store::{promise, rejected, Inner};
 
@@ -82,12 +82,8 @@ impl StoreIterator {
             inner.readable()?;
             let mut slot = iterator.borrow_mut();
             let iterator = slot.as_mut().ok_or_else(closed_iterator)?;
-            let out = Array::new();
-            for entry in iterator.take(usize::try_from(count).unwrap_or(usize::MAX)) {
-                let (key, value) = entry?;
-                out.push(&Array::of2(&key_to_js(&key, encoding), &decode_value(&value)?));
-            }
-            Ok(out.into())
+            let entries = iterator.take(usize::try_from(count).unwrap_or(usize::MAX)).collect::<lsmkv::Result<Vec<_>>>()?;
+            crate::codec::entries_to_js(&entries, encoding)
         })
     }
 

@@ -396,11 +396,7 @@ impl Store {
         let parsed = args::range(&options, inner.encoding(), |s| inner.find_snapshot(s));
         call(parsed, move |range| async move {
             let entries = inner.read(|db| db.range(&range.options))?;
-            let out = Array::new_with_length(entries.len() as u32);
-            for (index, (key, value)) in entries.iter().enumerate() {
-                out.set(index as u32, Array::of2(&key_to_js(key, range.encoding), &decode_value(value)?).into());
-            }
-            Ok(out.into())
+            crate::codec::entries_to_js(&entries, range.encoding)
         })
     }
 
