@@ -57,6 +57,12 @@ pub struct Options {
     pub auto_compaction: bool,
     /// When writes become durable; see `Durability`.
     pub durability: Durability,
+    /// Flush and compact on a background thread (needs the `std` feature),
+    /// so a writer keeps filling a fresh memtable while the frozen one is
+    /// written out. When false, a write that freezes a memtable flushes it
+    /// (and compacts) itself before returning — deterministic, and the only
+    /// mode without `std`.
+    pub background_work: bool,
     /// Longest key accepted, in bytes (at most `KEY_SIZE_LIMIT`).
     pub key_size_max: usize,
     /// Largest value accepted, in bytes (at most `VALUE_SIZE_LIMIT`).
@@ -71,7 +77,8 @@ impl Options {
     /// The original specification's limits: a memtable of at most 30 entries
     /// and SSTables of at most 30 entries, with small blocks and levels so
     /// that flushes and compactions happen often enough to watch. The
-    /// playground's default.
+    /// playground's default. Flushes and compactions run in the writing
+    /// thread, so each write's effect on the tree is visible when it returns.
     pub fn teaching() -> Options {
         Options {
             memtable_max_entries: 30,
@@ -85,6 +92,7 @@ impl Options {
             level_size_ratio: 4,
             auto_compaction: true,
             durability: Durability::Sync,
+            background_work: false,
             key_size_max: 1024,
             value_size_max: 64 << 10,
             block_cache_bytes: 1 << 20,
@@ -93,7 +101,8 @@ impl Options {
     }
 
     /// Sized for real workloads: byte caps (64 MiB memtable and tables),
-    /// 4 KiB blocks, a 256 MiB L1 and a ratio of 10, a 64 MiB block cache.
+    /// 4 KiB blocks, a 256 MiB L1 and a ratio of 10, a 64 MiB block cache,
+    /// and (with `std`) flushes and compactions on a background thread.
     /// `Options::default()`.
     pub fn production() -> Options {
         Options {
@@ -108,6 +117,7 @@ impl Options {
             level_size_ratio: 10,
             auto_compaction: true,
             durability: Durability::Sync,
+            background_work: cfg!(feature = "std"),
             key_size_max: 16 << 10,
             value_size_max: 16 << 20,
             block_cache_bytes: 64 << 20,
@@ -133,6 +143,10 @@ impl Options {
         check(self.level_base_bytes >= 1, "level_base_bytes must be at least 1")?;
         check(self.level_size_ratio >= 2, "level_size_ratio must be at least 2")?;
         check(self.event_log_capacity >= 1, "event_log_capacity must be at least 1")?;
+        check(
+            !self.background_work || cfg!(feature = "std"),
+            "background_work needs threads: build lsmkv with the `std` feature",
+        )?;
         let largest_entry = self.key_size_max + self.value_size_max + MEMTABLE_ENTRY_OVERHEAD;
         check(
             self.memtable_max_bytes >= largest_entry,

@@ -215,3 +215,25 @@ fn buffered_writes_survive_a_crash_once_synced() {
         check(&contents(&db), &models, synced, &format!("buffered, crash at call {n}"));
     }
 }
+
+#[test]
+fn crashes_with_background_flush_and_compaction_lose_nothing_acknowledged() {
+    // The worker thread makes the order of storage calls vary from run to
+    // run; whatever it is, the guarantees must hold.
+    let background = Options { background_work: true, ..options() };
+    let ops = workload(5, 100);
+    let models = models(&ops);
+    let mut points = 0;
+    for n in (1..=900).step_by(3) {
+        let storage = Arc::new(FaultStorage::new());
+        storage.crash_at(n);
+        let acknowledged = Db::open_shared(storage.clone(), background.clone()).map(|db| run(&db, &ops)).unwrap_or(0);
+        for tear in [Tear::DropUnsynced, Tear::RandomPrefix { seed: n }] {
+            let db = Db::open_shared(Arc::new(storage.after_crash(tear)), background.clone())
+                .unwrap_or_else(|e| panic!("reopen after crash at call {n} ({tear:?}) failed: {e}"));
+            check(&contents(&db), &models, acknowledged, &format!("background, crash at call {n}, {tear:?}"));
+        }
+        points += 1;
+    }
+    println!("background crash points: {points}");
+}

@@ -5,9 +5,10 @@
 use alloc::boxed::Box;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::sync::atomic::Ordering;
 
 use super::iter::{LevelIter, MergeIter};
-use super::{bump, DbInner, WriteState};
+use super::{bump, DbInner, TreeState};
 use crate::compaction::{self, CompactionTask, Retention};
 use crate::storage::Storage;
 use crate::error::{Error, IoKind, Result};
@@ -24,11 +25,11 @@ const AUTO_COMPACTION_STEPS_MAX: usize = 64;
 
 impl DbInner {
     /// Runs compactions until the tree needs none (bounded per call).
-    pub(super) fn compact_while_needed(&self, w: &mut WriteState) -> Result<()> {
+    pub(super) fn compact_while_needed(&self, tree: &mut TreeState) -> Result<()> {
         for _ in 0..AUTO_COMPACTION_STEPS_MAX {
-            match compaction::pick(&w.version, &self.options, &w.pointers) {
+            match compaction::pick(&tree.version, &self.options, &tree.pointers) {
                 Some(task) => {
-                    self.run_compaction(w, task)?;
+                    self.run_compaction(tree, task)?;
                 }
                 None => break,
             }
@@ -37,44 +38,44 @@ impl DbInner {
     }
 
     pub(super) fn compact_step(&self) -> Result<Option<CompactionReport>> {
-        let mut w = self.write.lock();
+        let mut tree = self.tree.lock();
         self.check_open()?;
-        match compaction::pick(&w.version, &self.options, &w.pointers) {
-            Some(task) => self.run_compaction(&mut w, task).map(Some),
+        match compaction::pick(&tree.version, &self.options, &tree.pointers) {
+            Some(task) => self.run_compaction(&mut tree, task).map(Some),
             None => Ok(None),
         }
     }
 
     pub(super) fn compact_range(&self, start: Option<&[u8]>, end: Option<&[u8]>) -> Result<Vec<CompactionReport>> {
-        let mut w = self.write.lock();
+        let mut tree = self.tree.lock();
         self.check_open()?;
-        match compaction::pick_range(&w.version, start, end) {
-            Some(task) => Ok(alloc::vec![self.run_compaction(&mut w, task)?]),
+        match compaction::pick_range(&tree.version, start, end) {
+            Some(task) => Ok(alloc::vec![self.run_compaction(&mut tree, task)?]),
             None => Ok(Vec::new()),
         }
     }
 
-    fn run_compaction(&self, w: &mut WriteState, task: CompactionTask) -> Result<CompactionReport> {
-        let result = if task.is_trivial_move() { self.move_table(w, &task) } else { self.merge(w, &task) };
+    fn run_compaction(&self, tree: &mut TreeState, task: CompactionTask) -> Result<CompactionReport> {
+        let result = if task.is_trivial_move() { self.move_table(tree, &task) } else { self.merge(tree, &task) };
         let report = result.map_err(|e| self.fail(e))?;
         if task.reason == CompactionReason::LevelSize {
             if let Some((_, upper)) = task.inputs.first() {
-                w.pointers[task.inputs[0].0] = upper.iter().map(|t| t.largest.user_key.clone()).max();
+                tree.pointers[task.inputs[0].0] = upper.iter().map(|t| t.largest.user_key.clone()).max();
             }
         }
         drop(task);
         bump(&self.counters.compactions, 1);
         self.event(EventKind::Compacted(report.clone()));
-        self.remove_obsolete(w);
+        self.remove_obsolete(tree);
         Ok(report)
     }
 
     /// Relinks a lone table one level down: no bytes rewritten.
-    fn move_table(&self, w: &mut WriteState, task: &CompactionTask) -> Result<CompactionReport> {
+    fn move_table(&self, tree: &mut TreeState, task: &CompactionTask) -> Result<CompactionReport> {
         let (level, table) = task.input_tables().next().expect("a move has one input");
         let removed = [(level, table.number)];
         let added = [(task.output_level, table.clone())];
-        self.commit(w, &removed, &added)?;
+        self.commit(tree, &removed, &added)?;
         let entries = table.entry_count;
         Ok(CompactionReport {
             reason: task.reason,
@@ -90,25 +91,25 @@ impl DbInner {
     }
 
     /// Merges the inputs into new tables at the output level.
-    fn merge(&self, w: &mut WriteState, task: &CompactionTask) -> Result<CompactionReport> {
+    fn merge(&self, tree: &mut TreeState, task: &CompactionTask) -> Result<CompactionReport> {
         let mut merged = self.merge_inputs(task)?;
         merged.seek(None)?;
-        let version = w.version.clone();
+        let version = tree.version.clone();
         let level = task.output_level;
         let written =
-            self.write_tables(w, &mut merged, Retention::new(self.oldest_snapshot()), |key| {
+            self.write_tables(&mut merged, Retention::new(self.oldest_snapshot()), |key| {
                 version.is_bottom_for_key(level, key)
             })?;
         drop(merged);
         let removed: Vec<(usize, u64)> = task.input_tables().map(|(l, t)| (l, t.number)).collect();
         let added: Vec<(usize, Arc<TableMeta>)> = written.tables.into_iter().map(|t| (level, Arc::new(t))).collect();
-        if let Err(e) = self.commit(w, &removed, &added) {
+        if let Err(e) = self.commit(tree, &removed, &added) {
             for (_, table) in &added {
                 let _ = self.storage.remove(&filename::table_name(table.number));
             }
             return Err(e);
         }
-        w.obsolete.extend(task.input_tables().map(|(_, t)| t.clone()));
+        tree.obsolete.extend(task.input_tables().map(|(_, t)| t.clone()));
         let entries_out = added.iter().map(|(_, t)| t.entry_count).sum();
         Ok(CompactionReport {
             reason: task.reason,
@@ -143,37 +144,37 @@ impl DbInner {
 
     /// Commits a version change: checks it applies, appends the edit to the
     /// manifest (the commit point), installs the new version.
-    fn commit(&self, w: &mut WriteState, removed: &[(usize, u64)], added: &[(usize, Arc<TableMeta>)]) -> Result<()> {
-        let version = self.apply_edit(w, removed, added)?;
+    fn commit(&self, tree: &mut TreeState, removed: &[(usize, u64)], added: &[(usize, Arc<TableMeta>)]) -> Result<()> {
+        let version = Arc::new(self.apply_edit(tree, removed, added)?);
         let edit = VersionEdit {
-            next_file_number: Some(w.next_file_number),
+            next_file_number: Some(self.next_file_number.load(Ordering::Relaxed)),
             flushed_seq: None,
-            last_seq: Some(w.last_seq),
+            last_seq: Some(self.counters.last_seq.load(Ordering::Relaxed)),
             added: added.iter().map(|(level, t)| (*level, (**t).clone())).collect(),
             removed: removed.to_vec(),
         };
-        w.manifest.append(&*self.storage, &edit)?;
-        w.version = Arc::new(version);
-        self.install_view(w);
+        tree.manifest.append(&*self.storage, &edit)?;
+        tree.version = version.clone();
+        self.install_view(&self.write.lock(), version);
         Ok(())
     }
 
-    /// The version `w.version` would become; an edit that does not fit is a
-    /// bug or a corrupt manifest, reported as corruption of the manifest.
+    /// The version `tree.version` would become; an edit that does not fit is
+    /// a bug or a corrupt manifest, reported as corruption of the manifest.
     pub(super) fn apply_edit(
         &self,
-        w: &WriteState,
+        tree: &TreeState,
         removed: &[(usize, u64)],
         added: &[(usize, Arc<TableMeta>)],
     ) -> Result<Version> {
-        w.version.apply(removed, added).map_err(|reason| Error::corruption(w.manifest.name(), 0, reason))
+        tree.version.apply(removed, added).map_err(|reason| Error::corruption(tree.manifest.name(), 0, reason))
     }
 
     /// Removes obsolete table files that no reader holds any more.
-    pub(super) fn remove_obsolete(&self, w: &mut WriteState) {
+    pub(super) fn remove_obsolete(&self, tree: &mut TreeState) {
         let mut removed = Vec::new();
         let mut kept = Vec::new();
-        for table in core::mem::take(&mut w.obsolete) {
+        for table in core::mem::take(&mut tree.obsolete) {
             if Arc::strong_count(&table) > 1 {
                 kept.push(table);
                 continue;
@@ -186,7 +187,7 @@ impl DbInner {
                 Err(_) => {}
             }
         }
-        w.obsolete = kept;
+        tree.obsolete = kept;
         if !removed.is_empty() {
             self.event(EventKind::TablesRemoved { numbers: removed });
         }

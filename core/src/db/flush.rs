@@ -1,12 +1,12 @@
-//! Flush: a frozen memtable becomes L0 tables (FORMAT.md, "Flush"). Also the
-//! table-writing loop shared with compaction, which enforces the SSTable caps
-//! on every table ever written.
+//! Maintenance rounds, and flush: a frozen memtable becomes L0 tables
+//! (FORMAT.md, "Flush"). Also the table-writing loop shared with compaction,
+//! which enforces the SSTable caps on every table ever written.
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
 
-use super::{bump, DbInner, WriteState};
+use super::{bump, DbInner, TreeState, WriteState};
 use crate::compaction::{Retention, Verdict};
 use crate::storage::Storage;
 use crate::error::Result;
@@ -15,7 +15,7 @@ use crate::filename;
 use crate::iterator::{Direction, EntryIter};
 use crate::manifest::VersionEdit;
 use crate::options::Options;
-use crate::memtable::MemtableIter;
+use crate::memtable::{Memtable, MemtableIter};
 use crate::sstable::TableWriter;
 use crate::stats::TableSummary;
 use crate::version::TableMeta;
@@ -29,64 +29,82 @@ pub(super) struct Written {
 }
 
 impl DbInner {
-    /// `Db::flush`: flush, then compact as needed if automatic.
-    pub(super) fn flush(&self) -> Result<Option<FlushReport>> {
-        let mut w = self.write.lock();
-        self.check_open()?;
-        let report = self.flush_locked(&mut w)?;
-        if report.is_some() && self.options.auto_compaction {
-            self.compact_while_needed(&mut w)?;
+    /// One round of maintenance: flush every frozen memtable, then, if
+    /// automatic, compact until the tree needs nothing. Runs inline after a
+    /// write that froze a memtable, or on the background worker; the tree
+    /// lock serialises rounds.
+    pub(super) fn maintain(&self) -> Result<()> {
+        let mut tree = self.tree.lock();
+        if self.check_open().is_err() {
+            return Ok(()); // Closed, or read-only after a failure: leave the files alone.
+        }
+        self.flush_frozen(&mut tree)?;
+        if self.options.auto_compaction {
+            self.compact_while_needed(&mut tree)?;
+        }
+        Ok(())
+    }
+
+    /// `Db::flush`: freeze the memtable, flush, compact as needed if
+    /// automatic. Returns the report of the last flush this call made (none
+    /// if the memtable was empty, or the background worker got there first).
+    pub(super) fn flush(&self, compact: bool) -> Result<Option<FlushReport>> {
+        let mut tree = self.tree.lock();
+        {
+            let mut w = self.write.lock();
+            self.check_open()?;
+            if !w.mem.is_empty() {
+                self.rotate(&mut w)?;
+            }
+        }
+        let report = self.flush_frozen(&mut tree)?;
+        if compact && self.options.auto_compaction {
+            self.compact_while_needed(&mut tree)?;
         }
         Ok(report)
     }
 
-    pub(super) fn flush_without_compaction(&self) -> Result<Option<FlushReport>> {
-        let mut w = self.write.lock();
-        self.check_open()?;
-        self.flush_locked(&mut w)
-    }
-
-    fn flush_locked(&self, w: &mut WriteState) -> Result<Option<FlushReport>> {
-        if w.mem.is_empty() {
-            return Ok(None);
-        }
-        self.rotate(w)?;
-        self.flush_frozen(w).map(Some)
-    }
-
     /// Flushes every frozen memtable, oldest first; returns the last report.
-    pub(super) fn flush_frozen(&self, w: &mut WriteState) -> Result<FlushReport> {
+    fn flush_frozen(&self, tree: &mut TreeState) -> Result<Option<FlushReport>> {
         let mut last = None;
-        while !w.frozen.is_empty() {
-            last = Some(self.flush_oldest(w).map_err(|e| self.fail(e))?);
+        loop {
+            // A statement of its own, so the write lock is released before flushing.
+            let oldest = self.write.lock().frozen.first().cloned();
+            let Some(mem) = oldest else { break };
+            last = Some(self.flush_one(tree, &mem).map_err(|e| self.fail(e))?);
         }
-        Ok(last.expect("called with a frozen memtable"))
+        Ok(last)
     }
 
-    fn flush_oldest(&self, w: &mut WriteState) -> Result<FlushReport> {
-        let mem = w.frozen[0].clone();
+    /// Writes the oldest frozen memtable as L0 tables, commits them, and
+    /// retires the memtable and the WAL files it no longer needs.
+    fn flush_one(&self, tree: &mut TreeState, mem: &Arc<Memtable>) -> Result<FlushReport> {
         let mut source = MemtableIter::new(mem.clone(), Direction::Forward);
         source.seek(None)?;
         // In L0 a tombstone may shadow older versions in any table below,
         // so a flush never drops one.
-        let written = self.write_tables(w, &mut source, Retention::new(self.oldest_snapshot()), |_| false)?;
+        let written = self.write_tables(&mut source, Retention::new(self.oldest_snapshot()), |_| false)?;
         let flushed_seq = mem.max_seq();
         let added: Vec<(usize, Arc<TableMeta>)> = written.tables.into_iter().map(|t| (0, Arc::new(t))).collect();
         let edit = VersionEdit {
-            next_file_number: Some(w.next_file_number),
+            next_file_number: Some(self.next_file_number.load(Ordering::Relaxed)),
             flushed_seq: Some(flushed_seq),
-            last_seq: Some(w.last_seq),
+            last_seq: Some(self.counters.last_seq.load(Ordering::Relaxed)),
             added: added.iter().map(|(level, t)| (*level, (**t).clone())).collect(),
             removed: Vec::new(),
         };
-        let version = self.apply_edit(w, &[], &added)?;
-        w.manifest.append(&*self.storage, &edit)?;
-        w.version = Arc::new(version);
-        w.flushed_seq = flushed_seq;
-        w.frozen.remove(0);
-        self.install_view(w);
+        let version = Arc::new(self.apply_edit(tree, &[], &added)?);
+        tree.manifest.append(&*self.storage, &edit)?;
+        tree.version = version.clone();
+        tree.flushed_seq = flushed_seq;
         self.counters.flushed_seq.store(flushed_seq, Ordering::Relaxed);
-        let retired_wals = self.retire_wals(w);
+        let retired_wals = {
+            let mut w = self.write.lock();
+            assert!(w.frozen.first().is_some_and(|f| Arc::ptr_eq(f, mem)), "frozen memtables flush in order");
+            w.frozen.remove(0);
+            self.install_view(&w, version);
+            self.retire_wals(&mut w, flushed_seq)
+        };
         bump(&self.counters.flushes, 1);
         let report = FlushReport {
             memtable_entries: mem.entries(),
@@ -96,14 +114,14 @@ impl DbInner {
             retired_wals,
         };
         self.event(EventKind::Flushed(report.clone()));
+        self.remove_obsolete(tree);
         Ok(report)
     }
 
     /// Removes closed WAL files whose every record is now in tables. A file
     /// that fails to go is kept and retried later (it is harmless: replay
     /// skips what is already flushed).
-    fn retire_wals(&self, w: &mut WriteState) -> Vec<u64> {
-        let flushed = w.flushed_seq;
+    fn retire_wals(&self, w: &mut WriteState, flushed: u64) -> Vec<u64> {
         let mut retired = Vec::new();
         let mut kept = Vec::new();
         for wal in core::mem::take(&mut w.closed_wals) {
@@ -125,7 +143,6 @@ impl DbInner {
     /// `retention` whether a key can exist below the output level.
     pub(super) fn write_tables(
         &self,
-        w: &mut WriteState,
         source: &mut dyn EntryIter,
         mut retention: Retention,
         bottom: impl Fn(&[u8]) -> bool,
@@ -145,7 +162,7 @@ impl DbInner {
                             out.tables.push(finish_table(number, writer, &self.options)?);
                         }
                         if current.is_none() {
-                            let number = w.allocate_file_number();
+                            let number = self.allocate_file_number();
                             let writer = TableWriter::create(
                                 &*self.storage,
                                 &filename::table_name(number),

@@ -9,6 +9,7 @@
 //! writers arriving during a sync append behind it and share the next one
 //! (group commit).
 
+mod background;
 mod compact;
 mod flush;
 mod iter;
@@ -118,7 +119,7 @@ pub(crate) struct WalFile {
     pub bytes: u64,
 }
 
-/// State only the writer touches (under `DbInner::write`).
+/// The write path's state (under `DbInner::write`): the WAL and the memtables.
 pub(crate) struct WriteState {
     /// The WAL being appended to; created at the first write after a rotation.
     pub wal: Option<WalWriter>,
@@ -126,28 +127,26 @@ pub(crate) struct WriteState {
     pub wal_last_seq: u64,
     /// Closed WAL files, oldest first, kept until a flush covers them.
     pub closed_wals: Vec<WalFile>,
-    pub manifest: ManifestWriter,
-    pub next_file_number: u64,
     /// Highest sequence number assigned.
     pub last_seq: u64,
+    pub mem: Arc<Memtable>,
+    /// Frozen memtables awaiting flush, oldest first.
+    pub frozen: Vec<Arc<Memtable>>,
+}
+
+/// The tree's state (under `DbInner::tree`): the version and its manifest.
+/// Flushes and compactions hold this lock for their whole run, so they are
+/// serialised with each other but never block a writer for long: they take
+/// the write lock only for a moment, to retire a frozen memtable.
+pub(crate) struct TreeState {
+    pub manifest: ManifestWriter,
+    pub version: Arc<Version>,
     /// Every write up to here is in a table.
     pub flushed_seq: u64,
-    pub mem: Arc<Memtable>,
-    /// Frozen memtables, oldest first.
-    pub frozen: Vec<Arc<Memtable>>,
-    pub version: Arc<Version>,
     /// Where the last size-triggered compaction of each level ended.
     pub pointers: [Option<Vec<u8>>; LEVELS],
     /// Tables no longer in the version, removed once no reader holds them.
     pub obsolete: Vec<Arc<TableMeta>>,
-}
-
-impl WriteState {
-    fn allocate_file_number(&mut self) -> u64 {
-        let number = self.next_file_number;
-        self.next_file_number += 1;
-        number
-    }
 }
 
 /// Counters behind `Stats`.
@@ -195,7 +194,11 @@ enum Status {
 pub(crate) struct DbInner {
     storage: Arc<CountingStorage>,
     options: Options,
+    /// Lock order: `tree`, then `write`, then `view`.
     write: Mutex<WriteState>,
+    tree: Mutex<TreeState>,
+    /// File numbers for WALs (writer) and tables (maintenance) alike.
+    next_file_number: AtomicU64,
     view: RwLock<Arc<ReadView>>,
     /// Readers see sequence numbers up to here: every write at or below it
     /// is complete (and durable, under `Durability::Sync`).
@@ -206,9 +209,15 @@ pub(crate) struct DbInner {
     counters: Counters,
     events: Mutex<EventLog>,
     status: Mutex<Status>,
+    /// Whether flushes and compactions run on a background thread.
+    maintenance: background::Maintenance,
 }
 
 impl DbInner {
+    fn allocate_file_number(&self) -> u64 {
+        self.next_file_number.fetch_add(1, Ordering::Relaxed)
+    }
+
     fn check_open(&self) -> Result<()> {
         match &*self.status.lock() {
             Status::Open => Ok(()),
@@ -246,13 +255,10 @@ impl DbInner {
         self.view.read().clone()
     }
 
-    /// Publishes the writer's memtables and version to readers.
-    fn install_view(&self, w: &WriteState) {
-        let view = ReadView {
-            mem: w.mem.clone(),
-            frozen: w.frozen.iter().rev().cloned().collect(),
-            version: w.version.clone(),
-        };
+    /// Publishes the memtables and a version to readers. Called with the
+    /// write lock held, so memtable changes and version changes never race.
+    fn install_view(&self, w: &WriteState, version: Arc<Version>) {
+        let view = ReadView { mem: w.mem.clone(), frozen: w.frozen.iter().rev().cloned().collect(), version };
         *self.view.write() = Arc::new(view);
     }
 
@@ -280,6 +286,8 @@ impl DbInner {
 #[derive(Clone)]
 pub struct Db {
     inner: Arc<DbInner>,
+    /// The background worker, if any; stopped when the last clone drops.
+    _worker: Option<Arc<background::Worker>>,
 }
 
 impl core::fmt::Debug for Db {
@@ -298,7 +306,11 @@ impl Db {
     /// Like `open`, for storage the caller keeps a handle to.
     pub fn open_shared(storage: Arc<dyn Storage>, options: Options) -> Result<Db> {
         options.validate()?;
-        Ok(Db { inner: Arc::new(open::open(storage, options)?) })
+        let inner = Arc::new(open::open(storage, options)?);
+        let worker = inner.maintenance.start(Arc::downgrade(&inner)).map(Arc::new);
+        // Recovery may have left work: a compaction the tree needs.
+        inner.maintenance.request();
+        Ok(Db { inner, _worker: worker })
     }
 
     /// The options the database runs with.
@@ -370,7 +382,7 @@ impl Db {
     /// Flushes the memtable to L0 (`None` if it was empty), then runs any
     /// compaction the tree needs if `auto_compaction` is on.
     pub fn flush(&self) -> Result<Option<FlushReport>> {
-        self.inner.flush()
+        self.inner.flush(true)
     }
 
     /// Makes every acknowledged write durable (for `Durability::Buffered`).
@@ -383,7 +395,7 @@ impl Db {
     /// Flushes, then merges every table into one sorted run in the deepest
     /// level holding data, dropping overwritten versions and tombstones.
     pub fn compact(&self) -> Result<Vec<CompactionReport>> {
-        self.inner.flush_without_compaction()?;
+        self.inner.flush(false)?;
         self.inner.compact_range(None, None)
     }
 
@@ -457,8 +469,11 @@ impl Db {
     /// Syncs the WAL and refuses every later call with `Error::Closed`.
     /// Closing twice is harmless.
     pub fn close(&self) -> Result<()> {
-        // Taking the write lock waits for a write in progress to finish.
+        // Taking the tree and write locks waits for a flush, a compaction or
+        // a write in progress to finish; frozen memtables left unflushed are
+        // in synced WAL files and are replayed at the next open.
         let was = {
+            let _tree = self.inner.tree.lock();
             let _writer = self.inner.write.lock();
             core::mem::replace(&mut *self.inner.status.lock(), Status::Closed)
         };

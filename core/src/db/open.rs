@@ -7,7 +7,8 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use super::tables::{CountingStorage, TableCache};
-use super::{Counters, DbInner, GroupCommit, ReadView, SnapshotList, Status, WalFile, WriteState};
+use super::background::Maintenance;
+use super::{Counters, DbInner, GroupCommit, ReadView, SnapshotList, Status, TreeState, WalFile, WriteState};
 use crate::batch::WriteBatch;
 use crate::error::{Error, IoKind, Result};
 use crate::event::{EventKind, EventLog};
@@ -206,16 +207,18 @@ fn assemble(
             wal: None,
             wal_last_seq: 0,
             closed_wals: Vec::new(),
-            manifest,
-            next_file_number,
             last_seq: recovered.last_seq,
-            flushed_seq: recovered.flushed_seq,
             mem,
             frozen: Vec::new(),
+        }),
+        tree: Mutex::new(TreeState {
+            manifest,
             version,
+            flushed_seq: recovered.flushed_seq,
             pointers: Default::default(),
             obsolete: Vec::new(),
         }),
+        next_file_number: AtomicU64::new(next_file_number),
         view: RwLock::new(Arc::new(view)),
         visible_seq: AtomicU64::new(recovered.last_seq),
         group: GroupCommit {
@@ -228,15 +231,18 @@ fn assemble(
         counters,
         events: Mutex::new(events),
         status: Mutex::new(Status::Open),
+        maintenance: Maintenance::new(options.background_work),
         options,
     }
 }
 
 /// Step 8: replays WAL files in number order. Batches (or their tails)
-/// above the flushed sequence go back into the memtable, which flushes as
-/// its caps demand. A torn tail is cut off and reported.
+/// above the flushed sequence go back into the memtable, which is frozen
+/// as its caps demand; the frozen memtables are flushed once replay is done.
+/// A torn tail is cut off and reported.
 fn replay_wals(inner: &DbInner, wals: &[u64]) -> Result<()> {
     let s: &dyn Storage = &*inner.storage;
+    let flushed_seq = inner.tree.lock().flushed_seq;
     let mut w = inner.write.lock();
     let (mut records, mut entries) = (0u64, 0u64);
     for &number in wals {
@@ -256,18 +262,18 @@ fn replay_wals(inner: &DbInner, wals: &[u64]) -> Result<()> {
         for (first, batch) in &contents.batches {
             let last = first + batch.len() as u64 - 1;
             file_last_seq = last;
-            if last <= w.flushed_seq {
+            if last <= flushed_seq {
                 continue;
             }
             // Ops up to the flushed sequence are in tables already.
-            let skip = (w.flushed_seq + 1).saturating_sub(*first) as usize;
+            let skip = (flushed_seq + 1).saturating_sub(*first) as usize;
             let tail: WriteBatch = batch.ops()[skip..].to_vec().into();
             w.last_seq = w.last_seq.max(last);
             inner.apply(&mut w, first + skip as u64, &tail)?;
             records += 1;
             entries += tail.len() as u64;
         }
-        if file_last_seq <= w.flushed_seq {
+        if file_last_seq <= flushed_seq {
             // Empty, or entirely in tables already.
             remove_if_present(s, &name)?;
         } else {
@@ -285,5 +291,6 @@ fn replay_wals(inner: &DbInner, wals: &[u64]) -> Result<()> {
     if !wals.is_empty() {
         inner.event(EventKind::WalReplayed { files: wals.to_vec(), records, entries });
     }
-    Ok(())
+    drop(w);
+    inner.maintain()
 }

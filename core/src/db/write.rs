@@ -1,6 +1,6 @@
 //! The write path: validate, append to the WAL, insert into the memtable
-//! (freezing and flushing it when a cap would be exceeded), sync (shared by
-//! concurrent writers), publish.
+//! (freezing it when a cap would be exceeded), sync (shared by concurrent
+//! writers), publish; then have any frozen memtable flushed.
 
 use alloc::format;
 use alloc::sync::Arc;
@@ -17,10 +17,15 @@ use crate::options::Durability;
 use crate::record::RECORD_PAYLOAD_MAX;
 use crate::wal::WalWriter;
 
+/// Writers wait while this many frozen memtables await a background flush.
+const FROZEN_MEMTABLES_MAX: usize = 2;
+/// ...or while L0 holds this many times `l0_compaction_trigger` tables.
+const L0_STOP_FACTOR: usize = 3;
+
 impl DbInner {
     pub(super) fn write_batch(&self, batch: &WriteBatch) -> Result<()> {
         self.validate_batch(batch)?;
-        let last = {
+        let (last, froze) = {
             let mut w = self.write.lock();
             self.check_open()?;
             let first = w.last_seq + 1;
@@ -31,19 +36,51 @@ impl DbInner {
             // Make room for the first op before logging, so a WAL file holds
             // the records of its own memtable (a batch may spill into the next).
             let op = &batch.ops()[0];
-            self.make_room(&mut w, op.key.len(), op.value.len())?;
+            let mut froze = self.make_room(&mut w, op.key.len(), op.value.len())?;
             self.append_to_wal(&mut w, first, batch)?;
             w.last_seq = last;
             self.counters.last_seq.store(last, Ordering::Relaxed);
-            self.apply(&mut w, first, batch)?;
-            last
+            froze |= self.apply(&mut w, first, batch)?;
+            (last, froze)
         };
         bump(&self.counters.user_bytes_written, batch.user_bytes());
         if self.options.durability == Durability::Sync {
             self.sync_wal_through(last)?;
         }
         self.visible_seq.fetch_max(last, Ordering::Release);
+        if froze {
+            self.after_freeze();
+        }
         Ok(())
+    }
+
+    /// A memtable was frozen: flush it (and compact) inline, or hand the
+    /// work to the background worker and wait only if work is piling up.
+    /// The write itself is already durable and acknowledged; a failure here
+    /// turns the database read-only and shows on the next write.
+    fn after_freeze(&self) {
+        if !self.maintenance.is_background() {
+            let _ = self.maintain();
+            return;
+        }
+        self.maintenance.request();
+        self.throttle();
+    }
+
+    /// Backpressure: waits while the worker is behind — too many frozen
+    /// memtables (memory) or too many L0 tables (read cost).
+    fn throttle(&self) {
+        let l0_stop = self.options.l0_compaction_trigger.saturating_mul(L0_STOP_FACTOR);
+        loop {
+            let view = self.view();
+            let behind = view.frozen.len() >= FROZEN_MEMTABLES_MAX || view.version.levels[0].len() >= l0_stop;
+            drop(view);
+            if !behind || self.check_open().is_err() {
+                return;
+            }
+            self.maintenance.request();
+            self.maintenance.wait_for_progress();
+        }
     }
 
     /// Keys are 1..=key_size_max bytes, values at most value_size_max, a
@@ -91,7 +128,7 @@ impl DbInner {
     /// first write since a rotation.
     fn append_to_wal(&self, w: &mut WriteState, first: u64, batch: &WriteBatch) -> Result<()> {
         if w.wal.is_none() {
-            let number = w.allocate_file_number();
+            let number = self.allocate_file_number();
             let wal = WalWriter::create(&*self.storage, number).map_err(|e| self.fail(e))?;
             bump(&self.counters.wal_files, 1);
             bump(&self.counters.wal_bytes, wal.len());
@@ -107,13 +144,15 @@ impl DbInner {
         Ok(())
     }
 
-    /// Inserts the batch into the memtable. Before an insert that would
-    /// exceed a memtable cap, the memtable is frozen and flushed, so a batch
-    /// larger than a memtable spans several (it stays invisible to readers
-    /// until all of it is in, because `visible_seq` moves only afterwards).
-    pub(super) fn apply(&self, w: &mut WriteState, first: u64, batch: &WriteBatch) -> Result<()> {
+    /// Inserts the batch into the memtable, freezing it whenever the next
+    /// insert would exceed a cap: a batch larger than a memtable spans
+    /// several, and stays invisible to readers until all of it is in,
+    /// because `visible_seq` moves only afterwards. Returns whether a
+    /// memtable was frozen.
+    pub(super) fn apply(&self, w: &mut WriteState, first: u64, batch: &WriteBatch) -> Result<bool> {
+        let mut froze = false;
         for (i, op) in batch.ops().iter().enumerate() {
-            self.make_room(w, op.key.len(), op.value.len())?;
+            froze |= self.make_room(w, op.key.len(), op.value.len())?;
             w.mem.insert(&op.key, first + i as u64, op.kind, &op.value);
             assert!(
                 w.mem.entries() <= self.options.memtable_max_entries as u64
@@ -121,28 +160,25 @@ impl DbInner {
                 "memtable caps hold after every insert"
             );
         }
-        Ok(())
+        Ok(froze)
     }
 
-    /// Freezes and flushes the memtable if one more entry of these sizes
-    /// would exceed a cap.
-    pub(super) fn make_room(&self, w: &mut WriteState, key_len: usize, value_len: usize) -> Result<()> {
+    /// Freezes the memtable if one more entry of these sizes would exceed a
+    /// cap. Returns whether it did.
+    fn make_room(&self, w: &mut WriteState, key_len: usize, value_len: usize) -> Result<bool> {
         let mem = &w.mem;
         let full_entries = mem.entries() + 1 > self.options.memtable_max_entries as u64;
         let full_bytes = mem.bytes() + Memtable::charge(key_len, value_len) > self.options.memtable_max_bytes as u64;
         if mem.is_empty() || !(full_entries || full_bytes) {
-            return Ok(());
+            return Ok(false);
         }
         self.rotate(w)?;
-        self.flush_frozen(w)?;
-        if self.options.auto_compaction {
-            self.compact_while_needed(w)?;
-        }
-        Ok(())
+        Ok(true)
     }
 
     /// Freezes the memtable: closes (and syncs) the current WAL, starts an
-    /// empty memtable. The next write creates a new WAL.
+    /// empty memtable. The next write creates a new WAL. The frozen memtable
+    /// is flushed by `maintain`.
     pub(super) fn rotate(&self, w: &mut WriteState) -> Result<()> {
         assert!(!w.mem.is_empty(), "only a non-empty memtable is frozen");
         if let Some(wal) = w.wal.take() {
@@ -153,7 +189,7 @@ impl DbInner {
         let frozen = core::mem::replace(&mut w.mem, Arc::new(Memtable::new()));
         self.event(EventKind::MemtableFrozen { entries: frozen.entries(), bytes: frozen.bytes() });
         w.frozen.push(frozen);
-        self.install_view(w);
+        self.install_view(w, self.view().version.clone());
         Ok(())
     }
 
