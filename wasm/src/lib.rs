@@ -10,6 +10,7 @@
 //! and is tested in headless Chromium and Node.
 
 pub mod journal;
+pub mod slots;
 
 #[cfg(target_arch = "wasm32")]
 mod args;

@@ -1,0 +1,688 @@
+//! The OPFS backend's file layer, independent of the browser: the core's
+//! `Storage` trait over a *pool of slot files*, each a physical file with a
+//! small checksummed header naming the logical file it holds.
+//!
+//! Why a pool: in a worker, OPFS gives synchronous reads, writes, truncates
+//! and flushes (`FileSystemSyncAccessHandle`), but creating, opening,
+//! deleting and listing files are asynchronous, and there is no rename at
+//! all. The engine calls `Storage` synchronously, so every name-level
+//! operation must happen inside files that are already open. The backend
+//! keeps a pool of open slot files with spare free slots (topped up
+//! asynchronously between calls, see `opfs.rs`), and this module maps the
+//! engine's flat namespace onto them. (SQLite's `opfs-sahpool` VFS makes the
+//! same choice for the same reason.)
+//!
+//! # Slot file layout
+//!
+//! ```text
+//! 0       2048      4096                         size
+//! | copy 0 | copy 1 | data: the logical file's bytes |
+//! ```
+//!
+//! Each header copy is `magic "LSMKVSLT" | version u16 | flags u16 |
+//! generation u64 | name length u16 | name | crc32 u32` (little-endian; the
+//! CRC covers everything before it). A copy is valid if its magic, length
+//! and CRC check. The slot's state is its valid copy with the highest
+//! generation; a slot with no valid copy is free. Flags bit 0 set means the
+//! slot holds the named file; clear means free. A free slot's data is empty.
+//!
+//! Generations are unique across the pool and only grow (the next one is one
+//! more than any seen at load). Two slots may claim the same name only after
+//! a crash in the middle of a rename; the higher generation wins and the
+//! other slot is freed at load.
+//!
+//! # Operations, and what a crash at any instant leaves
+//!
+//! Every header update writes the copy that is *not* the slot's current
+//! state, so a torn header write (a power loss mid-write) fails its CRC and
+//! the previous state stands. "flush" is `FileSystemSyncAccessHandle.flush()`
+//! (fsync of that one file); the order below is what makes each operation
+//! atomic. A browser kill (the crash the browser tests inflict) loses nothing
+//! a write call returned; a power loss may lose unflushed writes and tear the
+//! last one.
+//!
+//! - **create(name)**: take a free slot (durably empty), write header
+//!   `{name, in use, g}`, flush. Crash: the slot is free, or `name` exists
+//!   empty.
+//! - **append**: write at `4096 + len`. Not durable until `sync` (the
+//!   engine's contract).
+//! - **sync**: flush.
+//! - **truncate**: truncate to `4096 + len`, flush.
+//! - **remove(name)**: write header `{free, g}`, flush, then truncate to
+//!   4096, flush. Crash after the first flush: the slot is free with stale
+//!   data, which load truncates before the slot is reused.
+//! - **rename(from, to)**: flush `from`'s slot (its data), write its header
+//!   `{to, in use, g}`, flush; `from` is gone and `to` is the new content in
+//!   one header write. Then, if `to` existed, free its old slot as in
+//!   `remove`. Crash between the two: two slots say `to`; the newer
+//!   generation (the renamed one) wins at load and the old one is freed. So
+//!   `to` holds its old or its new content, never a mix, and `from` and
+//!   `to` are never both missing.
+//!
+//! The engine's only rename is `CURRENT.tmp` → `CURRENT` (the manifest
+//! switch), but the design is general and the conformance suite checks it.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+
+use lsmkv::{Error, IoKind, Result, Storage};
+
+/// Bytes before a slot's data: two header copies.
+pub const HEADER_SIZE: u64 = 4096;
+/// Bytes reserved for each header copy.
+const COPY_SIZE: u64 = 2048;
+const MAGIC: &[u8; 8] = b"LSMKVSLT";
+/// Slot header format version. A newer one is refused, not misread.
+pub const SLOT_FORMAT_VERSION: u16 = 1;
+const FLAG_IN_USE: u16 = 1;
+/// Fixed header fields before the name: magic, version, flags, generation, name length.
+const FIXED: usize = 8 + 2 + 2 + 8 + 2;
+/// Longest logical file name (bytes). Engine names are under 32.
+pub const NAME_MAX: usize = 1024;
+
+/// A failed physical I/O call: its kind (quota, lock, ...) and message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IoFailure {
+    pub kind: IoKind,
+    pub message: String,
+}
+
+impl IoFailure {
+    pub fn new(kind: IoKind, message: impl Into<String>) -> Self {
+        IoFailure { kind, message: message.into() }
+    }
+}
+
+pub type IoResult<T> = std::result::Result<T, IoFailure>;
+
+/// One physical file with synchronous positioned I/O: an OPFS
+/// `FileSystemSyncAccessHandle` in the browser, a simulated file in tests.
+pub trait SlotFile {
+    fn size(&self) -> IoResult<u64>;
+    /// Reads up to `buf.len()` bytes at `at`; returns how many were read.
+    fn read(&self, at: u64, buf: &mut [u8]) -> IoResult<usize>;
+    /// Writes `data` at `at` (extending the file if needed); returns how
+    /// many bytes were written.
+    fn write(&self, at: u64, data: &[u8]) -> IoResult<usize>;
+    /// Sets the size (shrinking or zero-extending).
+    fn truncate(&self, size: u64) -> IoResult<()>;
+    /// Makes every earlier write and truncate of this file durable.
+    fn flush(&self) -> IoResult<()>;
+}
+
+/// What one header copy says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Header {
+    pub generation: u64,
+    /// `Some(name)`: the slot holds that file; `None`: free.
+    pub name: Option<String>,
+}
+
+/// The result of reading one header copy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Copy {
+    Valid(Header),
+    /// Never written, torn, or not a header: ignored.
+    Invalid,
+    /// A header of a newer format: the store must not be opened.
+    NewerVersion(u16),
+}
+
+pub fn encode_header(header: &Header) -> Vec<u8> {
+    let name = header.name.as_deref().unwrap_or("");
+    let mut out = Vec::with_capacity(FIXED + name.len() + 4);
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&SLOT_FORMAT_VERSION.to_le_bytes());
+    let flags = if header.name.is_some() { FLAG_IN_USE } else { 0 };
+    out.extend_from_slice(&flags.to_le_bytes());
+    out.extend_from_slice(&header.generation.to_le_bytes());
+    out.extend_from_slice(&(name.len() as u16).to_le_bytes());
+    out.extend_from_slice(name.as_bytes());
+    let crc = crc32(&out);
+    out.extend_from_slice(&crc.to_le_bytes());
+    debug_assert!(out.len() as u64 <= COPY_SIZE);
+    out
+}
+
+pub fn decode_header(bytes: &[u8]) -> Copy {
+    if bytes.len() < FIXED + 4 || &bytes[..8] != MAGIC {
+        return Copy::Invalid;
+    }
+    let u16_at = |i: usize| u16::from_le_bytes([bytes[i], bytes[i + 1]]);
+    let version = u16_at(8);
+    let flags = u16_at(10);
+    let generation = u64::from_le_bytes(bytes[12..20].try_into().expect("8 bytes"));
+    let name_len = u16_at(20) as usize;
+    let end = FIXED + name_len;
+    if name_len > NAME_MAX || bytes.len() < end + 4 {
+        return Copy::Invalid;
+    }
+    let stored = u32::from_le_bytes(bytes[end..end + 4].try_into().expect("4 bytes"));
+    if crc32(&bytes[..end]) != stored {
+        return Copy::Invalid;
+    }
+    if version > SLOT_FORMAT_VERSION {
+        return Copy::NewerVersion(version);
+    }
+    let name = match std::str::from_utf8(&bytes[FIXED..end]) {
+        Ok(name) if flags & FLAG_IN_USE != 0 => Some(name.to_string()),
+        Ok(_) => None,
+        Err(_) => return Copy::Invalid,
+    };
+    Copy::Valid(Header { generation, name })
+}
+
+/// CRC-32 (IEEE), bit by bit: headers are a few dozen bytes, and this
+/// keeps the crate free of another dependency.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &byte in bytes {
+        crc ^= byte as u32;
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+        }
+    }
+    !crc
+}
+
+struct Slot<F> {
+    file: F,
+    /// Which copy holds the current state (`None`: neither is valid).
+    copy: Option<u8>,
+    generation: u64,
+    name: Option<String>,
+    /// Logical length: physical size minus the header.
+    len: u64,
+}
+
+/// Counters for `health()`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PoolCounters {
+    pub flushes: u64,
+    pub header_writes: u64,
+    pub bytes_written: u64,
+    pub bytes_read: u64,
+    /// Slots freed at load: stale duplicates after a crash mid-rename.
+    pub stale_slots_freed: u64,
+    /// Free slots whose leftover data load truncated (a crash mid-remove).
+    pub free_slots_cleaned: u64,
+}
+
+/// The pool: slot id → slot, and the logical namespace over it.
+pub struct Pool<F> {
+    slots: BTreeMap<u64, Slot<F>>,
+    names: HashMap<String, u64>,
+    /// Free slots, durably empty; the last one is used first.
+    free: Vec<u64>,
+    next_generation: u64,
+    /// Slots in an unknown state after a failed I/O call: never reused.
+    broken: Vec<u64>,
+    counters: PoolCounters,
+}
+
+fn io(kind: IoKind, name: &str, message: impl Into<String>) -> Error {
+    Error::io(kind, name, message.into())
+}
+
+fn failed(name: &str, what: &str, f: IoFailure) -> Error {
+    io(f.kind, name, format!("{what}: {}", f.message))
+}
+
+fn not_found(name: &str) -> Error {
+    io(IoKind::NotFound, name, "no such file")
+}
+
+impl<F: SlotFile> Pool<F> {
+    /// Builds the pool from every slot file found, repairing what a crash
+    /// left: stale duplicates of a renamed file are freed, and free slots
+    /// holding leftover data are truncated, each durably, before the pool is
+    /// used. Fails on a header of a newer format.
+    pub fn load(files: Vec<(u64, F)>) -> Result<Pool<F>> {
+        let mut pool = Pool {
+            slots: BTreeMap::new(),
+            names: HashMap::new(),
+            free: Vec::new(),
+            next_generation: 1,
+            broken: Vec::new(),
+            counters: PoolCounters::default(),
+        };
+        for (id, file) in files {
+            let label = format!("OPFS slot {id}");
+            let size = file.size().map_err(|f| failed(&label, "size", f))?;
+            let mut head = vec![0u8; HEADER_SIZE.min(size) as usize];
+            read_exact(&file, 0, &mut head).map_err(|f| failed(&label, "header read", f))?;
+            let mut best: Option<(u8, Header)> = None;
+            for copy in 0..2u8 {
+                let start = (copy as u64 * COPY_SIZE) as usize;
+                let bytes = head.get(start..(start + COPY_SIZE as usize).min(head.len())).unwrap_or(&[]);
+                match decode_header(bytes) {
+                    Copy::Valid(header) => {
+                        pool.next_generation = pool.next_generation.max(header.generation + 1);
+                        if best.as_ref().is_none_or(|(_, b)| header.generation > b.generation) {
+                            best = Some((copy, header));
+                        }
+                    }
+                    Copy::Invalid => {}
+                    Copy::NewerVersion(found) => {
+                        return Err(Error::UnsupportedFormat {
+                            file: label,
+                            found: found as u32,
+                            supported: SLOT_FORMAT_VERSION as u32,
+                        })
+                    }
+                }
+            }
+            let (copy, generation, name) = match best {
+                Some((copy, header)) => (Some(copy), header.generation, header.name),
+                None => (None, 0, None),
+            };
+            let len = size.saturating_sub(HEADER_SIZE);
+            pool.slots.insert(id, Slot { file, copy, generation, name, len });
+        }
+        // Resolve names: the highest generation wins; the rest are stale.
+        let mut stale = Vec::new();
+        let ids: Vec<u64> = pool.slots.keys().copied().collect();
+        for id in ids {
+            let slot = &pool.slots[&id];
+            let Some(name) = slot.name.clone() else { continue };
+            match pool.names.get(&name).copied() {
+                None => {
+                    pool.names.insert(name, id);
+                }
+                Some(other) if pool.slots[&other].generation < slot.generation => {
+                    stale.push(other);
+                    pool.names.insert(name, id);
+                }
+                Some(_) => stale.push(id),
+            }
+        }
+        for id in stale {
+            pool.release(id).map_err(|f| failed(&format!("OPFS slot {id}"), "freeing a stale slot", f))?;
+            pool.counters.stale_slots_freed += 1;
+        }
+        let free: Vec<u64> =
+            pool.slots.iter().filter(|(_, s)| s.name.is_none()).map(|(id, _)| *id).collect();
+        for id in free {
+            if pool.slots[&id].len > 0 {
+                pool.clean(id).map_err(|f| failed(&format!("OPFS slot {id}"), "cleaning a free slot", f))?;
+                pool.counters.free_slots_cleaned += 1;
+            }
+            pool.free.push(id);
+        }
+        // Use low ids first (a stable layout is easier to inspect).
+        pool.free.sort_unstable_by(|a, b| b.cmp(a));
+        Ok(pool)
+    }
+
+    /// Adds a new, empty slot file to the free list.
+    pub fn add_free(&mut self, id: u64, file: F) {
+        self.slots.insert(id, Slot { file, copy: None, generation: 0, name: None, len: 0 });
+        self.free.push(id);
+    }
+
+    /// Takes up to `count` free slots out of the pool (to close and delete
+    /// them); returns their ids and files.
+    pub fn take_free(&mut self, count: usize) -> Vec<(u64, F)> {
+        let mut out = Vec::new();
+        while out.len() < count {
+            let Some(id) = self.free.first().copied() else { break };
+            self.free.remove(0);
+            if let Some(slot) = self.slots.remove(&id) {
+                out.push((id, slot.file));
+            }
+        }
+        out
+    }
+
+    /// Every slot file, for closing (the pool is unusable afterwards).
+    pub fn drain(&mut self) -> Vec<F> {
+        self.names.clear();
+        self.free.clear();
+        std::mem::take(&mut self.slots).into_values().map(|s| s.file).collect()
+    }
+
+    pub fn live_files(&self) -> usize {
+        self.names.len()
+    }
+
+    pub fn free_slots(&self) -> usize {
+        self.free.len()
+    }
+
+    pub fn slot_count(&self) -> usize {
+        self.slots.len()
+    }
+
+    pub fn max_id(&self) -> Option<u64> {
+        self.slots.keys().next_back().copied()
+    }
+
+    pub fn counters(&self) -> PoolCounters {
+        self.counters
+    }
+
+    /// Bytes of the logical files.
+    pub fn data_bytes(&self) -> u64 {
+        self.names.values().map(|id| self.slots[id].len).sum()
+    }
+
+    /// Writes `header` into the slot's non-current copy (not flushed).
+    fn write_header(&mut self, id: u64, name: Option<String>) -> IoResult<()> {
+        let generation = self.next_generation;
+        self.next_generation += 1;
+        let slot = self.slots.get_mut(&id).expect("slot exists");
+        let target = match slot.copy {
+            Some(0) => 1u8,
+            _ => 0u8,
+        };
+        let bytes = encode_header(&Header { generation, name: name.clone() });
+        write_exact(&slot.file, target as u64 * COPY_SIZE, &bytes)?;
+        slot.copy = Some(target);
+        slot.generation = generation;
+        slot.name = name;
+        self.counters.header_writes += 1;
+        Ok(())
+    }
+
+    fn flush(&mut self, id: u64) -> IoResult<()> {
+        self.slots[&id].file.flush()?;
+        self.counters.flushes += 1;
+        Ok(())
+    }
+
+    /// Marks the slot free (durably), then empties its data (durably).
+    fn release(&mut self, id: u64) -> IoResult<()> {
+        self.write_header(id, None)?;
+        self.flush(id)?;
+        self.clean(id)
+    }
+
+    /// Truncates a slot's data away, durably.
+    fn clean(&mut self, id: u64) -> IoResult<()> {
+        let slot = self.slots.get_mut(&id).expect("slot exists");
+        if slot.file.size()? > HEADER_SIZE {
+            slot.file.truncate(HEADER_SIZE)?;
+            slot.len = 0;
+            self.flush(id)?;
+        }
+        Ok(())
+    }
+
+    fn slot_of(&self, name: &str) -> Result<u64> {
+        self.names.get(name).copied().ok_or_else(|| not_found(name))
+    }
+
+    /// After a failed I/O call the slot's state is unknown: keep it out of
+    /// the pool until the next load sorts it out. The engine goes read-only
+    /// on any storage error, so the store is reopened anyway.
+    fn broke(&mut self, id: u64, name: &str, what: &str, f: IoFailure) -> Error {
+        if let Some(other) = self.names.get(name) {
+            if *other == id {
+                self.names.remove(name);
+            }
+        }
+        self.free.retain(|free| *free != id);
+        if !self.broken.contains(&id) {
+            self.broken.push(id);
+        }
+        failed(name, what, f)
+    }
+
+    pub fn create(&mut self, name: &str) -> Result<()> {
+        if self.names.contains_key(name) {
+            return Err(io(IoKind::AlreadyExists, name, "file exists"));
+        }
+        if name.is_empty() || name.len() > NAME_MAX {
+            return Err(io(IoKind::Other, name, format!("file names are 1 to {NAME_MAX} bytes")));
+        }
+        let Some(id) = self.free.pop() else {
+            return Err(io(
+                IoKind::Other,
+                name,
+                format!("the OPFS slot pool is exhausted ({} slots, all in use); reopen the store", self.slots.len()),
+            ));
+        };
+        let result = (|| {
+            let file = &self.slots[&id].file;
+            if file.size()? < HEADER_SIZE {
+                file.truncate(HEADER_SIZE)?;
+            }
+            self.write_header(id, Some(name.to_string()))?;
+            self.flush(id)
+        })();
+        match result {
+            Ok(()) => {
+                self.slots.get_mut(&id).expect("slot exists").len = 0;
+                self.names.insert(name.to_string(), id);
+                Ok(())
+            }
+            Err(f) => Err(self.broke(id, name, "create", f)),
+        }
+    }
+
+    pub fn append(&mut self, name: &str, data: &[u8]) -> Result<()> {
+        let id = self.slot_of(name)?;
+        if data.is_empty() {
+            return Ok(());
+        }
+        let slot = self.slots.get_mut(&id).expect("slot exists");
+        match write_exact(&slot.file, HEADER_SIZE + slot.len, data) {
+            Ok(()) => {
+                slot.len += data.len() as u64;
+                self.counters.bytes_written += data.len() as u64;
+                Ok(())
+            }
+            Err(f) => Err(self.broke(id, name, "append", f)),
+        }
+    }
+
+    pub fn read_at(&mut self, name: &str, offset: u64, buf: &mut [u8]) -> Result<()> {
+        let id = self.slot_of(name)?;
+        let slot = &self.slots[&id];
+        let end = offset.checked_add(buf.len() as u64);
+        if end.is_none_or(|end| end > slot.len) {
+            return Err(Error::corruption(name, offset, "read past end of file"));
+        }
+        if buf.is_empty() {
+            return Ok(());
+        }
+        read_exact(&slot.file, HEADER_SIZE + offset, buf).map_err(|f| failed(name, "read", f))?;
+        self.counters.bytes_read += buf.len() as u64;
+        Ok(())
+    }
+
+    pub fn len(&self, name: &str) -> Result<u64> {
+        Ok(self.slots[&self.slot_of(name)?].len)
+    }
+
+    pub fn sync(&mut self, name: &str) -> Result<()> {
+        let id = self.slot_of(name)?;
+        self.flush(id).map_err(|f| self.broke(id, name, "flush", f))
+    }
+
+    pub fn truncate(&mut self, name: &str, len: u64) -> Result<()> {
+        let id = self.slot_of(name)?;
+        if len >= self.slots[&id].len {
+            return Ok(());
+        }
+        let result = (|| {
+            self.slots[&id].file.truncate(HEADER_SIZE + len)?;
+            self.slots.get_mut(&id).expect("slot exists").len = len;
+            self.flush(id)
+        })();
+        result.map_err(|f| self.broke(id, name, "truncate", f))
+    }
+
+    pub fn rename(&mut self, from: &str, to: &str) -> Result<()> {
+        let id = self.slot_of(from)?;
+        if from == to {
+            return Ok(());
+        }
+        if to.is_empty() || to.len() > NAME_MAX {
+            return Err(io(IoKind::Other, to, format!("file names are 1 to {NAME_MAX} bytes")));
+        }
+        let replaced = self.names.get(to).copied();
+        let result = (|| {
+            // The content first, then the header that names it `to`.
+            self.flush(id)?;
+            self.write_header(id, Some(to.to_string()))?;
+            self.flush(id)
+        })();
+        if let Err(f) = result {
+            return Err(self.broke(id, from, "rename", f));
+        }
+        self.names.remove(from);
+        self.names.insert(to.to_string(), id);
+        if let Some(old) = replaced {
+            // `to` is already the new content (its generation is higher);
+            // a failure from here on leaves a stale slot that load frees.
+            match self.release(old) {
+                Ok(()) => self.free.push(old),
+                Err(f) => {
+                    self.broken.push(old);
+                    return Err(failed(to, "freeing the replaced file's slot", f));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn remove(&mut self, name: &str) -> Result<()> {
+        let id = self.slot_of(name)?;
+        match self.release(id) {
+            Ok(()) => {
+                self.names.remove(name);
+                self.free.push(id);
+                Ok(())
+            }
+            Err(f) => Err(self.broke(id, name, "remove", f)),
+        }
+    }
+
+    pub fn list(&self) -> Vec<String> {
+        self.names.keys().cloned().collect()
+    }
+
+    pub fn exists(&self, name: &str) -> bool {
+        self.names.contains_key(name)
+    }
+}
+
+fn read_exact<F: SlotFile>(file: &F, at: u64, buf: &mut [u8]) -> IoResult<()> {
+    let mut done = 0;
+    while done < buf.len() {
+        let n = file.read(at + done as u64, &mut buf[done..])?;
+        if n == 0 {
+            return Err(IoFailure::new(IoKind::Other, format!("short read: {done} of {} bytes", buf.len())));
+        }
+        done += n;
+    }
+    Ok(())
+}
+
+fn write_exact<F: SlotFile>(file: &F, at: u64, data: &[u8]) -> IoResult<()> {
+    let mut done = 0;
+    while done < data.len() {
+        let n = file.write(at + done as u64, &data[done..])?;
+        if n == 0 {
+            return Err(IoFailure::new(IoKind::Other, format!("short write: {done} of {} bytes", data.len())));
+        }
+        done += n;
+    }
+    Ok(())
+}
+
+/// The pool as the engine's `Storage`. One lock around the pool: every
+/// call is a few synchronous I/O calls.
+pub struct PoolStorage<F> {
+    pool: Mutex<Pool<F>>,
+}
+
+impl<F: SlotFile> PoolStorage<F> {
+    pub fn new(pool: Pool<F>) -> Self {
+        PoolStorage { pool: Mutex::new(pool) }
+    }
+
+    /// Runs `f` on the pool (for the backend: top-ups, counters, close).
+    pub fn with<T>(&self, f: impl FnOnce(&mut Pool<F>) -> T) -> T {
+        // A panic while holding the lock is a bug that aborts on wasm;
+        // natively, keep going with the data as it is.
+        let mut pool = self.pool.lock().unwrap_or_else(|e| e.into_inner());
+        f(&mut pool)
+    }
+}
+
+impl<F: SlotFile + Send> Storage for PoolStorage<F> {
+    fn create(&self, name: &str) -> Result<()> {
+        self.with(|p| p.create(name))
+    }
+    fn append(&self, name: &str, data: &[u8]) -> Result<()> {
+        self.with(|p| p.append(name, data))
+    }
+    fn read_at(&self, name: &str, offset: u64, buf: &mut [u8]) -> Result<()> {
+        self.with(|p| p.read_at(name, offset, buf))
+    }
+    fn len(&self, name: &str) -> Result<u64> {
+        self.with(|p| p.len(name))
+    }
+    fn sync(&self, name: &str) -> Result<()> {
+        self.with(|p| p.sync(name))
+    }
+    fn truncate(&self, name: &str, len: u64) -> Result<()> {
+        self.with(|p| p.truncate(name, len))
+    }
+    fn rename(&self, from: &str, to: &str) -> Result<()> {
+        self.with(|p| p.rename(from, to))
+    }
+    fn remove(&self, name: &str) -> Result<()> {
+        self.with(|p| p.remove(name))
+    }
+    fn list(&self) -> Result<Vec<String>> {
+        Ok(self.with(|p| p.list()))
+    }
+    fn exists(&self, name: &str) -> Result<bool> {
+        Ok(self.with(|p| p.exists(name)))
+    }
+}
+
+/// Free slots to keep before an engine call that may write: enough that a
+/// flush and every compaction it triggers never runs out mid-call. A
+/// compaction writes at most about twice as many tables as it reads (an
+/// output is cut when the next entry would overflow it), and its inputs are
+/// live files; each memtable a call fills adds a flush (a table or two, a
+/// WAL). `flushes` is how many memtables the call may fill.
+pub fn free_slots_wanted(live: usize, flushes: usize) -> usize {
+    2 * (live + flushes) + 2 * flushes + 32
+}
+
+/// A store's directory name in OPFS: the store name with every byte outside
+/// `[A-Za-z0-9_-]` percent-encoded (so `.`, `/` and `\` never appear), and
+/// names that would encode longer than 200 bytes cut to 150 plus `~` and a
+/// hash of the whole name.
+pub fn directory_name(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for byte in name.bytes() {
+        if byte.is_ascii_alphanumeric() || byte == b'_' || byte == b'-' {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    if out.len() > 200 {
+        // FNV-1a: stable across versions, enough to keep long names apart.
+        let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3));
+        let mut cut = 150;
+        // Never split a "%XX" (the text is ASCII, so any index is a boundary).
+        if out.as_bytes()[cut - 1] == b'%' {
+            cut -= 1;
+        } else if out.as_bytes()[cut - 2] == b'%' {
+            cut -= 2;
+        }
+        out.truncate(cut);
+        out.push_str(&format!("~{hash:016x}"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;
