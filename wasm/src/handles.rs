@@ -10,6 +10,7 @@ use wasm_bindgen::prelude::*;
 use crate::args;
 use crate::codec::{key_bytes, KeyEncoding};
 use crate::error::{code, JsFailure};
+use crate::remote::RemoteStore;
 use crate::store::{promise, rejected, Inner};
 
 /// Entries `next()` returns unless asked otherwise.
@@ -19,14 +20,24 @@ const NEXT_BATCH_DEFAULT: u64 = 100;
 /// `range`, `keys` or `iterator`; `release()` it when done.
 #[wasm_bindgen(js_name = Snapshot)]
 pub struct StoreSnapshot {
-    inner: Rc<Inner>,
+    owner: Owner,
     id: u32,
     seq: u64,
 }
 
+/// The store a handle belongs to: here, or in a worker (OPFS from a page).
+enum Owner {
+    Local(Rc<Inner>),
+    Remote(Rc<RemoteStore>),
+}
+
 impl StoreSnapshot {
     pub(crate) fn new(inner: Rc<Inner>, id: u32, seq: u64) -> Self {
-        StoreSnapshot { inner, id, seq }
+        StoreSnapshot { owner: Owner::Local(inner), id, seq }
+    }
+
+    pub(crate) fn remote(remote: Rc<RemoteStore>, id: u32, seq: u64) -> Self {
+        StoreSnapshot { owner: Owner::Remote(remote), id, seq }
     }
 }
 
@@ -46,21 +57,32 @@ impl StoreSnapshot {
 
     /// Lets the store drop the versions this snapshot pins. Idempotent.
     pub fn release(&self) {
-        self.inner.release_snapshot(self.id);
+        match &self.owner {
+            Owner::Local(inner) => inner.release_snapshot(self.id),
+            Owner::Remote(remote) => remote.release_snapshot(self.id),
+        }
     }
 }
 
 /// A cursor over a range. Read with `next(n)` until it returns `[]`.
 #[wasm_bindgen]
 pub struct StoreIterator {
-    inner: Rc<Inner>,
-    iterator: Rc<RefCell<Option<DbIterator>>>,
-    encoding: KeyEncoding,
+    cursor: Cursor,
+}
+
+enum Cursor {
+    Local { inner: Rc<Inner>, iterator: Rc<RefCell<Option<DbIterator>>>, encoding: KeyEncoding },
+    /// An iterator held by the worker, by its id there.
+    Remote { remote: Rc<RemoteStore>, id: u32, closed: std::cell::Cell<bool> },
 }
 
 impl StoreIterator {
     pub(crate) fn new(inner: Rc<Inner>, iterator: DbIterator, encoding: KeyEncoding) -> Self {
-        StoreIterator { inner, iterator: Rc::new(RefCell::new(Some(iterator))), encoding }
+        StoreIterator { cursor: Cursor::Local { inner, iterator: Rc::new(RefCell::new(Some(iterator))), encoding } }
+    }
+
+    pub(crate) fn remote(remote: Rc<RemoteStore>, id: u32) -> Self {
+        StoreIterator { cursor: Cursor::Remote { remote, id, closed: std::cell::Cell::new(false) } }
     }
 }
 
@@ -77,7 +99,13 @@ impl StoreIterator {
             Ok(count) => count,
             Err(failure) => return rejected(failure),
         };
-        let (inner, iterator, encoding) = (self.inner.clone(), self.iterator.clone(), self.encoding);
+        let (inner, iterator, encoding) = match &self.cursor {
+            Cursor::Local { inner, iterator, encoding } => (inner.clone(), iterator.clone(), *encoding),
+            Cursor::Remote { closed, .. } if closed.get() => return rejected(closed_iterator()),
+            Cursor::Remote { remote, id, .. } => {
+                return remote.call("iteratorNext", &[JsValue::from(*id), JsValue::from(count as f64)])
+            }
+        };
         promise(async move {
             inner.readable()?;
             let mut slot = iterator.borrow_mut();
@@ -90,11 +118,16 @@ impl StoreIterator {
     /// Moves to the first key ≥ `key` (≤ `key` when reverse), within the range.
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn seek(&self, #[wasm_bindgen(unchecked_param_type = "Key")] key: JsValue) -> Promise {
+        let key_js = key.clone();
         let key = match key_bytes(&key, "key") {
             Ok(key) => key,
             Err(failure) => return rejected(failure),
         };
-        let (inner, iterator) = (self.inner.clone(), self.iterator.clone());
+        let (inner, iterator) = match &self.cursor {
+            Cursor::Local { inner, iterator, .. } => (inner.clone(), iterator.clone()),
+            Cursor::Remote { closed, .. } if closed.get() => return rejected(closed_iterator()),
+            Cursor::Remote { remote, id, .. } => return remote.call("iteratorSeek", &[JsValue::from(*id), key_js]),
+        };
         promise(async move {
             inner.readable()?;
             let mut slot = iterator.borrow_mut();
@@ -105,6 +138,13 @@ impl StoreIterator {
 
     /// Releases the iterator's resources. Idempotent.
     pub fn close(&self) {
-        self.iterator.borrow_mut().take();
+        match &self.cursor {
+            Cursor::Local { iterator, .. } => drop(iterator.borrow_mut().take()),
+            Cursor::Remote { remote, id, closed } => {
+                if !closed.replace(true) {
+                    remote.close_iterator(*id);
+                }
+            }
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! `health()`: the engine's status plus the backend's (storage estimate,
-//! persistence, IndexedDB transactions and failures).
+//! persistence, IndexedDB transactions and failures, a detected wipe, OPFS
+//! files and flushes).
 
 use js_sys::Reflect;
 use lsmkv::Db;
@@ -35,6 +36,11 @@ struct JsHealth<'a> {
     backend: &'static str,
     persisted: Option<bool>,
     indexeddb: Option<JsPersistence<'a>>,
+    /// IndexedDB only: where the wipe marker lives (`null` otherwise).
+    wipe_detection: Option<&'static str>,
+    /// IndexedDB only: the database was deleted since the last session.
+    wipe: Option<&'a crate::wipe::WipeReport>,
+    opfs: Option<crate::opfs::JsOpfsHealth<'a>>,
 }
 
 pub async fn health(inner: &Inner, db: &Db) -> JsResult<JsValue> {
@@ -50,14 +56,20 @@ pub async fn health(inner: &Inner, db: &Db) -> JsResult<JsValue> {
     };
     let counters_durability = match inner.backend() {
         Backend::Idb(backend) => Some((backend.counters(), backend.durability(), backend.database())),
-        Backend::Memory => None,
+        Backend::Memory | Backend::Opfs(_) => None,
     };
+    let (backend, opfs) = match inner.backend() {
+        Backend::Idb(_) => ("indexeddb", None),
+        Backend::Memory => ("memory", None),
+        Backend::Opfs(backend) => ("opfs", Some(backend.health())),
+    };
+    let wipe = inner.wipe();
     let object = to_js(&JsHealth {
         status,
         reason,
         wal_tail_truncations: engine.wal_tail_truncations,
         last_seq: engine.last_seq,
-        backend: if counters_durability.is_some() { "indexeddb" } else { "memory" },
+        backend,
         persisted: inner.persisted(),
         indexeddb: counters_durability.map(|(c, durability, database)| JsPersistence {
             database,
@@ -69,8 +81,30 @@ pub async fn health(inner: &Inner, db: &Db) -> JsResult<JsValue> {
             coalesced_files: c.coalesced_files,
             failure: failure.as_ref().map(|f| f.message.as_str()),
         }),
+        wipe_detection: wipe.map(|w| w.detection),
+        wipe: wipe.and_then(|w| w.detected.as_ref()),
+        opfs,
     })?;
     // Storage use and quota of the whole origin (null where unknown).
+    let estimate = JsFuture::from(glue::lsmkv_storage_estimate()).await.unwrap_or(JsValue::NULL);
+    let _ = Reflect::set(&object, &"storage".into(), &estimate);
+    Ok(object)
+}
+
+/// `health()` of an OPFS store whose worker was stopped by `close()`.
+pub async fn closed_remote_health() -> JsResult<JsValue> {
+    let object = to_js(&JsHealth {
+        status: "closed",
+        reason: None,
+        wal_tail_truncations: 0,
+        last_seq: 0,
+        backend: "opfs",
+        persisted: None,
+        indexeddb: None,
+        wipe_detection: None,
+        wipe: None,
+        opfs: None,
+    })?;
     let estimate = JsFuture::from(glue::lsmkv_storage_estimate()).await.unwrap_or(JsValue::NULL);
     let _ = Reflect::set(&object, &"storage".into(), &estimate);
     Ok(object)

@@ -2,12 +2,15 @@
 //!
 //! A thin layer: JS types in and out (`codec`, `args`, `options`, `report`),
 //! errors with stable codes (`error`), the IndexedDB backend (`journal` +
-//! `idb`), and the `Store` class (`store`, `handles`, `health`). Everything
-//! about the LSM itself is in the `lsmkv` crate.
+//! `idb`, and `wipe` for detecting a database the browser deleted), the OPFS
+//! backend (`slots` + `opfs`, run in a worker that `remote` talks to), and
+//! the `Store` class (`store`, `handles`, `health`). Everything about the LSM
+//! itself is in the `lsmkv` crate.
 //!
-//! Only `journal` (the in-memory files the IndexedDB backend persists) is
-//! platform-independent, and it is tested natively; the rest needs a JS host
-//! and is tested in headless Chromium and Node.
+//! Only `journal` (the in-memory files the IndexedDB backend persists) and
+//! `slots` (the OPFS backend's file pool) are platform-independent, and they
+//! are tested natively; the rest needs a JS host and is tested in headless
+//! Chromium and Node.
 
 pub mod journal;
 pub mod slots;
@@ -27,13 +30,19 @@ mod health;
 #[cfg(target_arch = "wasm32")]
 pub mod idb;
 #[cfg(target_arch = "wasm32")]
+pub mod opfs;
+#[cfg(target_arch = "wasm32")]
 pub mod options;
+#[cfg(target_arch = "wasm32")]
+mod remote;
 #[cfg(target_arch = "wasm32")]
 mod report;
 #[cfg(target_arch = "wasm32")]
 mod store;
 #[cfg(target_arch = "wasm32")]
 mod types;
+#[cfg(target_arch = "wasm32")]
+pub mod wipe;
 
 #[cfg(target_arch = "wasm32")]
 pub use handles::{StoreIterator, StoreSnapshot};

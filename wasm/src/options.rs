@@ -17,6 +17,9 @@ pub enum BackendKind {
     Indexeddb,
     /// Memory: gone when the store is closed or the page unloads.
     Memory,
+    /// The Origin Private File System, through sync access handles in a
+    /// dedicated worker (started for the store when opened from a page).
+    Opfs,
 }
 
 /// IndexedDB transaction durability.
@@ -64,7 +67,7 @@ pub enum LockMode {
 /// Every option name, to reject unknown ones (a typo must not silently fall
 /// back to a default; serde-wasm-bindgen only reads the fields it knows).
 const OPTION_NAMES: &[&str] = &[
-    "backend", "preset", "durability", "lock", "persist", "keyEncoding",
+    "backend", "preset", "durability", "lock", "persist", "keyEncoding", "opfsGlueUrl",
     "memtableMaxEntries", "memtableMaxBytes", "sstableMaxEntries", "sstableMaxBytes",
     "blockSize", "bloomBitsPerKey", "l0CompactionTrigger", "levelBaseBytes", "levelSizeRatio",
     "autoCompaction", "keySizeMax", "valueSizeMax", "blockCacheBytes", "eventLogCapacity",
@@ -80,6 +83,7 @@ struct RawOptions {
     lock: Option<LockMode>,
     persist: Option<bool>,
     key_encoding: Option<String>,
+    opfs_glue_url: Option<String>,
     memtable_max_entries: Option<usize>,
     memtable_max_bytes: Option<usize>,
     sstable_max_entries: Option<usize>,
@@ -104,6 +108,9 @@ pub struct StoreConfig {
     pub lock: LockMode,
     pub persist: bool,
     pub key_encoding: KeyEncoding,
+    /// OPFS from a page: the URL of this package's JS module, which the
+    /// worker imports (found from the call stack when not given).
+    pub glue_url: Option<String>,
     pub engine: Options,
 }
 
@@ -130,6 +137,7 @@ impl StoreConfig {
             lock: raw.lock.unwrap_or_default(),
             persist: raw.persist.unwrap_or(false),
             key_encoding,
+            glue_url: raw.opfs_glue_url,
             engine,
         })
     }

@@ -2,6 +2,9 @@
 //! at call time, so a caller reusing its `Uint8Array` cannot change a pending
 //! write), runs the core `Db` synchronously, then — for anything that
 //! changed storage — awaits the backend's `persist()` before resolving.
+//!
+//! An OPFS store opened in a page runs in a worker: its `Store` checks each
+//! call's arguments the same way, then forwards the call (`remote.rs`).
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -21,8 +24,11 @@ use crate::error::{code, invalid_argument, JsFailure, JsResult};
 use crate::glue;
 use crate::handles::{StoreIterator, StoreSnapshot};
 use crate::idb::{self, Fault, IdbBackend};
+use crate::opfs::{self, OpfsBackend};
 use crate::options::{BackendKind, LockMode, StoreConfig};
+use crate::remote::{self, RemoteStore};
 use crate::report;
+use crate::wipe::{self, Wipe};
 
 /// Longest store name accepted (it becomes a database and a lock name).
 const NAME_LENGTH_MAX: usize = 256;
@@ -32,6 +38,7 @@ const EVENTS_PAGE_DEFAULT: u64 = 1000;
 pub(crate) enum Backend {
     Memory,
     Idb(IdbBackend),
+    Opfs(OpfsBackend),
 }
 
 /// State shared by a store and its snapshots and iterators.
@@ -47,6 +54,8 @@ pub(crate) struct Inner {
     persisted: Option<bool>,
     snapshots: RefCell<HashMap<u32, Snapshot>>,
     next_snapshot: Cell<u32>,
+    /// IndexedDB: the browser deleted the database since the last session.
+    wipe: Option<Wipe>,
 }
 
 /// Wraps a future as a JS promise whose rejection is a JS `Error` with a code.
@@ -127,6 +136,7 @@ impl Inner {
         match &self.backend {
             Backend::Memory => None,
             Backend::Idb(backend) => backend.failure(),
+            Backend::Opfs(backend) => backend.failure(),
         }
     }
 
@@ -135,6 +145,7 @@ impl Inner {
         match &self.backend {
             Backend::Memory => Ok(()),
             Backend::Idb(backend) => backend.persist().await,
+            Backend::Opfs(backend) => backend.persist(&self.db).await,
         }
     }
 
@@ -142,9 +153,49 @@ impl Inner {
     /// even if the call failed part-way, since the engine already counts
     /// those mutations as done.
     pub(crate) async fn write<T>(&self, f: impl FnOnce(&Db) -> lsmkv::Result<T>) -> JsResult<T> {
+        self.write_sized(1, 0, f).await
+    }
+
+    /// `write` for a call of `entries` entries and about `bytes` bytes: an
+    /// OPFS store first makes sure its file pool has room for every flush
+    /// and compaction the call may cause.
+    pub(crate) async fn write_sized<T>(
+        &self,
+        entries: usize,
+        bytes: usize,
+        f: impl FnOnce(&Db) -> lsmkv::Result<T>,
+    ) -> JsResult<T> {
+        if let Backend::Opfs(backend) = &self.backend {
+            self.writable()?;
+            let flushes = self.flushes(entries, bytes);
+            // The worker reserves room for a whole batch before starting
+            // it, so this waits only if the estimate fell short.
+            if !backend.ready(flushes) {
+                backend.prepare(flushes).await?;
+            }
+        }
         let result = f(self.writable()?);
+        if let Backend::Opfs(backend) = &self.backend {
+            // A storage failure made the engine read-only: refuse reads too,
+            // since memory may hold writes that never became durable.
+            if let (Err(error), lsmkv::HealthStatus::ReadOnly) = (&result, self.db.health().status) {
+                backend.fail(JsFailure::from(error.clone()));
+            }
+        }
         self.persist().await?;
         Ok(result?)
+    }
+
+    /// Memtables a call of `entries` entries and `bytes` bytes may fill,
+    /// counting a flush that writes several tables as several.
+    fn flushes(&self, entries: usize, bytes: usize) -> usize {
+        let o = &self.config.engine;
+        let by_entries = entries / o.memtable_max_entries.max(1);
+        let by_bytes = (bytes + entries * lsmkv::options::MEMTABLE_ENTRY_OVERHEAD) / o.memtable_max_bytes.max(1);
+        let tables_per_flush = o.memtable_max_entries / o.sstable_max_entries.max(1)
+            + o.memtable_max_bytes / o.sstable_max_bytes.max(1)
+            + 1;
+        (by_entries + by_bytes + 1) * tables_per_flush
     }
 
     /// Runs a reading engine call.
@@ -184,7 +235,11 @@ fn lock_name(name: &str) -> String {
 
 /// Takes the store's lock; resolves to the function that releases it.
 async fn acquire_lock(name: &str, mode: LockMode) -> JsResult<Function> {
-    let outcome = JsFuture::from(glue::lsmkv_lock_acquire(&lock_name(name), mode == LockMode::Wait))
+    acquire_lock_named(&lock_name(name), name, mode).await
+}
+
+async fn acquire_lock_named(lock: &str, name: &str, mode: LockMode) -> JsResult<Function> {
+    let outcome = JsFuture::from(glue::lsmkv_lock_acquire(lock, mode == LockMode::Wait))
         .await
         .map_err(|e| JsFailure::new(code::IO, format!("Web Locks request failed: {}", crate::error::describe_js(&e))))?;
     if outcome.is_undefined() {
@@ -215,7 +270,11 @@ async fn open_indexeddb(name: String, config: StoreConfig) -> JsResult<Inner> {
     let release = acquire_lock(&name, config.lock).await?;
     let opened = async {
         let persisted = JsFuture::from(glue::lsmkv_storage_persist(config.persist)).await.ok().and_then(|v| v.as_bool());
+        let existed = wipe::database_exists(&idb::database_name(&name)).await;
         let backend = IdbBackend::open(&name, config.durability).await?;
+        // Before the store is handed out: did the browser delete the
+        // database since the last session? (Also marks it as existing.)
+        let wipe = wipe::check(&name, backend.database(), existed).await;
         let files: Arc<dyn Storage> = backend.files();
         let db = match Db::open_shared(files, config.engine.clone()) {
             Ok(db) => db,
@@ -229,12 +288,59 @@ async fn open_indexeddb(name: String, config: StoreConfig) -> JsResult<Inner> {
             backend.close().await;
             return Err(failure);
         }
-        Ok((db, backend, persisted))
+        Ok((db, backend, persisted, wipe))
+    }
+    .await;
+    match opened {
+        Ok((db, backend, persisted, wipe)) => {
+            wipe.announce();
+            let mut inner = Inner::new(name, db, Backend::Idb(backend), config, Some(release), persisted);
+            inner.wipe = Some(wipe);
+            Ok(inner)
+        }
+        Err(failure) => {
+            glue::release_lock(&release);
+            Err(failure)
+        }
+    }
+}
+
+/// The Web Lock guarding OPFS store `name` (a different store from the
+/// IndexedDB store of the same name).
+fn opfs_lock_name(name: &str) -> String {
+    format!("lsmkv-opfs:{name}")
+}
+
+/// Opens an OPFS store here, in a dedicated worker (the page side forwards
+/// to such a worker: `remote.rs`).
+async fn open_opfs(name: String, config: StoreConfig) -> JsResult<Inner> {
+    opfs::check_sync_capable()?;
+    let release = acquire_lock_named(&opfs_lock_name(&name), &name, config.lock).await?;
+    let opened = async {
+        let persisted = JsFuture::from(glue::lsmkv_storage_persist(config.persist)).await.ok().and_then(|v| v.as_bool());
+        let backend = OpfsBackend::open(&name, config.durability).await?;
+        // Recovery may flush a replayed WAL and compact.
+        if let Err(failure) = backend.prepare(4).await {
+            backend.close();
+            return Err(failure);
+        }
+        // Writes are made durable by `persist` (one WAL flush per group of
+        // writes), not by the engine after each write.
+        let mut engine = config.engine.clone();
+        engine.durability = lsmkv::Durability::Buffered;
+        let files: Arc<dyn Storage> = backend.files();
+        match Db::open_shared(files, engine) {
+            Ok(db) => Ok((db, backend, persisted)),
+            Err(error) => {
+                backend.close();
+                Err(error.into())
+            }
+        }
     }
     .await;
     match opened {
         Ok((db, backend, persisted)) => {
-            Ok(Inner::new(name, db, Backend::Idb(backend), config, Some(release), persisted))
+            Ok(Inner::new(name, db, Backend::Opfs(backend), config, Some(release), persisted))
         }
         Err(failure) => {
             glue::release_lock(&release);
@@ -262,6 +368,7 @@ impl Inner {
             persisted,
             snapshots: RefCell::new(HashMap::new()),
             next_snapshot: Cell::new(1),
+            wipe: None,
         }
     }
 }
@@ -269,7 +376,53 @@ impl Inner {
 /// An open lsmkv store.
 #[wasm_bindgen]
 pub struct Store {
-    inner: Rc<Inner>,
+    target: Target,
+}
+
+/// Where a store's engine runs: here, or in a worker (OPFS from a page).
+#[derive(Clone)]
+pub(crate) enum Target {
+    Local(Rc<Inner>),
+    Remote(Rc<RemoteStore>),
+}
+
+/// The store's backend from its options, before anything is opened.
+fn open_target(name: String, options: JsValue, config: StoreConfig, glue: Option<String>) -> Promise {
+    promise(async move {
+        let target = match config.backend {
+            BackendKind::Memory => Target::Local(Rc::new(open_memory(name, config).await?)),
+            BackendKind::Indexeddb => Target::Local(Rc::new(open_indexeddb(name, config).await?)),
+            BackendKind::Opfs if opfs::lsmkv_opfs_sync_capable() => {
+                Target::Local(Rc::new(open_opfs(name, config).await?))
+            }
+            BackendKind::Opfs => {
+                let glue = config.glue_url.clone().or(glue);
+                Target::Remote(Rc::new(RemoteStore::open(&name, &options, glue, config.key_encoding).await?))
+            }
+        };
+        Ok(Store { target }.into())
+    })
+}
+
+/// `{ backend }` for `Store.destroy`.
+fn destroy_backend(options: &JsValue) -> JsResult<BackendKind> {
+    args::check_fields(options, &["backend"], "destroy options")?;
+    match args::field(options, "backend").map(|b| b.as_string()) {
+        None => Ok(BackendKind::Indexeddb),
+        Some(Some(b)) if b == "indexeddb" => Ok(BackendKind::Indexeddb),
+        Some(Some(b)) if b == "opfs" => Ok(BackendKind::Opfs),
+        _ => Err(invalid_argument("destroy options: backend must be 'indexeddb' or 'opfs'")),
+    }
+}
+
+/// Sends a call to the worker when the store is remote, else runs the body.
+macro_rules! local_or_forward {
+    ($self:ident, $parsed:expr, $op:literal, [$($arg:expr),*]) => {
+        match &$self.target {
+            Target::Local(inner) => inner.clone(),
+            Target::Remote(remote) => return remote.forward($parsed, $op, vec![$($arg.clone()),*]),
+        }
+    };
 }
 
 #[wasm_bindgen]
@@ -282,22 +435,45 @@ impl Store {
     ) -> Promise {
         let options = options.unwrap_or(JsValue::UNDEFINED);
         let parsed = store_name(&name).and_then(|name| Ok((name, StoreConfig::from_js(&options)?)));
-        call(parsed, |(name, config)| async move {
-            let inner = match config.backend {
-                BackendKind::Memory => open_memory(name, config).await?,
-                BackendKind::Indexeddb => open_indexeddb(name, config).await?,
-            };
-            Ok(Store { inner: Rc::new(inner) }.into())
-        })
+        match parsed {
+            Ok((name, config)) => {
+                // Read now, while the glue module that called in is on the stack.
+                let glue = match config.backend {
+                    BackendKind::Opfs if config.glue_url.is_none() && !opfs::lsmkv_opfs_sync_capable() => {
+                        remote::lsmkv_glue_url()
+                    }
+                    _ => None,
+                };
+                open_target(name, options, config, glue)
+            }
+            Err(failure) => rejected(failure),
+        }
     }
 
-    /// Deletes the IndexedDB store `name` and all its data. Fails with
+    /// Deletes store `name` and all its data: the IndexedDB store by
+    /// default, the OPFS one with `{ backend: 'opfs' }`. Fails with
     /// `LSMKV_LOCKED` while any tab or worker has it open.
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
-    pub fn destroy(#[wasm_bindgen(unchecked_param_type = "string")] name: JsValue) -> Promise {
-        call(store_name(&name), |name| async move {
+    pub fn destroy(
+        #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "DestroyOptions")] options: Option<JsValue>,
+    ) -> Promise {
+        let options = options.unwrap_or(JsValue::UNDEFINED);
+        let parsed = store_name(&name).and_then(|name| Ok((name, destroy_backend(&options)?)));
+        call(parsed, |(name, backend)| async move {
+            if backend == BackendKind::Opfs {
+                let release = acquire_lock_named(&opfs_lock_name(&name), &name, LockMode::Fail).await?;
+                let result = opfs::destroy(&name).await;
+                glue::release_lock(&release);
+                return result.map(|()| JsValue::UNDEFINED);
+            }
             let release = acquire_lock(&name, LockMode::Fail).await?;
-            let result = idb::destroy(&name).await;
+            // The marker first: a crash between the two then looks like a
+            // store that was never opened, not like a wipe.
+            let result = match wipe::forget(&name).await {
+                Ok(()) => idb::destroy(&name).await,
+                Err(failure) => Err(failure),
+            };
             glue::release_lock(&release);
             result.map(|()| JsValue::UNDEFINED)
         })
@@ -306,15 +482,22 @@ impl Store {
     /// The store's name.
     #[wasm_bindgen(getter)]
     pub fn name(&self) -> String {
-        self.inner.name.clone()
+        match &self.target {
+            Target::Local(inner) => inner.name.clone(),
+            Target::Remote(remote) => remote.name().to_string(),
+        }
     }
 
-    /// `'indexeddb'` or `'memory'`.
+    /// `'indexeddb'`, `'opfs'` or `'memory'`.
     #[wasm_bindgen(getter, unchecked_return_type = "Backend")]
     pub fn backend(&self) -> String {
-        match self.inner.backend {
-            Backend::Memory => "memory".into(),
-            Backend::Idb(_) => "indexeddb".into(),
+        match &self.target {
+            Target::Remote(_) => "opfs".into(),
+            Target::Local(inner) => match inner.backend {
+                Backend::Memory => "memory".into(),
+                Backend::Idb(_) => "indexeddb".into(),
+                Backend::Opfs(_) => "opfs".into(),
+            },
         }
     }
 
@@ -325,9 +508,10 @@ impl Store {
         #[wasm_bindgen(unchecked_param_type = "Value")] value: JsValue,
     ) -> Promise {
         let parsed = key_bytes(&key, "key").and_then(|k| Ok((k, crate::codec::encode_value(&value)?)));
-        let inner = self.inner.clone();
+        let inner = local_or_forward!(self, parsed, "put", [key, value]);
         call(parsed, move |(key, value)| async move {
-            inner.write(|db| db.put(&key, &value)).await?;
+            let size = key.len() + value.len();
+            inner.write_sized(1, size, |db| db.put(&key, &value)).await?;
             Ok(JsValue::UNDEFINED)
         })
     }
@@ -339,8 +523,17 @@ impl Store {
         #[wasm_bindgen(unchecked_param_type = "Key")] key: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "GetOptions")] options: Option<JsValue>,
     ) -> Promise {
-        let inner = self.inner.clone();
         let options = options.unwrap_or(JsValue::UNDEFINED);
+        if let Target::Remote(remote) = &self.target {
+            let parsed = key_bytes(&key, "key").and_then(|_| {
+                remote.read_options(&options, |rest| args::get_options(rest, |_| unreachable_snapshot()).map(|_| ()))
+            });
+            return match parsed {
+                Ok(options) => remote.call("get", &[key, options]),
+                Err(failure) => rejected(failure),
+            };
+        }
+        let inner = self.local();
         let parsed = key_bytes(&key, "key")
             .and_then(|k| Ok((k, args::get_options(&options, |s| inner.find_snapshot(s))?)));
         call(parsed, move |(key, snapshot)| async move {
@@ -357,9 +550,10 @@ impl Store {
 
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn delete(&self, #[wasm_bindgen(unchecked_param_type = "Key")] key: JsValue) -> Promise {
-        let inner = self.inner.clone();
-        call(key_bytes(&key, "key"), move |key| async move {
-            inner.write(|db| db.delete(&key)).await?;
+        let parsed = key_bytes(&key, "key");
+        let inner = local_or_forward!(self, parsed, "delete", [key]);
+        call(parsed, move |key| async move {
+            inner.write_sized(1, key.len(), |db| db.delete(&key)).await?;
             Ok(JsValue::UNDEFINED)
         })
     }
@@ -367,10 +561,11 @@ impl Store {
     /// Puts every `[key, value]` pair atomically.
     #[wasm_bindgen(js_name = batchPut, unchecked_return_type = "Promise<void>")]
     pub fn batch_put(&self, #[wasm_bindgen(unchecked_param_type = "Array<[Key, Value]>")] entries: JsValue) -> Promise {
-        let inner = self.inner.clone();
-        call(args::entries(&entries), move |batch| async move {
+        let parsed = args::entries(&entries);
+        let inner = local_or_forward!(self, parsed, "batchPut", [entries]);
+        call(parsed, move |batch| async move {
             if !batch.is_empty() {
-                inner.write(|db| db.write(&batch)).await?;
+                inner.write_sized(batch.len(), batch.user_bytes() as usize, |db| db.write(&batch)).await?;
             }
             Ok(JsValue::UNDEFINED)
         })
@@ -379,10 +574,11 @@ impl Store {
     /// Applies puts and deletes atomically, in order.
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn batch(&self, #[wasm_bindgen(unchecked_param_type = "BatchOperation[]")] operations: JsValue) -> Promise {
-        let inner = self.inner.clone();
-        call(args::operations(&operations), move |batch| async move {
+        let parsed = args::operations(&operations);
+        let inner = local_or_forward!(self, parsed, "batch", [operations]);
+        call(parsed, move |batch| async move {
             if !batch.is_empty() {
-                inner.write(|db| db.write(&batch)).await?;
+                inner.write_sized(batch.len(), batch.user_bytes() as usize, |db| db.write(&batch)).await?;
             }
             Ok(JsValue::UNDEFINED)
         })
@@ -391,8 +587,11 @@ impl Store {
     /// `[key, value]` pairs in key order (or reverse).
     #[wasm_bindgen(unchecked_return_type = "Promise<Array<[Key, Value]>>")]
     pub fn range(&self, #[wasm_bindgen(unchecked_optional_param_type = "RangeOptions")] options: Option<JsValue>) -> Promise {
-        let inner = self.inner.clone();
         let options = options.unwrap_or(JsValue::UNDEFINED);
+        if let Target::Remote(remote) = &self.target {
+            return self.forward_range(remote, "range", &options);
+        }
+        let inner = self.local();
         let parsed = args::range(&options, inner.encoding(), |s| inner.find_snapshot(s));
         call(parsed, move |range| async move {
             let entries = inner.read(|db| db.range(&range.options))?;
@@ -403,8 +602,11 @@ impl Store {
     /// Keys in key order (or reverse).
     #[wasm_bindgen(unchecked_return_type = "Promise<Key[]>")]
     pub fn keys(&self, #[wasm_bindgen(unchecked_optional_param_type = "RangeOptions")] options: Option<JsValue>) -> Promise {
-        let inner = self.inner.clone();
         let options = options.unwrap_or(JsValue::UNDEFINED);
+        if let Target::Remote(remote) = &self.target {
+            return self.forward_range(remote, "keys", &options);
+        }
+        let inner = self.local();
         let parsed = args::range(&options, inner.encoding(), |s| inner.find_snapshot(s));
         call(parsed, move |range| async move {
             let keys = inner.read(|db| db.keys(&range.options))?;
@@ -415,8 +617,19 @@ impl Store {
     /// A cursor over a range, read in batches with `next(n)`.
     #[wasm_bindgen(unchecked_return_type = "Promise<StoreIterator>")]
     pub fn iterator(&self, #[wasm_bindgen(unchecked_optional_param_type = "RangeOptions")] options: Option<JsValue>) -> Promise {
-        let inner = self.inner.clone();
         let options = options.unwrap_or(JsValue::UNDEFINED);
+        if let Target::Remote(remote) = &self.target {
+            let parsed = remote.read_options(&options, |rest| {
+                args::range(rest, remote.encoding(), |_| unreachable_snapshot()).map(|_| ())
+            });
+            let remote = remote.clone();
+            return call(parsed, move |options| async move {
+                let id = remote.request("iterator", &[options]).await?;
+                let id = id.as_f64().unwrap_or(0.0) as u32;
+                Ok(StoreIterator::remote(remote, id).into())
+            });
+        }
+        let inner = self.local();
         let parsed = args::range(&options, inner.encoding(), |s| inner.find_snapshot(s));
         call(parsed, move |range| async move {
             let iterator = inner.read(|db| db.iter(&range.options))?;
@@ -429,7 +642,17 @@ impl Store {
     /// versions until then).
     #[wasm_bindgen(unchecked_return_type = "Promise<Snapshot>")]
     pub fn snapshot(&self) -> Promise {
-        let inner = self.inner.clone();
+        if let Target::Remote(remote) = &self.target {
+            let remote = remote.clone();
+            return promise(async move {
+                let handle = remote.request("snapshot", &[]).await?;
+                let number = |name: &str| args::field(&handle, name).and_then(|v| v.as_f64()).unwrap_or(0.0);
+                let (id, seq) = (number("id") as u32, number("seq") as u64);
+                remote.add_snapshot(id);
+                Ok(StoreSnapshot::remote(remote.clone(), id, seq).into())
+            });
+        }
+        let inner = self.local();
         promise(async move {
             let snapshot = inner.read(|db| Ok(db.snapshot()))?;
             let seq = snapshot.seq();
@@ -441,8 +664,9 @@ impl Store {
     /// Where a get looked: memtable, each table (bloom skip or search).
     #[wasm_bindgen(js_name = explainGet, unchecked_return_type = "Promise<GetTrace>")]
     pub fn explain_get(&self, #[wasm_bindgen(unchecked_param_type = "Key")] key: JsValue) -> Promise {
-        let inner = self.inner.clone();
-        call(key_bytes(&key, "key"), move |key| async move {
+        let parsed = key_bytes(&key, "key");
+        let inner = local_or_forward!(self, parsed, "explainGet", [key]);
+        call(parsed, move |key| async move {
             let trace = inner.read(|db| db.explain_get(&key))?;
             report::get_trace(&trace)
         })
@@ -451,8 +675,9 @@ impl Store {
     /// Every block and entry of live table `number`.
     #[wasm_bindgen(js_name = inspectTable, unchecked_return_type = "Promise<TableInspection>")]
     pub fn inspect_table(&self, #[wasm_bindgen(unchecked_param_type = "number")] number: JsValue) -> Promise {
-        let inner = self.inner.clone();
-        call(args::optional_count(&number, "table number", u64::MAX), move |number| async move {
+        let parsed = args::optional_count(&number, "table number", u64::MAX);
+        let inner = local_or_forward!(self, parsed, "inspectTable", [number]);
+        call(parsed, move |number| async move {
             let inspection = inner.read(|db| db.inspect_table(number))?;
             report::inspection(&inspection, inner.encoding())
         })
@@ -461,7 +686,7 @@ impl Store {
     /// Flushes the memtable to an L0 table (`null` if it was empty).
     #[wasm_bindgen(unchecked_return_type = "Promise<FlushReport | null>")]
     pub fn flush(&self) -> Promise {
-        let inner = self.inner.clone();
+        let inner = local_or_forward!(self, Ok(()), "flush", []);
         promise(async move {
             let flushed = inner.write(|db| db.flush()).await?;
             match flushed {
@@ -474,7 +699,7 @@ impl Store {
     /// Flushes, then merges every table into one sorted run.
     #[wasm_bindgen(unchecked_return_type = "Promise<CompactionReport[]>")]
     pub fn compact(&self) -> Promise {
-        let inner = self.inner.clone();
+        let inner = local_or_forward!(self, Ok(()), "compact", []);
         promise(async move {
             let reports = inner.write(|db| db.compact()).await?;
             let reports: Vec<_> = reports.iter().map(|r| report::compaction_report(r, inner.encoding())).collect();
@@ -489,9 +714,9 @@ impl Store {
         #[wasm_bindgen(unchecked_optional_param_type = "Key")] start: Option<JsValue>,
         #[wasm_bindgen(unchecked_optional_param_type = "Key")] end: Option<JsValue>,
     ) -> Promise {
-        let inner = self.inner.clone();
         let (start, end) = (start.unwrap_or(JsValue::UNDEFINED), end.unwrap_or(JsValue::UNDEFINED));
         let parsed = args::optional_key(&start, "start").and_then(|s| Ok((s, args::optional_key(&end, "end")?)));
+        let inner = local_or_forward!(self, parsed, "compactRange", [start, end]);
         call(parsed, move |(start, end)| async move {
             let reports = inner.write(|db| db.compact_range(start.as_deref(), end.as_deref())).await?;
             let reports: Vec<_> = reports.iter().map(|r| report::compaction_report(r, inner.encoding())).collect();
@@ -502,7 +727,7 @@ impl Store {
     /// Runs one compaction if the tree needs one (`null` otherwise).
     #[wasm_bindgen(js_name = compactStep, unchecked_return_type = "Promise<CompactionReport | null>")]
     pub fn compact_step(&self) -> Promise {
-        let inner = self.inner.clone();
+        let inner = local_or_forward!(self, Ok(()), "compactStep", []);
         promise(async move {
             match inner.write(|db| db.compact_step()).await? {
                 Some(r) => report::to_js(&report::compaction_report(&r, inner.encoding())),
@@ -514,7 +739,7 @@ impl Store {
     /// Counters and the tree's shape (no I/O).
     #[wasm_bindgen(unchecked_return_type = "Promise<Stats>")]
     pub fn stats(&self) -> Promise {
-        let inner = self.inner.clone();
+        let inner = local_or_forward!(self, Ok(()), "stats", []);
         promise(async move {
             let stats = inner.read(|db| Ok(db.stats()))?;
             report::stats(&stats, inner.encoding())
@@ -524,15 +749,21 @@ impl Store {
     /// Live versus stored bytes (scans everything).
     #[wasm_bindgen(unchecked_return_type = "Promise<SpaceStats>")]
     pub fn space(&self) -> Promise {
-        let inner = self.inner.clone();
+        let inner = local_or_forward!(self, Ok(()), "space", []);
         promise(async move { report::space(&inner.read(|db| db.space())?) })
     }
 
     /// Whether the store accepts writes, and the backend's state: storage
-    /// use and quota, persistence, transactions. Never rejects.
+    /// use and quota, persistence, transactions or files, a detected wipe.
+    /// Never rejects (except on a remote store whose worker is gone).
     #[wasm_bindgen(unchecked_return_type = "Promise<StoreHealth>")]
     pub fn health(&self) -> Promise {
-        let inner = self.inner.clone();
+        if let Target::Remote(remote) = &self.target {
+            if remote.is_closed() {
+                return promise(async { crate::health::closed_remote_health().await });
+            }
+        }
+        let inner = local_or_forward!(self, Ok(()), "health", []);
         promise(async move { crate::health::health(&inner, &inner.db).await })
     }
 
@@ -543,10 +774,10 @@ impl Store {
         #[wasm_bindgen(unchecked_optional_param_type = "number")] since: Option<JsValue>,
         #[wasm_bindgen(unchecked_optional_param_type = "number")] max: Option<JsValue>,
     ) -> Promise {
-        let inner = self.inner.clone();
         let (since, max) = (since.unwrap_or(JsValue::UNDEFINED), max.unwrap_or(JsValue::UNDEFINED));
         let parsed = args::optional_count(&since, "since", 0)
             .and_then(|s| Ok((s, args::optional_count(&max, "max", EVENTS_PAGE_DEFAULT)?)));
+        let inner = local_or_forward!(self, parsed, "events", [since, max]);
         call(parsed, move |(since, max)| async move {
             let page = inner.read(|db| Ok(db.events(since, usize::try_from(max).unwrap_or(usize::MAX))))?;
             report::event_page(&page, inner.encoding())
@@ -557,7 +788,11 @@ impl Store {
     /// Later calls reject with `LSMKV_CLOSED`; closing twice is fine.
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn close(&self) -> Promise {
-        let inner = self.inner.clone();
+        if let Target::Remote(remote) = &self.target {
+            let remote = remote.clone();
+            return promise(async move { remote.finish("close").await.map(|_| JsValue::UNDEFINED) });
+        }
+        let inner = self.local();
         promise(async move {
             if inner.closed.replace(true) {
                 return Ok(JsValue::UNDEFINED);
@@ -566,12 +801,16 @@ impl Store {
             let closed = inner.db.close().map_err(JsFailure::from);
             // After a failed write the callers already got the error and
             // nothing more can be persisted: closing is the way out.
-            let persisted = match inner.failure() {
-                Some(_) => Ok(()),
-                None => inner.persist().await,
+            let persisted = match (inner.failure(), &inner.backend) {
+                (Some(_), _) => Ok(()),
+                // `Db::close` flushed the WAL itself.
+                (None, Backend::Opfs(_)) => Ok(()),
+                (None, _) => inner.persist().await,
             };
-            if let Backend::Idb(backend) = &inner.backend {
-                backend.close().await;
+            match &inner.backend {
+                Backend::Idb(backend) => backend.close().await,
+                Backend::Opfs(backend) => backend.close(),
+                Backend::Memory => {}
             }
             inner.release_lock();
             closed.and(persisted).map(|()| JsValue::UNDEFINED)
@@ -591,35 +830,91 @@ impl Store {
             Some("connectionLost") => Fault::ConnectionLost,
             _ => return Err(invalid_argument("fault must be 'abort', 'quota' or 'connectionLost'").to_js()),
         };
-        match &self.inner.backend {
-            Backend::Idb(backend) => {
-                backend.inject_fault(fault);
-                Ok(())
-            }
-            Backend::Memory => Err(invalid_argument("faults can be injected only into IndexedDB stores").to_js()),
+        match &self.target {
+            Target::Local(inner) => match &inner.backend {
+                Backend::Idb(backend) => {
+                    backend.inject_fault(fault);
+                    Ok(())
+                }
+                _ => Err(invalid_argument("faults can be injected only into IndexedDB stores").to_js()),
+            },
+            Target::Remote(_) => Err(invalid_argument("faults can be injected only into IndexedDB stores").to_js()),
         }
     }
 
     /// Test and teaching hook: simulates a crash. Drops every in-memory
     /// state (memtable, caches, writes not yet persisted) without syncing,
     /// flushing or persisting anything, then closes the IndexedDB connection
-    /// and releases the lock, so `Store.open` of the same name recovers
-    /// from what was persisted (WAL replay). Later calls reject with
-    /// `LSMKV_CLOSED`. A memory store keeps nothing across a crash.
+    /// or the OPFS files and releases the lock, so `Store.open` of the same
+    /// name recovers from what was persisted (WAL replay). Later calls
+    /// reject with `LSMKV_CLOSED`. A memory store keeps nothing across a
+    /// crash.
     #[wasm_bindgen(js_name = debugCrash, unchecked_return_type = "Promise<void>")]
     pub fn debug_crash(&self) -> Promise {
-        let inner = self.inner.clone();
+        if let Target::Remote(remote) = &self.target {
+            let remote = remote.clone();
+            return promise(async move { remote.finish("debugCrash").await.map(|_| JsValue::UNDEFINED) });
+        }
+        let inner = self.local();
         promise(async move {
             if inner.closed.replace(true) {
                 return Ok(JsValue::UNDEFINED);
             }
             inner.snapshots.borrow_mut().clear();
-            if let Backend::Idb(backend) = &inner.backend {
-                backend.close().await;
+            match &inner.backend {
+                Backend::Idb(backend) => backend.close().await,
+                Backend::Opfs(backend) => backend.close(),
+                Backend::Memory => {}
             }
             inner.release_lock();
             Ok(JsValue::UNDEFINED)
         })
+    }
+
+    /// Used by the OPFS worker before it starts a batch of calls: `undefined`
+    /// if the store's file pool has room for a batch of `entries` entries
+    /// and about `bytes` bytes, else a promise that resolves once it has.
+    #[wasm_bindgen(js_name = opfsReserve, skip_typescript)]
+    pub fn opfs_reserve(&self, entries: f64, bytes: f64) -> JsValue {
+        let Target::Local(inner) = &self.target else { return JsValue::UNDEFINED };
+        let Backend::Opfs(backend) = &inner.backend else { return JsValue::UNDEFINED };
+        let flushes = inner.flushes(entries as usize, bytes as usize);
+        if backend.ready(flushes) {
+            return JsValue::UNDEFINED;
+        }
+        let inner = inner.clone();
+        promise(async move {
+            if let Backend::Opfs(backend) = &inner.backend {
+                backend.prepare(flushes).await?;
+            }
+            Ok(JsValue::UNDEFINED)
+        })
+        .into()
+    }
+}
+
+fn unreachable_snapshot() -> JsResult<Snapshot> {
+    // `read_options` takes the snapshot out before the rest is checked.
+    Err(invalid_argument("snapshot is not a live Snapshot of this store"))
+}
+
+impl Store {
+    /// The local engine (callers have ruled out a remote store).
+    fn local(&self) -> Rc<Inner> {
+        match &self.target {
+            Target::Local(inner) => inner.clone(),
+            Target::Remote(_) => unreachable!("remote stores forward before reaching the engine"),
+        }
+    }
+
+    fn forward_range(&self, remote: &Rc<RemoteStore>, op: &str, options: &JsValue) -> Promise {
+        let parsed = remote.read_options(options, |rest| {
+            args::range(rest, remote.encoding(), |_| unreachable_snapshot()).map(|_| ())
+        });
+        match parsed {
+            Ok(options) => remote.call(op, &[options]),
+            Err(failure) => rejected(failure),
+        }
     }
 }
 
@@ -635,5 +930,8 @@ impl Inner {
     }
     pub(crate) fn failure(&self) -> Option<JsFailure> {
         self.backend_failure()
+    }
+    pub(crate) fn wipe(&self) -> Option<&Wipe> {
+        self.wipe.as_ref()
     }
 }

@@ -20,7 +20,7 @@ export type JsonValue = null | boolean | number | string | JsonValue[] | { [key:
  */
 export type Value = Uint8Array | JsonValue;
 
-export type Backend = 'indexeddb' | 'memory';
+export type Backend = 'indexeddb' | 'opfs' | 'memory';
 
 /** Error codes carried by every rejected promise's `error.code`. */
 export type ErrorCode =
@@ -35,11 +35,19 @@ export interface LsmkvError extends Error {
 }
 
 export interface StoreOptions {
-  /** Where files live. Default `'indexeddb'`. */
+  /**
+   * Where files live. Default `'indexeddb'`. `'opfs'`: the Origin Private File
+   * System, run in a dedicated worker (started for the store when opened from
+   * a page).
+   */
   backend?: Backend;
   /** Base settings the fields below adjust. Default `'production'`; `'teaching'` = 30-entry memtables and tables. */
   preset?: 'teaching' | 'production';
-  /** IndexedDB commit durability. Default `'strict'`. */
+  /**
+   * Default `'strict'`. IndexedDB: the transactions' durability. OPFS:
+   * `'strict'` flushes the WAL before a write resolves; `'relaxed'` skips the
+   * flush (writes survive the browser being killed, not an OS crash).
+   */
   durability?: 'strict' | 'relaxed';
   /** When another tab or worker has the store open: reject with LSMKV_LOCKED (default) or wait. */
   lock?: 'fail' | 'wait';
@@ -47,6 +55,12 @@ export interface StoreOptions {
   persist?: boolean;
   /** How keys come back: `'utf8'` (strings when valid UTF-8, the default) or `'binary'` (always Uint8Array). */
   keyEncoding?: 'utf8' | 'binary';
+  /**
+   * OPFS from a page: the URL of this package's `lsmkv_wasm.js`, which the
+   * store's worker imports. Found automatically; give it when a bundler
+   * renamed or merged the module.
+   */
+  opfsGlueUrl?: string;
   memtableMaxEntries?: number;
   memtableMaxBytes?: number;
   sstableMaxEntries?: number;
@@ -170,6 +184,46 @@ export interface IndexedDbHealth {
   failure: string | null;
 }
 
+export interface OpfsHealth {
+  /** The store's OPFS directory. */
+  directory: string;
+  durability: 'strict' | 'relaxed';
+  /** The engine's files, and their bytes. */
+  files: number;
+  dataBytes: number;
+  /** Slot files in the pool (each holds one file or is free), and free ones. */
+  slots: number;
+  freeSlots: number;
+  slotsAdded: number;
+  slotsRemoved: number;
+  /** WAL flushes made for writes (group commit makes this far fewer than writes). */
+  walSyncs: number;
+  /** Every `flush()` of any file. */
+  flushes: number;
+  headerWrites: number;
+  bytesWritten: number;
+  bytesRead: number;
+  /** Repairs at open of what a crash left: slots of a half-done rename, leftover data of a half-done remove. */
+  staleSlotsFreed: number;
+  freeSlotsCleaned: number;
+  /** Why the store stopped accepting writes (reopen it), or null. */
+  failure: string | null;
+}
+
+/** The `detail` of the `lsmkv-wipe` event, and `StoreHealth.wipe`. */
+export interface WipeReport {
+  store: string;
+  database: string;
+  /** `Date.now()` at the open that found the database gone. */
+  detectedAt: number;
+  message: string;
+}
+
+export interface DestroyOptions {
+  /** Which store of that name to delete. Default `'indexeddb'`. */
+  backend?: 'indexeddb' | 'opfs';
+}
+
 export interface StoreHealth {
   status: 'ok' | 'readOnly' | 'closed';
   reason: string | null;
@@ -181,6 +235,15 @@ export interface StoreHealth {
   /** The origin's storage use and quota in bytes (`navigator.storage.estimate()`), null if unknown. */
   storage: { usage: number | null; quota: number | null } | null;
   indexeddb: IndexedDbHealth | null;
+  /** IndexedDB: where the wipe marker lives (`'unavailable'`: wipes cannot be detected here); null otherwise. */
+  wipeDetection: 'opfs' | 'localStorage' | 'unavailable' | null;
+  /**
+   * IndexedDB: the database was deleted since the store was last opened (the
+   * browser discards damaged IndexedDB data; the store started empty). Also
+   * dispatched as the `lsmkv-wipe` event on `globalThis`.
+   */
+  wipe: WipeReport | null;
+  opfs: OpfsHealth | null;
 }
 
 export type Probe =

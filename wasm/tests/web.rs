@@ -255,7 +255,7 @@ async fn data_survives_close_and_reopen_on_indexeddb() {
     assert_eq!(ok(&store, "get", &[s("k005")]).await, s("new"));
     assert!(ok(&store, "get", &[s("k050")]).await.is_undefined());
     ok(&store, "close", &[]).await;
-    settle(Store::destroy(s(&name))).await.expect("destroyed");
+    settle(Store::destroy(s(&name), None)).await.expect("destroyed");
     let store = open(&name, idb_options()).await;
     assert_eq!(Array::from(&ok(&store, "keys", &[]).await).length(), 0, "destroy removed the data");
     ok(&store, "close", &[]).await;
@@ -381,7 +381,7 @@ async fn a_second_opener_is_locked_out() {
     let name = unique("locked");
     let first = open(&name, idb_options()).await;
     assert_eq!(open_error(&name, idb_options()).await, "LSMKV_LOCKED");
-    assert_eq!(error_code(&settle(Store::destroy(s(&name))).await.unwrap_err()), "LSMKV_LOCKED");
+    assert_eq!(error_code(&settle(Store::destroy(s(&name), None)).await.unwrap_err()), "LSMKV_LOCKED");
     // A waiting opener gets the store once the first closes.
     let waiting = Store::open(s(&name), Some(json(r#"{"backend":"indexeddb","lock":"wait"}"#)));
     ok(&first, "put", &[s("from"), s("first")]).await;

@@ -5,6 +5,7 @@ import {
   Store, Snapshot, StoreIterator,
   type StoreOptions, type Stats, type StoreHealth, type EventPage, type StoreEvent,
   type Value, type Key, type LsmkvError, type ErrorCode, type GetTrace, type TableInspection,
+  type OpfsHealth, type WipeReport,
 } from '../../pkg/lsmkv_wasm.js';
 
 async function use(): Promise<void> {
@@ -23,6 +24,12 @@ async function use(): Promise<void> {
   const cap: number = stats.memtableMaxEntries + stats.levels[0].tables.length;
   const health: StoreHealth = await store.health();
   const quota: number | null | undefined = health.storage?.quota;
+  const wiped: WipeReport | null = health.wipe;
+  const onOpfs: Store = await Store.open('on-opfs', { backend: 'opfs', opfsGlueUrl: '/pkg/lsmkv_wasm.js' });
+  const opfsHealth: OpfsHealth | null = (await onOpfs.health()).opfs;
+  await Store.destroy('on-opfs', { backend: 'opfs' });
+  await Store.destroy('on-idb');
+  void [wiped, opfsHealth];
   const page: EventPage = await store.events(0);
   for (const event of page.events) describe(event);
   const trace: GetTrace = await store.explainGet('k');
@@ -43,6 +50,8 @@ async function use(): Promise<void> {
 
   // @ts-expect-error: unknown backend
   await Store.open('bad', { backend: 'floppy' });
+  // @ts-expect-error: destroy deletes durable stores only
+  await Store.destroy('bad', { backend: 'memory' });
   // @ts-expect-error: options are typed, not any
   await Store.open('bad', { memtableMaxEntries: 'thirty' });
   // @ts-expect-error: keys are strings or bytes

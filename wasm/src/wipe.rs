@@ -1,0 +1,164 @@
+//! Wipe detection for the IndexedDB backend.
+//!
+//! When Chromium finds its IndexedDB files damaged at open (a browser killed
+//! mid-write leaves a torn log record in roughly 2–3% of kills on this kind
+//! of machine), it logs "IndexedDB recovering from a corrupted (and deleted)
+//! database" and deletes the origin's IndexedDB data. The store cannot
+//! prevent that; it can refuse to pretend nothing happened.
+//!
+//! Each IndexedDB store keeps a marker *outside* IndexedDB: an empty file
+//! `lsmkv-idb-markers/<store>` in the origin's OPFS (a separate part of the
+//! profile that the IndexedDB recovery does not touch), or, where OPFS is
+//! missing, a `localStorage` key. `open` creates the marker once the
+//! database exists and before the store is handed out, so every acknowledged
+//! write happened with the marker in place. At a later open, a database
+//! IndexedDB had to *create* while the marker says it existed was deleted
+//! outside lsmkv: `health().wipe` reports it, the `lsmkv-wipe` event is
+//! dispatched on `globalThis`, and a warning goes to the console.
+//! `Store.destroy` removes the marker first, so deleting a store on purpose
+//! is never reported. Clearing site data removes the marker too, and is
+//! (rightly) not reported either.
+
+use js_sys::{Array, Promise};
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+
+use crate::error::JsResult;
+use crate::slots::directory_name;
+
+const MARKERS: &str = "lsmkv-idb-markers";
+
+#[wasm_bindgen(module = "/js/opfs.js")]
+extern "C" {
+    /// `action`: 'check' | 'create' | 'remove'. Resolves to whether the
+    /// marker exists (or existed), or `null` without OPFS.
+    fn lsmkv_opfs_marker(path: &Array, name: &str, action: &str) -> Promise;
+}
+
+#[wasm_bindgen(inline_js = r#"
+export function lsmkv_local_marker(key, action) {
+  let storage;
+  try { storage = globalThis.localStorage; } catch { return null; }
+  if (!storage) return null;
+  if (action === 'create') { storage.setItem(key, String(Date.now())); return true; }
+  if (action === 'remove') { const had = storage.getItem(key) !== null; storage.removeItem(key); return had; }
+  return storage.getItem(key) !== null;
+}
+
+/** Whether IndexedDB has database `name` (`null` where it cannot say). */
+export async function lsmkv_idb_exists(name) {
+  const factory = globalThis.indexedDB;
+  if (!factory || typeof factory.databases !== 'function') return null;
+  try {
+    return (await factory.databases()).some((d) => d.name === name);
+  } catch {
+    return null;
+  }
+}
+
+export function lsmkv_announce_wipe(detail) {
+  try {
+    console.warn(`lsmkv: ${detail.message}`);
+    if (typeof CustomEvent === 'function' && typeof globalThis.dispatchEvent === 'function') {
+      globalThis.dispatchEvent(new CustomEvent('lsmkv-wipe', { detail }));
+    }
+  } catch {}
+}
+"#)]
+extern "C" {
+    fn lsmkv_local_marker(key: &str, action: &str) -> JsValue;
+    fn lsmkv_idb_exists(name: &str) -> Promise;
+    fn lsmkv_announce_wipe(detail: &JsValue);
+}
+
+/// What the wipe check found at open.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Wipe {
+    /// Where the marker lives: `'opfs'`, `'localStorage'`, or
+    /// `'unavailable'` (wipes cannot be detected here).
+    pub detection: &'static str,
+    /// Set when the database was deleted since the last session.
+    pub detected: Option<WipeReport>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WipeReport {
+    pub store: String,
+    pub database: String,
+    /// `Date.now()` at the open that found it.
+    pub detected_at: f64,
+    pub message: String,
+}
+
+fn local_key(name: &str) -> String {
+    format!("lsmkv-idb-marker:{name}")
+}
+
+/// Runs `action` on store `name`'s marker: `Some(existed)`, or `None`
+/// where there is nowhere to keep one (or it failed).
+async fn marker(name: &str, action: &str) -> (Option<bool>, &'static str) {
+    let path = Array::of1(&JsValue::from_str(MARKERS));
+    match JsFuture::from(lsmkv_opfs_marker(&path, &directory_name(name), action)).await {
+        Ok(v) if v.as_bool().is_some() => return (v.as_bool(), "opfs"),
+        Ok(_) => {}
+        // OPFS exists but failed (a private mode may refuse it): fall back.
+        Err(_) => {}
+    }
+    match lsmkv_local_marker(&local_key(name), action).as_bool() {
+        Some(existed) => (Some(existed), "localStorage"),
+        None => (None, "unavailable"),
+    }
+}
+
+/// Before the database is opened (under the store's lock): whether it
+/// exists (`None` where IndexedDB cannot list its databases).
+pub async fn database_exists(database: &str) -> Option<bool> {
+    JsFuture::from(lsmkv_idb_exists(database)).await.ok().and_then(|v| v.as_bool())
+}
+
+/// At open, once the database is open: compares the marker with whether
+/// the database `existed` before, and creates the marker if it is missing.
+/// Never fails the open: without a place for the marker, or a way to tell
+/// whether the database existed, detection is reported as unavailable.
+pub async fn check(name: &str, database: &str, existed: Option<bool>) -> Wipe {
+    let Some(existed) = existed else { return Wipe { detection: "unavailable", detected: None } };
+    let created = !existed;
+    let (exists, detection) = marker(name, "check").await;
+    let Some(exists) = exists else { return Wipe { detection, detected: None } };
+    if !exists {
+        let (made, detection) = marker(name, "create").await;
+        let detection = if made.is_some() { detection } else { "unavailable" };
+        return Wipe { detection, detected: None };
+    }
+    if !created {
+        return Wipe { detection, detected: None };
+    }
+    let message = format!(
+        "IndexedDB database '{database}' of store '{name}' was deleted since the store was last opened \
+         (the browser discards an origin's IndexedDB data when it finds it damaged, e.g. after a crash, \
+         or it was deleted outside lsmkv): the store starts empty"
+    );
+    let detected =
+        WipeReport { store: name.to_string(), database: database.to_string(), detected_at: js_sys::Date::now(), message };
+    Wipe { detection, detected: Some(detected) }
+}
+
+impl Wipe {
+    /// Dispatches `lsmkv-wipe` and warns on the console, if a wipe was found.
+    pub fn announce(&self) {
+        if let Some(report) = &self.detected {
+            if let Ok(detail) = crate::report::to_js(report) {
+                lsmkv_announce_wipe(&detail);
+            }
+        }
+    }
+}
+
+/// Removes store `name`'s marker (before `Store.destroy` deletes it).
+pub async fn forget(name: &str) -> JsResult<()> {
+    marker(name, "remove").await;
+    Ok(())
+}
