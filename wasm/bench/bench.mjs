@@ -5,7 +5,8 @@
 // `bash wasm/scripts/bench.sh`, which builds first):
 //
 //   node wasm/bench/bench.mjs [--sizes 10000,100000] [--runs 3] [--slow 2000]
-//        [--writers 100] [--baseline wasm/pkg-before] [--json out.json] [--no-native]
+//        [--writers 100] [--pkg wasm/pkg] [--baseline wasm/pkg-baseline]
+//        [--native-tree DIR] [--json out.json] [--no-native]
 //
 // Prints one markdown table: ops/s per workload (rows) per system (columns),
 // the median of `runs` runs; each run visits the systems in a rotated order
@@ -28,6 +29,8 @@ const runs = Number(option('runs', 3));
 const slow = Number(option('slow', 2000));
 const writers = Number(option('writers', 100));
 const baseline = option('baseline');
+const pkg = option('pkg', 'wasm/pkg'); // the package under test, relative to the repository root
+const nativeTree = option('native-tree'); // where to `cargo run` the native example (default: this repository)
 const native = !argv.includes('--no-native');
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -43,9 +46,9 @@ const columns = ['lsmkv IndexedDB', 'raw IndexedDB', 'idb-keyval', 'lsmkv memory
 if (native) columns.push('lsmkv memory (native)');
 if (baseline) columns.push('lsmkv IndexedDB (baseline)', 'lsmkv memory (baseline)');
 
-const runPage = (n, run) => page.evaluate(async ({ n, run, slow, writers, baseline }) => {
+const runPage = (n, run) => page.evaluate(async ({ n, run, slow, writers, baseline, pkg }) => {
   const w = await import('/wasm/bench/workloads.mjs');
-  const lsmkv = await import('/wasm/pkg/lsmkv_wasm.js');
+  const lsmkv = await import(`/${pkg}/lsmkv_wasm.js`);
   await lsmkv.default();
   const kv = await import('/wasm/node_modules/idb-keyval/dist/index.js');
   const systems = [
@@ -67,11 +70,11 @@ const runPage = (n, run) => page.evaluate(async ({ n, run, slow, writers, baseli
     results[system.name] = await system.run(ctx);
   }
   return { results, userAgent: navigator.userAgent };
-}, { n, run, slow, writers, baseline });
+}, { n, run, slow, writers, baseline, pkg });
 
 const runNative = (n) => {
   const out = execFileSync('cargo', ['run', '--quiet', '--release', '-p', 'lsmkv-wasm', '--example', 'native_bench', '--', '--n', String(n)],
-    { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    { cwd: nativeTree ?? root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   return Object.fromEntries(JSON.parse(out).rows.map((r) => [r.workload, r]));
 };
 

@@ -6,6 +6,10 @@
 #   node wasm/bench/bench.mjs --baseline wasm/pkg-baseline
 # The commit's tree is exported with `git archive` into a temporary directory
 # (no worktree, no checkout: the working tree is not touched).
+# With WASM_ONLY=1, only the wasm crate's sources (wasm/src, wasm/Cargo.toml)
+# come from COMMIT and everything else (the core) from HEAD, so the ratios
+# measure the wasm layer's changes alone while the core moves on:
+#   WASM_ONLY=1 bash wasm/scripts/build-baseline.sh <commit>
 set -euo pipefail
 wasm=$(cd "$(dirname "$0")/.." && pwd)
 root=$(cd "$wasm/.." && pwd)
@@ -18,8 +22,14 @@ if ! wasm-opt --version 2>/dev/null | grep -q "version 132"; then
 fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-git -C "$root" archive "$commit" | tar -x -C "$tmp"
+if [ "${WASM_ONLY:-0}" = 1 ]; then
+  git -C "$root" archive HEAD | tar -x -C "$tmp"
+  rm -rf "$tmp/wasm/src"
+  git -C "$root" archive "$commit" wasm/src wasm/Cargo.toml | tar -x -C "$tmp"
+else
+  git -C "$root" archive "$commit" | tar -x -C "$tmp"
+fi
 # A separate target directory keeps the two builds from rebuilding each other.
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target}-baseline
 (cd "$tmp/wasm" && wasm-pack --quiet build . --target web --release --out-dir "$out" --mode no-install)
-echo "built $(git -C "$root" rev-parse --short "$commit") into $out"
+echo "built $(git -C "$root" rev-parse --short "$commit")${WASM_ONLY:+ (wasm sources only; core of $(git -C "$root" rev-parse --short HEAD))} into $out"
