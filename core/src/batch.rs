@@ -14,6 +14,32 @@ pub struct BatchOp {
     pub value: Vec<u8>,
 }
 
+/// One operation borrowed from the caller: the write path logs and inserts
+/// these, so a single put or delete never copies into a `WriteBatch` first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Op<'a> {
+    pub kind: ValueKind,
+    pub key: &'a [u8],
+    /// Empty for a delete.
+    pub value: &'a [u8],
+}
+
+impl<'a> Op<'a> {
+    pub fn put(key: &'a [u8], value: &'a [u8]) -> Self {
+        Op { kind: ValueKind::Put, key, value }
+    }
+
+    pub fn delete(key: &'a [u8]) -> Self {
+        Op { kind: ValueKind::Delete, key, value: &[] }
+    }
+}
+
+impl BatchOp {
+    pub fn as_op(&self) -> Op<'_> {
+        Op { kind: self.kind, key: &self.key, value: &self.value }
+    }
+}
+
 /// An ordered list of puts and deletes. Later operations on the same key win.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct WriteBatch {
@@ -54,6 +80,11 @@ impl WriteBatch {
 
     pub fn clear(&mut self) {
         self.ops.clear();
+    }
+
+    /// The operations, borrowed.
+    pub fn as_ops(&self) -> Vec<Op<'_>> {
+        self.ops.iter().map(BatchOp::as_op).collect()
     }
 
     /// Sum of key and value lengths: the user bytes this batch writes.

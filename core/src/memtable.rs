@@ -24,12 +24,24 @@ use crate::sync::RwLock;
 const ITER_CHUNK_ENTRIES: usize = 64;
 
 /// A memtable key: user key and sequence number, in internal-key order.
+/// The entry's key and value share one allocation (`key ‖ value`): one
+/// allocation per insert, and an iterator's copy of an entry is a reference
+/// count, not a memcpy (flushes copy every entry out).
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct MemKey {
-    /// Shared, so an iterator's copy of an entry is a reference count, not
-    /// an allocation and a memcpy (flushes copy every entry out).
-    user_key: Arc<[u8]>,
+    bytes: Arc<[u8]>,
+    key_len: usize,
     seq: u64,
+}
+
+impl MemKey {
+    fn user_key(&self) -> &[u8] {
+        &self.bytes[..self.key_len]
+    }
+
+    fn value(&self) -> &[u8] {
+        &self.bytes[self.key_len..]
+    }
 }
 
 /// A borrowed view of a `MemKey`, so lookups need not allocate: the map is
@@ -40,7 +52,7 @@ trait LookupKey {
 
 impl LookupKey for MemKey {
     fn parts(&self) -> (&[u8], u64) {
-        (&self.user_key, self.seq)
+        (self.user_key(), self.seq)
     }
 }
 
@@ -76,7 +88,7 @@ impl Ord for dyn LookupKey + '_ {
 
 impl Ord for MemKey {
     fn cmp(&self, other: &Self) -> Ordering {
-        key::compare(&self.user_key, self.seq, &other.user_key, other.seq)
+        key::compare(self.user_key(), self.seq, other.user_key(), other.seq)
     }
 }
 impl PartialOrd for MemKey {
@@ -85,19 +97,11 @@ impl PartialOrd for MemKey {
     }
 }
 
-#[derive(Clone, Debug)]
-struct MemValue {
-    kind: ValueKind,
-    value: Arc<[u8]>,
-}
-
 /// An entry held by a `MemtableIter`: the memtable's own shared bytes.
 #[derive(Clone, Debug)]
 struct SharedEntry {
-    user_key: Arc<[u8]>,
-    seq: u64,
+    key: MemKey,
     kind: ValueKind,
-    value: Arc<[u8]>,
 }
 
 /// One entry copied out of the memtable.
@@ -111,7 +115,7 @@ pub struct MemEntry {
 
 /// A sorted, versioned map from (user key, seq) to a value or tombstone.
 pub struct Memtable {
-    map: RwLock<BTreeMap<MemKey, MemValue>>,
+    map: RwLock<BTreeMap<MemKey, ValueKind>>,
     entries: AtomicU64,
     bytes: AtomicU64,
     min_seq: AtomicU64,
@@ -150,10 +154,8 @@ impl Memtable {
     /// (the engine assigns them under its write lock).
     pub fn insert(&self, user_key: &[u8], seq: u64, kind: ValueKind, value: &[u8]) {
         debug_assert!(seq > self.max_seq.load(AtomicOrdering::Relaxed), "sequence numbers must increase");
-        let previous = self.map.write().insert(
-            MemKey { user_key: Arc::from(user_key), seq },
-            MemValue { kind, value: Arc::from(value) },
-        );
+        let key = MemKey { bytes: concat(user_key, value), key_len: user_key.len(), seq };
+        let previous = self.map.write().insert(key, kind);
         assert!(previous.is_none(), "sequence number {seq} inserted twice");
         self.entries.fetch_add(1, AtomicOrdering::Relaxed);
         self.bytes.fetch_add(Self::charge(user_key.len(), value.len()), AtomicOrdering::Relaxed);
@@ -165,8 +167,8 @@ impl Memtable {
     pub fn get(&self, user_key: &[u8], snapshot: u64) -> Option<(u64, ValueKind, Vec<u8>)> {
         let map = self.map.read();
         let start: &dyn LookupKey = &(user_key, snapshot);
-        let (found, value) = map.range::<dyn LookupKey, _>((Bound::Included(start), Bound::Unbounded)).next()?;
-        (*found.user_key == *user_key).then(|| (found.seq, value.kind, value.value.to_vec()))
+        let (found, kind) = map.range::<dyn LookupKey, _>((Bound::Included(start), Bound::Unbounded)).next()?;
+        (found.user_key() == user_key).then(|| (found.seq, *kind, found.value().to_vec()))
     }
 
     pub fn entries(&self) -> u64 {
@@ -200,12 +202,7 @@ impl Memtable {
             Bound::Excluded(k) => Bound::Excluded(k as &dyn LookupKey),
             Bound::Unbounded => Bound::Unbounded,
         };
-        let copy = |(k, v): (&MemKey, &MemValue)| SharedEntry {
-            user_key: k.user_key.clone(),
-            seq: k.seq,
-            kind: v.kind,
-            value: v.value.clone(),
-        };
+        let copy = |(key, kind): (&MemKey, &ValueKind)| SharedEntry { key: key.clone(), kind: *kind };
         match direction {
             Direction::Forward => out.extend(map.range::<dyn LookupKey, _>((pivot, Bound::Unbounded)).take(max).map(copy)),
             Direction::Reverse => {
@@ -218,9 +215,21 @@ impl Memtable {
     pub fn entries_sorted(&self) -> Vec<MemEntry> {
         let map = self.map.read();
         map.iter()
-            .map(|(k, v)| MemEntry { user_key: k.user_key.to_vec(), seq: k.seq, kind: v.kind, value: v.value.to_vec() })
+            .map(|(k, kind)| MemEntry { user_key: k.user_key().to_vec(), seq: k.seq, kind: *kind, value: k.value().to_vec() })
             .collect()
     }
+}
+
+/// `a ‖ b` in a single allocation (building a `Vec` first and converting it
+/// would allocate twice and copy twice on the write path's hottest line).
+fn concat(a: &[u8], b: &[u8]) -> Arc<[u8]> {
+    let mut bytes = Arc::<[u8]>::new_uninit_slice(a.len() + b.len());
+    let slots = Arc::get_mut(&mut bytes).expect("a new Arc is unique");
+    let (head, tail) = slots.split_at_mut(a.len());
+    head.write_copy_of_slice(a);
+    tail.write_copy_of_slice(b);
+    // SAFETY: the two copies above initialised every byte of the slice.
+    unsafe { bytes.assume_init() }
 }
 
 /// A cursor over a memtable that copies entries out a chunk at a time, so it
@@ -257,7 +266,7 @@ impl EntryIter for MemtableIter {
         debug_assert!(self.started);
         if let Some(done) = self.buffer.pop_front() {
             if self.buffer.is_empty() && !self.exhausted {
-                self.fill(Bound::Excluded((&done.user_key, done.seq)));
+                self.fill(Bound::Excluded((done.key.user_key(), done.key.seq)));
             }
         }
         Ok(())
@@ -268,11 +277,11 @@ impl EntryIter for MemtableIter {
     }
 
     fn user_key(&self) -> &[u8] {
-        &self.buffer[0].user_key
+        self.buffer[0].key.user_key()
     }
 
     fn seq(&self) -> u64 {
-        self.buffer[0].seq
+        self.buffer[0].key.seq
     }
 
     fn kind(&self) -> ValueKind {
@@ -280,7 +289,7 @@ impl EntryIter for MemtableIter {
     }
 
     fn value(&self) -> &[u8] {
-        &self.buffer[0].value
+        self.buffer[0].key.value()
     }
 }
 

@@ -13,7 +13,7 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use crate::batch::{BatchOp, WriteBatch};
+use crate::batch::{BatchOp, Op, WriteBatch};
 use crate::coding::{len_u32, put_u32, put_u64, put_varint32, Decoder};
 use crate::error::{Error, Result};
 use crate::filename::wal_name;
@@ -61,11 +61,11 @@ impl WalWriter {
     /// writes nothing. If the storage's `append` fails, part of the record
     /// may have landed: the caller must stop appending to this WAL (recovery
     /// reads the partial record as a torn tail).
-    pub fn append(&mut self, storage: &dyn Storage, first_seq: u64, batch: &WriteBatch) -> Result<u64> {
-        check_batch(first_seq, batch)?;
+    pub fn append(&mut self, storage: &dyn Storage, first_seq: u64, ops: &[Op<'_>]) -> Result<u64> {
+        check_batch(first_seq, ops)?;
         self.scratch.clear();
         let start = begin_record(&mut self.scratch);
-        encode_batch_ops(first_seq, batch, &mut self.scratch);
+        encode_batch_ops(first_seq, ops, &mut self.scratch);
         let payload_len = self.scratch.len() - RECORD_HEADER_SIZE;
         if payload_len > RECORD_PAYLOAD_MAX {
             self.release_scratch();
@@ -121,21 +121,21 @@ impl WalWriter {
 /// validates keys and values against its options before this; this is the
 /// format's own limit, so a caller bug becomes an error rather than a record
 /// no reader accepts.
-pub fn check_batch(first_seq: u64, batch: &WriteBatch) -> Result<()> {
-    if batch.is_empty() {
+pub fn check_batch(first_seq: u64, ops: &[Op<'_>]) -> Result<()> {
+    if ops.is_empty() {
         return Err(Error::invalid_argument("a WAL record holds at least one operation"));
     }
-    let count = u32::try_from(batch.len())
+    let count = u32::try_from(ops.len())
         .map_err(|_| Error::invalid_argument("a batch holds at most u32::MAX operations"))?;
     last_seq(first_seq, count).ok_or_else(|| {
         Error::invalid_argument(format!(
             "sequence numbers {first_seq} + {count} operations leave 1..={SEQ_MAX}"
         ))
     })?;
-    batch.ops().iter().try_for_each(check_op)
+    ops.iter().try_for_each(check_op)
 }
 
-fn check_op(op: &BatchOp) -> Result<()> {
+fn check_op(op: &Op<'_>) -> Result<()> {
     if op.key.is_empty() || op.key.len() > KEY_SIZE_LIMIT {
         return Err(Error::InvalidKey {
             reason: format!("key of {} bytes is outside 1..={KEY_SIZE_LIMIT}", op.key.len()),
@@ -163,26 +163,26 @@ fn last_seq(first_seq: u64, count: u32) -> Option<u64> {
 
 /// Encodes a batch record payload (FORMAT.md) into `out` (cleared first).
 /// The batch must pass [`check_batch`] (asserted).
-pub fn encode_batch(first_seq: u64, batch: &WriteBatch, out: &mut Vec<u8>) {
+pub fn encode_batch(first_seq: u64, ops: &[Op<'_>], out: &mut Vec<u8>) {
     out.clear();
-    encode_batch_ops(first_seq, batch, out);
+    encode_batch_ops(first_seq, ops, out);
 }
 
 /// Appends the payload to `out` without clearing it.
-fn encode_batch_ops(first_seq: u64, batch: &WriteBatch, out: &mut Vec<u8>) {
-    let count = len_u32(batch.len());
+fn encode_batch_ops(first_seq: u64, ops: &[Op<'_>], out: &mut Vec<u8>) {
+    let count = len_u32(ops.len());
     assert!(last_seq(first_seq, count).is_some(), "batch sequence range must lie in 1..={SEQ_MAX}");
     put_u64(out, first_seq);
     put_u32(out, count);
-    for op in batch.ops() {
+    for op in ops {
         debug_assert!(check_op(op).is_ok(), "batch op must be valid before encoding");
         assert!(op.kind == ValueKind::Put || op.value.is_empty(), "a delete carries no value");
         out.push(op.kind as u8);
         put_varint32(out, len_u32(op.key.len()));
-        out.extend_from_slice(&op.key);
+        out.extend_from_slice(op.key);
         if op.kind == ValueKind::Put {
             put_varint32(out, len_u32(op.value.len()));
-            out.extend_from_slice(&op.value);
+            out.extend_from_slice(op.value);
         }
     }
 }
@@ -336,14 +336,14 @@ mod tests {
     fn write_wal(storage: &dyn Storage, batches: &[(u64, WriteBatch)]) -> WalWriter {
         let mut wal = WalWriter::create(storage, 3).unwrap();
         for (first_seq, batch) in batches {
-            wal.append(storage, *first_seq, batch).unwrap();
+            wal.append(storage, *first_seq, &batch.as_ops()).unwrap();
         }
         wal
     }
 
     fn payload(first_seq: u64, batch: &WriteBatch) -> Vec<u8> {
         let mut out = vec![0xEE; 3]; // encode_batch clears first
-        encode_batch(first_seq, batch, &mut out);
+        encode_batch(first_seq, &batch.as_ops(), &mut out);
         out
     }
 
@@ -451,7 +451,7 @@ mod tests {
             (SEQ_MAX + 1, &one, "INVALID_ARGUMENT"),
         ];
         for (first_seq, batch, code) in cases {
-            let err = wal.append(&storage, first_seq, batch).unwrap_err();
+            let err = wal.append(&storage, first_seq, &batch.as_ops()).unwrap_err();
             assert_eq!(err.code(), code, "{err:?}");
         }
         assert_eq!(storage.len(wal.name()).unwrap(), LOG_HEADER_SIZE as u64);
@@ -470,7 +470,7 @@ mod tests {
         assert_eq!(storage.read_all("000012.wal").unwrap(), file_header(LogKind::Wal).to_vec());
         let mut total = LOG_HEADER_SIZE as u64;
         for (first_seq, batch) in &batches {
-            total += wal.append(&storage, *first_seq, batch).unwrap();
+            total += wal.append(&storage, *first_seq, &batch.as_ops()).unwrap();
             assert_eq!(wal.len(), total);
         }
         wal.sync(&storage).unwrap();
@@ -487,7 +487,7 @@ mod tests {
         let mut wal = WalWriter::create(&storage, 1).unwrap();
         for (first_seq, batch) in sample_batches(3, 20) {
             let before = storage.ops();
-            wal.append(&storage, first_seq, &batch).unwrap();
+            wal.append(&storage, first_seq, &batch.as_ops()).unwrap();
             assert_eq!(storage.ops(), before + 1);
         }
     }
@@ -500,15 +500,15 @@ mod tests {
         let mut wal = WalWriter::create(&storage, 1).unwrap();
         let mut batch = WriteBatch::new();
         batch.put(vec![1u8; 16], vec![2u8; 100]);
-        wal.append(&storage, 1, &batch).unwrap();
+        wal.append(&storage, 1, &batch.as_ops()).unwrap();
         let (ptr, capacity) = (wal._scratch().as_ptr(), wal._scratch().capacity());
         for seq in 2..1000 {
-            wal.append(&storage, seq, &batch).unwrap();
+            wal.append(&storage, seq, &batch.as_ops()).unwrap();
             assert_eq!((wal._scratch().as_ptr(), wal._scratch().capacity()), (ptr, capacity), "seq {seq}");
         }
         let mut huge = WriteBatch::new();
         huge.put(b"k".to_vec(), vec![0u8; SCRATCH_RETAIN_MAX + 1]);
-        wal.append(&storage, 1000, &huge).unwrap();
+        wal.append(&storage, 1000, &huge.as_ops()).unwrap();
         assert!(wal._scratch().capacity() <= SCRATCH_RETAIN_MAX);
         assert_eq!(read_wal(&storage, wal.name()).unwrap().batches.len(), 1000);
     }

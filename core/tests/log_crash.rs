@@ -60,7 +60,7 @@ fn wal_workload(storage: &dyn Storage, batches: &[(u64, WriteBatch)], progress: 
     let mut wal = WalWriter::create(storage, 1)?;
     for (i, (first_seq, batch)) in batches.iter().enumerate() {
         progress.crashed_in_append = true;
-        wal.append(storage, *first_seq, batch)?;
+        wal.append(storage, *first_seq, &batch.as_ops())?;
         progress.crashed_in_append = false;
         progress.appended = i + 1;
         if i % 3 == 2 {

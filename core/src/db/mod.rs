@@ -24,7 +24,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
 
-use crate::batch::WriteBatch;
+use crate::batch::{Op, WriteBatch};
 use crate::error::{Error, Result};
 use crate::event::{CompactionReport, EventKind, EventLog, EventPage, FlushReport};
 use crate::manifest::ManifestWriter;
@@ -319,20 +319,16 @@ impl Db {
     }
 
     pub fn put(&self, key: &[u8], value: &[u8]) -> Result<()> {
-        let mut batch = WriteBatch::new();
-        batch.put(key, value);
-        self.write(&batch)
+        self.inner.write_ops(&[Op::put(key, value)])
     }
 
     pub fn delete(&self, key: &[u8]) -> Result<()> {
-        let mut batch = WriteBatch::new();
-        batch.delete(key);
-        self.write(&batch)
+        self.inner.write_ops(&[Op::delete(key)])
     }
 
     /// Applies the batch atomically: all or nothing, also across a crash.
     pub fn write(&self, batch: &WriteBatch) -> Result<()> {
-        self.inner.write_batch(batch)
+        self.inner.write_ops(&batch.as_ops())
     }
 
     /// Puts every pair atomically.

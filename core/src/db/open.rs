@@ -9,7 +9,6 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use super::tables::{CountingStorage, TableCache};
 use super::background::Maintenance;
 use super::{Counters, DbInner, GroupCommit, ReadView, SnapshotList, Status, TreeState, WalFile, WriteState};
-use crate::batch::WriteBatch;
 use crate::error::{Error, IoKind, Result};
 use crate::event::{EventKind, EventLog};
 use crate::filename::{self, FileKind};
@@ -267,9 +266,9 @@ fn replay_wals(inner: &DbInner, wals: &[u64]) -> Result<()> {
             }
             // Ops up to the flushed sequence are in tables already.
             let skip = (flushed_seq + 1).saturating_sub(*first) as usize;
-            let tail: WriteBatch = batch.ops()[skip..].to_vec().into();
+            let tail = &batch.as_ops()[skip..];
             w.last_seq = w.last_seq.max(last);
-            inner.apply(&mut w, first + skip as u64, &tail)?;
+            inner.apply(&mut w, first + skip as u64, tail)?;
             records += 1;
             entries += tail.len() as u64;
         }

@@ -7,7 +7,7 @@ use alloc::sync::Arc;
 use core::sync::atomic::Ordering;
 
 use super::{bump, DbInner, WalFile, WriteState};
-use crate::batch::{BatchOp, WriteBatch};
+use crate::batch::Op;
 use crate::storage::Storage;
 use crate::error::{Error, Result};
 use crate::event::EventKind;
@@ -23,27 +23,28 @@ const FROZEN_MEMTABLES_MAX: usize = 2;
 const L0_STOP_FACTOR: usize = 3;
 
 impl DbInner {
-    pub(super) fn write_batch(&self, batch: &WriteBatch) -> Result<()> {
-        self.validate_batch(batch)?;
+    /// Writes the operations atomically (one WAL record).
+    pub(super) fn write_ops(&self, ops: &[Op<'_>]) -> Result<()> {
+        self.validate_ops(ops)?;
         let (last, froze) = {
             let mut w = self.write.lock();
             self.check_open()?;
             let first = w.last_seq + 1;
-            let last = first + batch.len() as u64 - 1;
+            let last = first + ops.len() as u64 - 1;
             if last >= SEQ_MAX {
                 return Err(self.fail(Error::invalid_argument("sequence numbers exhausted")));
             }
             // Make room for the first op before logging, so a WAL file holds
             // the records of its own memtable (a batch may spill into the next).
-            let op = &batch.ops()[0];
-            let mut froze = self.make_room(&mut w, op.key.len(), op.value.len())?;
-            self.append_to_wal(&mut w, first, batch)?;
+            let mut froze = self.make_room(&mut w, ops[0].key.len(), ops[0].value.len())?;
+            self.append_to_wal(&mut w, first, ops)?;
             w.last_seq = last;
             self.counters.last_seq.store(last, Ordering::Relaxed);
-            froze |= self.apply(&mut w, first, batch)?;
+            froze |= self.apply(&mut w, first, ops)?;
             (last, froze)
         };
-        bump(&self.counters.user_bytes_written, batch.user_bytes());
+        let user_bytes: usize = ops.iter().map(|op| op.key.len() + op.value.len()).sum();
+        bump(&self.counters.user_bytes_written, user_bytes as u64);
         if self.options.durability == Durability::Sync {
             self.sync_wal_through(last)?;
         }
@@ -85,12 +86,12 @@ impl DbInner {
 
     /// Keys are 1..=key_size_max bytes, values at most value_size_max, a
     /// batch holds at least one op and fits one WAL record.
-    fn validate_batch(&self, batch: &WriteBatch) -> Result<()> {
-        if batch.is_empty() {
+    fn validate_ops(&self, ops: &[Op<'_>]) -> Result<()> {
+        if ops.is_empty() {
             return Err(Error::invalid_argument("a batch needs at least one operation"));
         }
         let mut encoded = 12usize;
-        for op in batch.ops() {
+        for op in ops {
             self.validate_op(op)?;
             encoded += 1 + 5 + op.key.len() + 5 + op.value.len();
         }
@@ -102,7 +103,7 @@ impl DbInner {
         Ok(())
     }
 
-    fn validate_op(&self, op: &BatchOp) -> Result<()> {
+    fn validate_op(&self, op: &Op<'_>) -> Result<()> {
         let key_max = self.options.key_size_max;
         if op.key.is_empty() {
             return Err(Error::InvalidKey { reason: "keys must not be empty".into() });
@@ -126,7 +127,7 @@ impl DbInner {
 
     /// Appends the batch to the WAL, creating the WAL file if this is the
     /// first write since a rotation.
-    fn append_to_wal(&self, w: &mut WriteState, first: u64, batch: &WriteBatch) -> Result<()> {
+    fn append_to_wal(&self, w: &mut WriteState, first: u64, ops: &[Op<'_>]) -> Result<()> {
         if w.wal.is_none() {
             let number = self.allocate_file_number();
             let wal = WalWriter::create(&*self.storage, number).map_err(|e| self.fail(e))?;
@@ -136,9 +137,9 @@ impl DbInner {
             w.wal = Some(wal);
         }
         let wal = w.wal.as_mut().expect("created above");
-        let appended = wal.append(&*self.storage, first, batch).map_err(|e| self.fail(e))?;
+        let appended = wal.append(&*self.storage, first, ops).map_err(|e| self.fail(e))?;
         bump(&self.counters.wal_bytes, appended);
-        let last = first + batch.len() as u64 - 1;
+        let last = first + ops.len() as u64 - 1;
         w.wal_last_seq = last;
         self.group.head.lock().1 = last;
         Ok(())
@@ -149,11 +150,11 @@ impl DbInner {
     /// several, and stays invisible to readers until all of it is in,
     /// because `visible_seq` moves only afterwards. Returns whether a
     /// memtable was frozen.
-    pub(super) fn apply(&self, w: &mut WriteState, first: u64, batch: &WriteBatch) -> Result<bool> {
+    pub(super) fn apply(&self, w: &mut WriteState, first: u64, ops: &[Op<'_>]) -> Result<bool> {
         let mut froze = false;
-        for (i, op) in batch.ops().iter().enumerate() {
+        for (i, op) in ops.iter().enumerate() {
             froze |= self.make_room(w, op.key.len(), op.value.len())?;
-            w.mem.insert(&op.key, first + i as u64, op.kind, &op.value);
+            w.mem.insert(op.key, first + i as u64, op.kind, op.value);
             assert!(
                 w.mem.entries() <= self.options.memtable_max_entries as u64
                     && w.mem.bytes() <= self.options.memtable_max_bytes as u64,
