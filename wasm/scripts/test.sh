@@ -10,7 +10,9 @@
 #   4. Node tests of the nodejs build (memory backend, sorted-Map model test);
 #   5. Playwright tests of the web build in headless Chromium (multi-tab
 #      locking, a database deleted under the store, a JS model test on
-#      IndexedDB, examples/embed.html).
+#      IndexedDB and on OPFS, IndexedDB wipe detection, examples/embed.html);
+#   6. the crash test: Chromium killed mid-write and relaunched, on OPFS and
+#      on IndexedDB (wasm/scripts/crash.sh; CRASH_KILLS_OPFS, CRASH_KILLS_IDB).
 set -euo pipefail
 wasm=$(cd "$(dirname "$0")/.." && pwd)
 root=$(cd "$wasm/.." && pwd)
@@ -43,3 +45,6 @@ node --test "$wasm/tests/node/"
 
 step "Playwright tests (web build, IndexedDB, several tabs, examples/embed.html)"
 node --test "$wasm/tests/browser/"
+
+step "crash test (Chromium killed mid-write, OPFS and IndexedDB)"
+bash "$wasm/scripts/crash.sh"
