@@ -6,7 +6,7 @@
 //
 //   node wasm/bench/bench.mjs [--sizes 10000,100000] [--runs 3] [--slow 2000]
 //        [--writers 100] [--pkg wasm/pkg] [--baseline wasm/pkg-baseline]
-//        [--native-tree DIR] [--json out.json] [--no-native]
+//        [--native-tree DIR] [--json out.json] [--no-native] [--no-opfs]
 //
 // Prints one markdown table: ops/s per workload (rows) per system (columns),
 // the median of `runs` runs; each run visits the systems in a rotated order
@@ -42,17 +42,19 @@ page.on('console', (m) => { if (m.type() === 'error') console.error('console:', 
 await page.goto(`${url}/wasm/tests/browser/blank.html`);
 
 // Systems, in column order. Add a backend here (and in the page below).
-const columns = ['lsmkv IndexedDB', 'raw IndexedDB', 'idb-keyval', 'lsmkv memory (wasm)'];
+const opfs = !argv.includes('--no-opfs');
+const columns = ['lsmkv IndexedDB', ...(opfs ? ['lsmkv OPFS'] : []), 'raw IndexedDB', 'idb-keyval', 'lsmkv memory (wasm)'];
 if (native) columns.push('lsmkv memory (native)');
 if (baseline) columns.push('lsmkv IndexedDB (baseline)', 'lsmkv memory (baseline)');
 
-const runPage = (n, run) => page.evaluate(async ({ n, run, slow, writers, baseline, pkg }) => {
+const runPage = (n, run) => page.evaluate(async ({ n, run, slow, writers, baseline, pkg, opfs }) => {
   const w = await import('/wasm/bench/workloads.mjs');
   const lsmkv = await import(`/${pkg}/lsmkv_wasm.js`);
   await lsmkv.default();
   const kv = await import('/wasm/node_modules/idb-keyval/dist/index.js');
   const systems = [
     w.lsmkvSystem('lsmkv IndexedDB', lsmkv, 'indexeddb'),
+    ...(opfs ? [w.lsmkvSystem('lsmkv OPFS', lsmkv, 'opfs')] : []),
     w.rawSystem(),
     w.idbKeyvalSystem(kv),
     w.lsmkvSystem('lsmkv memory (wasm)', lsmkv, 'memory'),
@@ -70,7 +72,7 @@ const runPage = (n, run) => page.evaluate(async ({ n, run, slow, writers, baseli
     results[system.name] = await system.run(ctx);
   }
   return { results, userAgent: navigator.userAgent };
-}, { n, run, slow, writers, baseline, pkg });
+}, { n, run, slow, writers, baseline, pkg, opfs });
 
 const runNative = (n) => {
   const out = execFileSync('cargo', ['run', '--quiet', '--release', '-p', 'lsmkv-wasm', '--example', 'native_bench', '--', '--n', String(n)],
@@ -130,7 +132,7 @@ for (const n of sizes) {
   }
 }
 lines.push('');
-lines.push(`¹ Where n > ${slow.toLocaleString('en-US')}, workloads that cost one IndexedDB transaction per operation ran ${slow.toLocaleString('en-US')} ops: ` +
+lines.push(`¹ Where n > ${slow.toLocaleString('en-US')}, workloads that cost one transaction (or one worker round trip) per operation ran ${slow.toLocaleString('en-US')} ops: ` +
   Object.entries(SLOW).filter(([s]) => columns.includes(s)).map(([s, ids]) => `${s}: ${ids.join(', ')}`).join('; ') + '.');
 for (const n of sizes) {
   const durable = ['put-writers', 'put-issued'].map((id) => cell(n, 'lsmkv IndexedDB', id));

@@ -29,6 +29,10 @@ if [ "${WASM_ONLY:-0}" = 1 ]; then
 else
   git -C "$root" archive "$commit" | tar -x -C "$tmp"
 fi
+# `git archive` stamps every file with its commit's time, which can be older
+# than the last build in the target directory: cargo would then take the
+# sources for unchanged and keep the previous build. Stamp them now.
+find "$tmp" -type f -exec touch {} +
 # A separate target directory keeps the two builds from rebuilding each other.
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target}-baseline
 (cd "$tmp/wasm" && wasm-pack --quiet build . --target web --release --out-dir "$out" --mode no-install)
