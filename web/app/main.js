@@ -4,7 +4,7 @@
 // picture.
 
 import { h, replace, errorText } from './dom.js';
-import { Session } from './session.js';
+import { Session, backendLabel } from './session.js';
 import { Picture } from './picture.js';
 import { TableInspector } from './inspector.js';
 import { SettingsDialog } from './settings.js';
@@ -99,7 +99,7 @@ async function main() {
 
   session.subscribe((u) => {
     const s = session.settings;
-    storeLabel.textContent = `“${s.name}” · ${s.backend === 'indexeddb' ? 'IndexedDB' : 'memory'} · caps ${s.memtableMaxEntries}/${s.sstableMaxEntries}`;
+    storeLabel.textContent = `“${s.name}” · ${backendLabel(s.backend)} · caps ${s.memtableMaxEntries}/${s.sstableMaxEntries}`;
     if (u.reason === 'failed') {
       const locked = u.error && u.error.code === 'LSMKV_LOCKED';
       showBanner(

@@ -15,6 +15,14 @@ export const DEFAULT_SETTINGS = Object.freeze({
 });
 
 const SETTINGS_KEY = 'lsmkv-playground-settings';
+
+/** True where the OPFS backend can run (module workers and OPFS). */
+export const OPFS_SUPPORTED = typeof Worker === 'function' && !!(globalThis.navigator && navigator.storage && navigator.storage.getDirectory);
+
+/** How a backend is named on screen. */
+export function backendLabel(backend) {
+  return { indexeddb: 'IndexedDB', opfs: 'OPFS', memory: 'memory' }[backend] ?? backend;
+}
 const HISTORY_MAX = 600;
 const EVENTS_KEPT = 300;
 
@@ -51,7 +59,7 @@ export function storeOptions(settings) {
     sstableMaxEntries: settings.sstableMaxEntries,
     l0CompactionTrigger: settings.l0CompactionTrigger,
     autoCompaction: settings.autoCompaction,
-    ...(settings.backend === 'indexeddb' ? { durability: settings.durability } : {}),
+    ...(settings.backend !== 'memory' ? { durability: settings.durability } : {}),
   };
 }
 
@@ -158,11 +166,11 @@ export class Session {
     });
   }
 
-  /** Deletes the store's data (IndexedDB) and opens it empty. */
+  /** Deletes the store's data (IndexedDB or OPFS) and opens it empty. */
   async erase() {
     return this.exclusive(async () => {
       await this.closeNow();
-      if (this.settings.backend === 'indexeddb') await this.Store.destroy(this.settings.name);
+      if (this.settings.backend !== 'memory') await this.Store.destroy(this.settings.name, { backend: this.settings.backend });
       this.history = [];
       await this.openNow('erased');
     });

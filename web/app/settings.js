@@ -3,7 +3,7 @@
 // them; a rejected option leaves the previous settings in place).
 
 import { h, errorText, messageBox, showMessage, field, checkbox } from './dom.js';
-import { DEFAULT_SETTINGS } from './session.js';
+import { DEFAULT_SETTINGS, OPFS_SUPPORTED } from './session.js';
 
 const LIMITS = {
   memtableMaxEntries: [1, 100000],
@@ -15,15 +15,16 @@ export class SettingsDialog {
   constructor(session) {
     this.session = session;
     const number = (testid, [min, max]) => h('input', { attrs: { type: 'number', min, max, step: 1, required: true, 'data-testid': testid } });
-    this.name = field('Store name', h('input', { attrs: { type: 'text', required: true, maxlength: 64, autocomplete: 'off', 'data-testid': 'set-name' } }), 'Each name is a separate store (an IndexedDB database).');
+    this.name = field('Store name', h('input', { attrs: { type: 'text', required: true, maxlength: 64, autocomplete: 'off', 'data-testid': 'set-name' } }), 'Each name is a separate store (an IndexedDB database, or an OPFS directory).');
     this.backend = field('Backend', h('select', { attrs: { 'data-testid': 'set-backend' } },
       h('option', { attrs: { value: 'indexeddb' }, text: 'IndexedDB — survives reloads' }),
+      h('option', { attrs: OPFS_SUPPORTED ? { value: 'opfs' } : { value: 'opfs', disabled: true }, text: OPFS_SUPPORTED ? 'OPFS — real files, in a worker; survives reloads' : 'OPFS — not available in this browser' }),
       h('option', { attrs: { value: 'memory' }, text: 'Memory — gone on reload' })));
     this.memtable = field('Memtable cap (entries)', number('set-memtable', LIMITS.memtableMaxEntries), 'The memtable is frozen and flushed before it would hold more.');
     this.sstable = field('SSTable cap (entries)', number('set-sstable', LIMITS.sstableMaxEntries), 'No table a flush or compaction writes holds more.');
     this.trigger = field('L0 compaction trigger (tables)', number('set-trigger', LIMITS.l0CompactionTrigger), 'L0 is compacted when it holds more tables than this.');
     this.auto = checkbox('Compact automatically after flushes', true, { 'data-testid': 'set-auto' });
-    this.durability = field('IndexedDB durability', h('select', { attrs: { 'data-testid': 'set-durability' } },
+    this.durability = field('Durability (IndexedDB, OPFS)', h('select', { attrs: { 'data-testid': 'set-durability' } },
       h('option', { attrs: { value: 'strict' }, text: 'strict — on disk before a write is acknowledged' }),
       h('option', { attrs: { value: 'relaxed' }, text: 'relaxed — faster; an OS crash may lose the last writes' })));
     this.message = messageBox();

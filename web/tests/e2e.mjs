@@ -421,6 +421,29 @@ test('settings: validated inline, applied by reopening; memory backend selectabl
   assert(keys.summary.startsWith('31 keys match'), `data back: ${keys.summary}`);
 });
 
+test('OPFS backend: selectable, shown on the Dashboard, its data kept across a reload', async (page) => {
+  await page.click('[data-testid="open-settings"]');
+  await page.selectOption('[data-testid="set-backend"]', 'opfs');
+  await page.click('[data-testid="set-apply"]');
+  await until(async () => (await page.textContent('[data-testid="store-label"]')).includes('OPFS'), 'OPFS backend');
+  await view(page, 'operations');
+  await put(page, 'opfs:1', 'on a file');
+  await until(async () => (await putMessage(page)).startsWith('Put opfs:1 '), 'the put is acknowledged');
+  await page.reload();
+  await ready(page);
+  await until(async () => (await page.textContent('[data-testid="store-label"]')).includes('OPFS'), 'still OPFS after a reload');
+  await view(page, 'dashboard');
+  await until(async () => (await page.textContent('[data-testid="dash-backend"]')) === 'OPFS', 'the Dashboard names OPFS');
+  assert(/slot files/.test(await page.textContent('[data-testid="dash-opfs"]')), 'the Dashboard shows the OPFS files');
+  const kept = await browse(page, 'opfs:');
+  assert(kept.summary.startsWith('1 key'), `OPFS data after a reload: ${kept.summary}`);
+  // Back to the specification's defaults on IndexedDB.
+  await page.click('[data-testid="open-settings"]');
+  await page.click('text=Spec defaults');
+  await page.click('[data-testid="set-apply"]');
+  await until(async () => (await page.textContent('[data-testid="store-label"]')).includes('IndexedDB · caps 30/30'), 'back on IndexedDB');
+});
+
 test('usable at 1024 px: no horizontal scrolling; a screenshot of each view', async (page) => {
   await page.setViewportSize({ width: 1024, height: 768 });
   for (const id of ['dashboard', 'browser', 'operations', 'demo', 'analytics']) {

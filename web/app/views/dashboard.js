@@ -3,6 +3,7 @@
 
 import { h, replace, fmtBytes, fmtNum, fmtRatio, plural, facts, errorText } from '../dom.js';
 import { describeEvent } from '../picture.js';
+import { backendLabel } from '../session.js';
 
 export class Dashboard {
   constructor(session) {
@@ -82,9 +83,13 @@ export class Dashboard {
       card('Health', facts([
         ['Status', status, 'dash-status'],
         ['Store', this.session.settings.name],
-        ['Backend', this.session.settings.backend === 'indexeddb' ? 'IndexedDB' : 'memory'],
+        ['Backend', backendLabel(hl ? hl.backend : this.session.settings.backend), 'dash-backend'],
+        hl && hl.wipe ? ['IndexedDB wipe', `detected at this open: ${hl.wipe.message}`, 'dash-wipe'] : null,
         hl && hl.indexeddb ? ['Durability', hl.indexeddb.durability] : null,
         hl && hl.indexeddb ? ['IDB transactions', fmtNum(hl.indexeddb.transactions)] : null,
+        hl && hl.opfs ? ['Durability', hl.opfs.durability] : null,
+        hl && hl.opfs ? ['OPFS files', `${fmtNum(hl.opfs.files)} in ${fmtNum(hl.opfs.slots)} slot files (${fmtNum(hl.opfs.freeSlots)} free)`, 'dash-opfs'] : null,
+        hl && hl.opfs ? ['WAL flushes', fmtNum(hl.opfs.walSyncs)] : null,
         ['Storage used', storage],
         ['Persistent storage', hl && hl.persisted !== null ? (hl.persisted ? 'granted' : 'not granted') : '–'],
         ['WAL tails truncated', fmtNum(s.walTailTruncations)],

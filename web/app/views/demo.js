@@ -217,8 +217,8 @@ const SCENARIOS = [
     title: 'Crash & recover',
     text: 'Writes 45 keys one by one — each acknowledged only once durable — then crashes: the memtable and every other in-memory state is dropped without a flush. Reopening replays the WAL; every acknowledged write is checked.',
     async run({ session, say, progress, checkpoint, wait }) {
-      if (session.settings.backend !== 'indexeddb') {
-        say('This scenario needs the IndexedDB backend: a memory store keeps nothing across a crash, by design. Switch the backend in Settings.', 'error');
+      if (session.settings.backend === 'memory') {
+        say('This scenario needs a durable backend (IndexedDB or OPFS): a memory store keeps nothing across a crash, by design. Switch the backend in Settings.', 'error');
         return;
       }
       const COUNT = 45;
