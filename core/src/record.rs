@@ -108,6 +108,9 @@ pub struct LogContents {
     pub records: Vec<(u64, Vec<u8>)>,
     /// Present if the file ends in a torn tail.
     pub torn_tail: Option<TornTail>,
+    /// Zero bytes after the last record that were never written: space a
+    /// backend preallocated (`Storage::create_log`). Not a loss.
+    pub unused_bytes: u64,
 }
 
 /// Reads and checks log file `name` of `kind` following FORMAT.md's table.
@@ -124,19 +127,30 @@ pub fn read_log(storage: &dyn Storage, name: &str, kind: LogKind) -> Result<LogC
 
 /// `read_log` over bytes already in memory.
 pub fn parse_log(data: &[u8], name: &str, kind: LogKind) -> Result<LogContents> {
-    let mut contents = LogContents { records: Vec::new(), torn_tail: None };
+    let mut contents = LogContents { records: Vec::new(), torn_tail: None, unused_bytes: 0 };
     if data.len() < LOG_HEADER_SIZE {
         // A crash right after `create`: the header itself was never complete.
         contents.torn_tail = Some(torn_tail_at(data, 0));
         return Ok(contents);
     }
-    check_file_header(data, name, kind)?;
+    match check_file_header(data, name, kind) {
+        // A header cut short in preallocated space: nothing after it was written.
+        Err(Error::Corruption { .. }) if zeros_from(data, LOG_HEADER_SIZE) => {
+            contents.torn_tail = Some(torn_tail_at(data, 0));
+            return Ok(contents);
+        }
+        result => result?,
+    }
     let mut pos = LOG_HEADER_SIZE;
     while pos < data.len() {
         match next_record(data, pos, name, kind)? {
             Step::Record { payload, end } => {
                 contents.records.push((pos as u64, payload.to_vec()));
                 pos = end;
+            }
+            Step::Unused => {
+                contents.unused_bytes = (data.len() - pos) as u64;
+                return Ok(contents);
             }
             Step::TornTail => {
                 contents.torn_tail = Some(torn_tail_at(data, pos));
@@ -146,6 +160,11 @@ pub fn parse_log(data: &[u8], name: &str, kind: LogKind) -> Result<LogContents> 
     }
     assert_eq!(pos, data.len(), "records must end exactly at the end of the file");
     Ok(contents)
+}
+
+/// True if every byte from `pos` to the end is zero (or `pos` is past it).
+fn zeros_from(data: &[u8], pos: usize) -> bool {
+    data.get(pos..).is_none_or(|rest| rest.iter().all(|&b| b == 0))
 }
 
 fn torn_tail_at(data: &[u8], offset: usize) -> TornTail {
@@ -178,6 +197,8 @@ fn check_file_header(data: &[u8], name: &str, kind: LogKind) -> Result<()> {
 enum Step<'a> {
     /// A complete, checked record; the next one starts at `end`.
     Record { payload: &'a [u8], end: usize },
+    /// The rest of the file is zeros that were never written.
+    Unused,
     /// The rest of the file is a torn tail.
     TornTail,
 }
@@ -185,6 +206,9 @@ enum Step<'a> {
 /// Reads the record starting at `pos` (< data.len()), applying FORMAT.md's
 /// reading table row by row.
 fn next_record<'a>(data: &'a [u8], pos: usize, name: &'a str, kind: LogKind) -> Result<Step<'a>> {
+    if zeros_from(data, pos) {
+        return Ok(Step::Unused); // Preallocated space: no record starts with zeros.
+    }
     let rest = &data[pos..];
     if rest.len() < RECORD_HEADER_SIZE {
         return Ok(Step::TornTail); // Torn header.
@@ -193,8 +217,8 @@ fn next_record<'a>(data: &'a [u8], pos: usize, name: &'a str, kind: LogKind) -> 
     let checked = decoder.bytes(RECORD_HEADER_CHECKED)?;
     let header_crc = decoder.u32()?;
     if header_crc != crc32(checked) {
-        if rest.iter().all(|&b| b == 0) {
-            return Ok(Step::TornTail); // Preallocated, never-written space.
+        if zeros_from(data, pos + RECORD_HEADER_SIZE) {
+            return Ok(Step::TornTail); // A header cut short in preallocated space.
         }
         return Err(Error::corruption(name, pos as u64, "record header checksum mismatch"));
     }
@@ -215,12 +239,13 @@ fn next_record<'a>(data: &'a [u8], pos: usize, name: &'a str, kind: LogKind) -> 
     let payload = decoder.bytes(payload_len)?;
     let end = pos + RECORD_HEADER_SIZE + payload_len;
     if crc32(payload) != payload_crc {
-        // A damaged last WAL record is cut off and reported. A manifest
-        // record is synced before anything relies on it, so a complete one
-        // that fails its checksum is damage: discarding a committed edit
-        // could drop tables whose WAL is already gone.
-        if end == data.len() && kind == LogKind::Wal {
-            return Ok(Step::TornTail); // The last write was damaged.
+        // The last record of a WAL, damaged (cut short, or followed only by
+        // preallocated zeros), is a torn tail: cut off and reported. A
+        // manifest record is synced before anything relies on it, so a
+        // complete one that fails its checksum is damage: discarding a
+        // committed edit could drop tables whose WAL is already gone.
+        if kind == LogKind::Wal && zeros_from(data, end) {
+            return Ok(Step::TornTail);
         }
         return Err(Error::corruption(name, pos as u64, "record payload checksum mismatch"));
     }
@@ -293,7 +318,7 @@ mod tests {
     #[test]
     fn header_only_is_an_empty_clean_log() {
         let contents = parse_log(&file_header(LogKind::Wal), NAME, LogKind::Wal).unwrap();
-        assert_eq!(contents, LogContents { records: Vec::new(), torn_tail: None });
+        assert_eq!(contents, LogContents { records: Vec::new(), torn_tail: None, unused_bytes: 0 });
     }
 
     /// Goal: begin/finish framing equals encode_record byte for byte.
@@ -407,20 +432,45 @@ mod tests {
     /// Goal: zeros after the last record (preallocated space) are a torn
     /// tail at every length; non-zero garbage there is corruption.
     #[test]
-    fn zero_filled_tail_is_torn_and_garbage_is_corruption() {
+    fn zero_filled_tail_is_unused_space_and_garbage_is_corruption() {
         let (data, _) = build_log(LogKind::Wal, &sample_payloads());
         for zeros in 1..64 {
             let mut padded = data.clone();
             padded.resize(data.len() + zeros, 0);
             let contents = parse_log(&padded, NAME, LogKind::Wal).unwrap();
             assert_eq!(contents.records.len(), sample_payloads().len());
-            let tail = TornTail { offset: data.len() as u64, dropped_bytes: zeros as u64 };
-            assert_eq!(contents.torn_tail, Some(tail), "{zeros} zeros");
+            assert_eq!(contents.torn_tail, None, "{zeros} zeros");
+            assert_eq!(contents.unused_bytes, zeros as u64);
         }
         let mut garbage = data.clone();
         garbage.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
         let err = parse_log(&garbage, NAME, LogKind::Wal).unwrap_err();
         assert!(matches!(err, Error::Corruption { offset, .. } if offset == data.len() as u64), "{err:?}");
+    }
+
+    /// Goal: a crash while a record was being copied into a preallocated
+    /// (zero-filled) log leaves a prefix of the record followed by zeros;
+    /// at every cut point that reads as the complete records before it and
+    /// a torn tail — never corruption, never a wrong record.
+    #[test]
+    fn a_record_cut_short_in_preallocated_space_is_a_torn_tail() {
+        let payloads = sample_payloads();
+        let (data, ends) = build_log(LogKind::Wal, &payloads);
+        let last_start = ends[ends.len() - 2];
+        for cut in last_start + 1..data.len() {
+            let mut crashed = data[..cut].to_vec();
+            crashed.resize(data.len() + 4096, 0);
+            let contents = parse_log(&crashed, NAME, LogKind::Wal).unwrap_or_else(|e| panic!("cut at {cut}: {e}"));
+            assert_eq!(payloads_of(&contents), payloads[..payloads.len() - 1].to_vec(), "cut at {cut}");
+            assert_eq!(contents.torn_tail.map(|t| t.offset), Some(last_start as u64), "cut at {cut}");
+        }
+        // A header cut short right after the file header, in a fresh log.
+        for cut in 1..LOG_HEADER_SIZE {
+            let mut crashed = data[..cut].to_vec();
+            crashed.resize(4096, 0);
+            let contents = parse_log(&crashed, NAME, LogKind::Wal).unwrap();
+            assert_eq!(contents.torn_tail.map(|t| t.offset), Some(0), "header cut at {cut}");
+        }
     }
 
     /// Goal: a checksummed length outside 1..=RECORD_PAYLOAD_MAX is

@@ -44,7 +44,7 @@ impl WalWriter {
     /// Creates WAL file number `number` and writes its header (not synced).
     pub fn create(storage: &dyn Storage, number: u64) -> Result<WalWriter> {
         let name = wal_name(number);
-        storage.create(&name)?;
+        storage.create_log(&name)?;
         storage.append(&name, &file_header(LogKind::Wal))?;
         Ok(WalWriter { number, name, len: LOG_HEADER_SIZE as u64, scratch: Vec::new() })
     }

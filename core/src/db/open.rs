@@ -252,6 +252,10 @@ fn replay_wals(inner: &DbInner, wals: &[u64]) -> Result<()> {
             // can end torn; anywhere else the damage is a hole in the log.
             return Err(Error::corruption(&name, torn.offset, "damaged record in a WAL file that newer WAL files follow"));
         }
+        if contents.torn_tail.is_none() && s.len(&name)? > contents.valid_len {
+            // Zeros a preallocating backend never wrote: trim them quietly.
+            s.truncate(&name, contents.valid_len)?;
+        }
         if let Some(torn) = &contents.torn_tail {
             s.truncate(&name, contents.valid_len)?;
             inner.counters.wal_tail_truncations.fetch_add(1, Ordering::Relaxed);

@@ -34,6 +34,9 @@ impl Storage for CountingStorage {
     fn create(&self, name: &str) -> Result<()> {
         self.inner.create(name)
     }
+    fn create_log(&self, name: &str) -> Result<()> {
+        self.inner.create_log(name)
+    }
     fn append(&self, name: &str, data: &[u8]) -> Result<()> {
         self.inner.append(name, data)?;
         self.appended.fetch_add(data.len() as u64, Ordering::Relaxed);

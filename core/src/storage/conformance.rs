@@ -44,6 +44,7 @@ pub const CHECKS: &[(&str, Check)] = &[
     ("read_all", check_read_all),
     ("names", check_names),
     ("not_found_errors", check_not_found_errors),
+    ("logs", check_logs),
 ];
 
 /// Runs every check against a fresh, empty storage. Panics with a message
@@ -74,6 +75,46 @@ pub fn check_create(s: &dyn Storage) {
     expect_io("create of an existing name fails with AlreadyExists", s.create(name), IoKind::AlreadyExists);
     expect_eq("a failed create leaves the existing file's bytes", read_all(s, name), b"abc".to_vec());
     cleanup(s, &[name]);
+}
+
+/// A file made by `create_log` behaves like any other file while the
+/// storage lives: appends of every size land in order, `len` counts exactly
+/// what was appended (never preallocated space), reads past it are
+/// corruption, and truncate, rename and remove work on it. A second create
+/// of the name fails.
+pub fn check_logs(s: &dyn Storage) {
+    let (name, renamed) = ("conformance-log", "conformance-log-renamed");
+    expect_absent(s, name);
+    expect_absent(s, renamed);
+    ok("create_log of a new name succeeds", s.create_log(name));
+    expect_io("create_log of an existing name fails", s.create_log(name), IoKind::AlreadyExists);
+    expect_io("create of an existing log's name fails", s.create(name), IoKind::AlreadyExists);
+    expect_eq("a new log is empty", len(s, name), 0);
+    let mut model = Vec::new();
+    for i in 0..300u64 {
+        // Small appends, and now and then one larger than any first preallocation.
+        let size = if i % 100 == 99 { (1 << 20) + 3 } else { 1 + (i % 200) as usize };
+        let chunk = pattern(i, size);
+        ok("an append to a log works", s.append(name, &chunk));
+        model.extend_from_slice(&chunk);
+        if i % 50 == 0 {
+            expect_eq("a log's len counts exactly the appended bytes", len(s, name), model.len() as u64);
+            ok("sync of a log works", s.sync(name));
+        }
+    }
+    expect_eq("a log's len counts exactly the appended bytes", len(s, name), model.len() as u64);
+    expect_eq("a log reads back in order", read_all(s, name), model.clone());
+    let end = model.len() as u64;
+    expect_corruption("a read past a log's end is Error::Corruption", s.read_at(name, end, &mut [0u8; 1]));
+    ok("truncate of a log works", s.truncate(name, 1000));
+    model.truncate(1000);
+    expect_eq("a truncated log has the new length", len(s, name), 1000);
+    ok("an append after truncate works", s.append(name, b"tail"));
+    model.extend_from_slice(b"tail");
+    ok("rename of a log works", s.rename(name, renamed));
+    expect_eq("a renamed log keeps exactly its bytes", read_all(s, renamed), model);
+    expect_eq("a renamed log keeps its length", len(s, renamed), 1004);
+    cleanup(s, &[renamed]);
 }
 
 /// `append` adds bytes at the end; `len` counts them; `read_at` returns

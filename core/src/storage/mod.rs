@@ -12,7 +12,8 @@
 //! simulate): bytes given to `append` may be lost or torn (any prefix
 //! survives) until `sync` of that file returns. `create`, `rename`, `remove`
 //! and `truncate` are durable when they return (a filesystem backend syncs
-//! the directory itself).
+//! the directory itself). A file made by `create_log` may in addition end in
+//! zero bytes that were never appended (see there).
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -39,6 +40,18 @@ pub trait Storage: Send + Sync {
     /// Creates an empty file. Fails with `IoKind::AlreadyExists` if the name
     /// is taken. Durable on return.
     fn create(&self, name: &str) -> Result<()>;
+
+    /// Creates an empty file for a log: many small appends, each of which
+    /// must survive the process being killed once `append` returns (only
+    /// `sync` protects against a power loss). A backend may serve such
+    /// appends from memory the operating system owns — `FsStorage` maps the
+    /// file, so an append is a memory copy instead of a system call — and so
+    /// the file may be longer than what was appended, padded with zero
+    /// bytes, once the process is gone. Readers treat an all-zero tail as
+    /// unused space. By default the same as `create`.
+    fn create_log(&self, name: &str) -> Result<()> {
+        self.create(name)
+    }
 
     /// Appends bytes at the end of an existing file (`IoKind::NotFound`
     /// otherwise). Not durable until `sync`.
@@ -91,6 +104,9 @@ impl<S: Storage + ?Sized> Storage for alloc::sync::Arc<S> {
     fn create(&self, name: &str) -> Result<()> {
         (**self).create(name)
     }
+    fn create_log(&self, name: &str) -> Result<()> {
+        (**self).create_log(name)
+    }
     fn append(&self, name: &str, data: &[u8]) -> Result<()> {
         (**self).append(name, data)
     }
@@ -126,6 +142,9 @@ impl<S: Storage + ?Sized> Storage for alloc::sync::Arc<S> {
 impl<S: Storage + ?Sized> Storage for alloc::boxed::Box<S> {
     fn create(&self, name: &str) -> Result<()> {
         (**self).create(name)
+    }
+    fn create_log(&self, name: &str) -> Result<()> {
+        (**self).create_log(name)
     }
     fn append(&self, name: &str, data: &[u8]) -> Result<()> {
         (**self).append(name, data)
