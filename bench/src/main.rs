@@ -319,12 +319,14 @@ fn settle_after_fill(db: &mut dyn Engine, dir: &Path, num: u64, before: Option<l
 }
 
 thread_local! {
-    /// The process's write(2) byte counter at the start of the current fill.
+    /// The process's storage-write byte counter at the start of the current fill.
     static WCHAR_SPAN: WcharSpan = const { WcharSpan { mark: std::cell::Cell::new(0) } };
 }
 
-/// Bytes the process passed to write(2), from `/proc/self/io` (all threads,
-/// so background flushes and compactions count too).
+/// Bytes the process sent (or queued) to storage, from `/proc/self/io`'s
+/// `write_bytes` (all threads, so background flushes and compactions count;
+/// pages dirtied through a memory map count too, which `wchar` — bytes
+/// passed to write(2) — would miss: lsmkv appends its WAL through a map).
 struct WcharSpan {
     mark: std::cell::Cell<u64>,
 }
@@ -341,7 +343,7 @@ impl WcharSpan {
 fn process_wchar() -> u64 {
     std::fs::read_to_string("/proc/self/io")
         .ok()
-        .and_then(|io| io.lines().find_map(|l| l.strip_prefix("wchar:").map(|v| v.trim().parse().unwrap_or(0))))
+        .and_then(|io| io.lines().find_map(|l| l.strip_prefix("write_bytes:").map(|v| v.trim().parse().unwrap_or(0))))
         .unwrap_or(0)
 }
 

@@ -135,7 +135,7 @@ pub fn print_results(config: &Config, results: &Results) {
 
     println!("## After each fill (flush + wait for background work; medians)");
     println!();
-    println!("| fill | engine | bytes on disk | write amp. (write(2) bytes / user bytes) | lsmkv write amp. (Stats) | flush + settle |");
+    println!("| fill | engine | bytes on disk | write amp. (bytes written to storage / user bytes) | lsmkv write amp. (Stats) | flush + settle |");
     println!("|---|---|---:|---:|---:|---:|");
     for fill in ["fillseq", "fillrandom", "overwrite"] {
         for engine in &engines {
