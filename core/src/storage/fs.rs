@@ -13,8 +13,9 @@
 //! any others (Linux keeps one page cache for both). The file is trimmed to
 //! what was appended when it is truncated, renamed, removed or the storage
 //! is dropped; after a crash it may end in zeros, which log readers skip.
-//! Safety of the map rests on the `LOCK` file: nothing else shrinks a file
-//! while it is mapped.
+//! Other files are read through a read-only map, so a block read is a copy
+//! out of the page cache rather than a `pread`. Safety of the maps rests on
+//! the `LOCK` file: nothing else shrinks a file while it is mapped.
 
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
@@ -25,7 +26,7 @@ use std::string::{String, ToString};
 use std::sync::Arc;
 use std::vec::Vec;
 
-use memmap2::MmapMut;
+use memmap2::{Mmap, MmapMut};
 
 use super::Storage;
 use crate::error::{Error, IoKind, Result};
@@ -53,6 +54,39 @@ struct OpenFile {
     /// Present for a log made by `create_log` in this session: its appends
     /// go through the map. (A log reopened later is only read.)
     log: Option<Mutex<MappedLog>>,
+    /// A read-only map of the file, made by the first read: a read is then
+    /// a copy out of the page cache instead of a `pread` system call.
+    /// Remapped when a read reaches past it (the file grew).
+    read_map: Mutex<Option<Arc<Mmap>>>,
+}
+
+impl OpenFile {
+    fn new(file: File, log: Option<Mutex<MappedLog>>) -> Self {
+        OpenFile { file, log, read_map: Mutex::new(None) }
+    }
+
+    /// Copies `buf.len()` bytes at `offset` out of the read map, mapping the
+    /// file (again) if the map does not reach that far. `Ok(false)` if the
+    /// file itself is too short.
+    fn read_mapped(&self, name: &str, offset: u64, buf: &mut [u8]) -> Result<bool> {
+        let Some(end) = offset.checked_add(buf.len() as u64) else { return Ok(false) };
+        let mut slot = self.read_map.lock();
+        if slot.as_ref().is_none_or(|map| (map.len() as u64) < end) {
+            let file_len = self.file.metadata().map_err(|e| io_error(name, e))?.len();
+            if file_len < end {
+                return Ok(false);
+            }
+            // SAFETY: the file is ours alone (the directory's LOCK) and is
+            // never shrunk while this map lives: `truncate`, `rename` and
+            // `remove` drop the open file (and its map) first.
+            let map = unsafe { Mmap::map(&self.file) }.map_err(|e| io_error(name, e))?;
+            *slot = Some(Arc::new(map));
+        }
+        let map = slot.clone().expect("mapped above");
+        drop(slot);
+        buf.copy_from_slice(&map[offset as usize..end as usize]);
+        Ok(true)
+    }
 }
 
 /// The appendable end of a log file: a map over the preallocated file.
@@ -143,7 +177,7 @@ impl FsStorage {
             .append(true)
             .open(self.path(name)?)
             .map_err(|e| io_error(name, e))?;
-        let open = Arc::new(OpenFile { file, log: None });
+        let open = Arc::new(OpenFile::new(file, None));
         self.handles.lock().insert(name.to_string(), open.clone());
         Ok(open)
     }
@@ -174,7 +208,7 @@ impl FsStorage {
         }
         let file = options.open(self.path(name)?).map_err(|e| io_error(name, e))?;
         let log = log.then(|| Mutex::new(MappedLog { map: None, len: 0, capacity: 0 }));
-        self.handles.lock().insert(name.to_string(), Arc::new(OpenFile { file, log }));
+        self.handles.lock().insert(name.to_string(), Arc::new(OpenFile::new(file, log)));
         self.sync_dir()
     }
 }
@@ -231,11 +265,13 @@ impl Storage for FsStorage {
             if end > log.lock().len {
                 return Err(past_end());
             }
+            return open.file.read_exact_at(buf, offset).map_err(|e| io_error(name, e));
         }
-        open.file.read_exact_at(buf, offset).map_err(|e| match e.kind() {
-            io::ErrorKind::UnexpectedEof => past_end(),
-            _ => io_error(name, e),
-        })
+        if open.read_mapped(name, offset, buf)? {
+            Ok(())
+        } else {
+            Err(past_end())
+        }
     }
 
     fn len(&self, name: &str) -> Result<u64> {
@@ -254,6 +290,7 @@ impl Storage for FsStorage {
     fn truncate(&self, name: &str, len: u64) -> Result<()> {
         let open = self.handle(name)?;
         trim(&open, name)?;
+        *open.read_map.lock() = None;
         let current = match &open.log {
             Some(log) => log.lock().len,
             None => open.file.metadata().map_err(|e| io_error(name, e))?.len(),
