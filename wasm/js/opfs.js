@@ -122,14 +122,21 @@ function isPlain(value) {
 }
 
 /**
+ * Transferring a buffer costs more than copying a small one: only buffers
+ * of at least this many bytes are transferred.
+ */
+const TRANSFER_MIN = 16 * 1024;
+
+/**
  * Copies arguments now (so a caller changing its objects or bytes after the
  * call cannot change the write), with every `Uint8Array` copied into a
- * buffer of its own that is then transferred to the worker, not copied again.
+ * buffer of its own; large ones are then transferred to the worker, not
+ * copied again.
  */
 function snapshotArgs(value, transfer) {
   if (value instanceof Uint8Array) {
     const copy = value.slice();
-    transfer.push(copy.buffer);
+    if (copy.byteLength >= TRANSFER_MIN) transfer.push(copy.buffer);
     return copy;
   }
   if (Array.isArray(value)) return value.map((v) => snapshotArgs(v, transfer));
@@ -147,7 +154,8 @@ function snapshotArgs(value, transfer) {
 function transferables(value, out = new Set(), depth = 0) {
   if (value instanceof Uint8Array) {
     const buffer = value.buffer;
-    if (buffer instanceof ArrayBuffer && value.byteOffset === 0 && value.byteLength === buffer.byteLength) out.add(buffer);
+    if (buffer instanceof ArrayBuffer && value.byteOffset === 0 && value.byteLength === buffer.byteLength
+      && value.byteLength >= TRANSFER_MIN) out.add(buffer);
   } else if (depth < 4 && Array.isArray(value)) {
     for (const v of value) transferables(v, out, depth + 1);
   } else if (depth < 4 && isPlain(value)) {

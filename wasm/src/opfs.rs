@@ -12,10 +12,11 @@
 //! directory (the store name, percent-encoded) / `slot-<n>` files.
 //!
 //! Durability: every `Store` write resolves after `flush()` of the WAL
-//! (group commit: writes started in the same tick share one flush). With
-//! `durability: 'relaxed'` the flush is skipped: the bytes are still written
-//! to the file before the promise resolves, so they survive the browser
-//! being killed, but not an OS crash or power loss.
+//! (group commit: writes started in the same tick share one flush, and
+//! their WAL records one `write` call). With `durability: 'relaxed'` the
+//! flush is skipped: the bytes are still written to the file before the
+//! promise resolves, so they survive the browser being killed, but not an OS
+//! crash or power loss.
 //!
 //! One writer: sync access handles are exclusive, so a second opener (another
 //! tab's worker) fails with `NoModificationAllowedError`, reported as
@@ -340,7 +341,12 @@ impl OpfsBackend {
             return Err(failed);
         }
         if self.durability == DurabilityMode::Relaxed {
-            return Ok(());
+            // Written to the files (the OS has them), not flushed.
+            return self.files.with(|p| p.write_out_all()).map_err(|error| {
+                let failure = JsFailure::from(error);
+                self.fail(failure.clone());
+                failure
+            });
         }
         let before = self.files.with(|p| p.counters().flushes);
         match db.sync() {
@@ -382,6 +388,7 @@ pub struct JsOpfsHealth<'a> {
     header_writes: u64,
     bytes_written: u64,
     bytes_read: u64,
+    append_writes: u64,
     stale_slots_freed: u64,
     free_slots_cleaned: u64,
     failure: Option<String>,
@@ -406,6 +413,7 @@ impl OpfsBackend {
             header_writes: pool.header_writes,
             bytes_written: pool.bytes_written,
             bytes_read: pool.bytes_read,
+            append_writes: pool.append_writes,
             stale_slots_freed: pool.stale_slots_freed,
             free_slots_cleaned: pool.free_slots_cleaned,
             failure: self.failure().map(|f| f.message),

@@ -44,9 +44,11 @@
 //! - **create(name)**: take a free slot (durably empty), write header
 //!   `{name, in use, g}`, flush. Crash: the slot is free, or `name` exists
 //!   empty.
-//! - **append**: write at `4096 + len`. Not durable until `sync` (the
-//!   engine's contract).
-//! - **sync**: flush.
+//! - **append**: kept in memory (up to `APPEND_BUFFER_MAX` bytes per file),
+//!   then written at `4096 + len` by the next `sync`, read, truncate, rename
+//!   or a full buffer — so a group of WAL records costs one `write` call, not
+//!   one each. Not durable until `sync` (the engine's contract).
+//! - **sync**: write the buffered appends, flush.
 //! - **truncate**: truncate to `4096 + len`, flush.
 //! - **remove(name)**: write header `{free, g}`, flush, then truncate to
 //!   4096, flush. Crash after the first flush: the slot is free with stale
@@ -79,6 +81,8 @@ const FLAG_IN_USE: u16 = 1;
 const FIXED: usize = 8 + 2 + 2 + 8 + 2;
 /// Longest logical file name (bytes). Engine names are under 32.
 pub const NAME_MAX: usize = 1024;
+/// Appended bytes kept in memory per file before they are written out.
+pub const APPEND_BUFFER_MAX: usize = 1 << 20;
 
 /// A failed physical I/O call: its kind (quota, lock, ...) and message.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -191,8 +195,10 @@ struct Slot<F> {
     copy: Option<u8>,
     generation: u64,
     name: Option<String>,
-    /// Logical length: physical size minus the header.
+    /// Logical length: physical size minus the header, plus `pending`.
     len: u64,
+    /// Appended bytes not yet written to the file (they end the file).
+    pending: Vec<u8>,
 }
 
 /// Counters for `health()`.
@@ -202,6 +208,8 @@ pub struct PoolCounters {
     pub header_writes: u64,
     pub bytes_written: u64,
     pub bytes_read: u64,
+    /// `write` calls that wrote buffered appends.
+    pub append_writes: u64,
     /// Slots freed at load: stale duplicates after a crash mid-rename.
     pub stale_slots_freed: u64,
     /// Free slots whose leftover data load truncated (a crash mid-remove).
@@ -277,7 +285,7 @@ impl<F: SlotFile> Pool<F> {
                 None => (None, 0, None),
             };
             let len = size.saturating_sub(HEADER_SIZE);
-            pool.slots.insert(id, Slot { file, copy, generation, name, len });
+            pool.slots.insert(id, Slot { file, copy, generation, name, len, pending: Vec::new() });
         }
         // Resolve names: the highest generation wins; the rest are stale.
         let mut stale = Vec::new();
@@ -316,7 +324,7 @@ impl<F: SlotFile> Pool<F> {
 
     /// Adds a new, empty slot file to the free list.
     pub fn add_free(&mut self, id: u64, file: F) {
-        self.slots.insert(id, Slot { file, copy: None, generation: 0, name: None, len: 0 });
+        self.slots.insert(id, Slot { file, copy: None, generation: 0, name: None, len: 0, pending: Vec::new() });
         self.free.push(id);
     }
 
@@ -400,9 +408,10 @@ impl<F: SlotFile> Pool<F> {
     /// Truncates a slot's data away, durably.
     fn clean(&mut self, id: u64) -> IoResult<()> {
         let slot = self.slots.get_mut(&id).expect("slot exists");
+        slot.pending.clear();
+        slot.len = 0;
         if slot.file.size()? > HEADER_SIZE {
             slot.file.truncate(HEADER_SIZE)?;
-            slot.len = 0;
             self.flush(id)?;
         }
         Ok(())
@@ -466,14 +475,49 @@ impl<F: SlotFile> Pool<F> {
             return Ok(());
         }
         let slot = self.slots.get_mut(&id).expect("slot exists");
-        match write_exact(&slot.file, HEADER_SIZE + slot.len, data) {
-            Ok(()) => {
-                slot.len += data.len() as u64;
-                self.counters.bytes_written += data.len() as u64;
-                Ok(())
-            }
-            Err(f) => Err(self.broke(id, name, "append", f)),
+        if slot.pending.len() + data.len() > APPEND_BUFFER_MAX {
+            self.write_out(id).map_err(|f| self.broke(id, name, "append", f))?;
         }
+        let slot = self.slots.get_mut(&id).expect("slot exists");
+        if data.len() >= APPEND_BUFFER_MAX {
+            // Large appends (a table's bulk) go straight to the file.
+            let written = slot.len;
+            match write_exact(&slot.file, HEADER_SIZE + written, data) {
+                Ok(()) => {
+                    slot.len += data.len() as u64;
+                    self.counters.bytes_written += data.len() as u64;
+                    return Ok(());
+                }
+                Err(f) => return Err(self.broke(id, name, "append", f)),
+            }
+        }
+        slot.pending.extend_from_slice(data);
+        slot.len += data.len() as u64;
+        Ok(())
+    }
+
+    /// Writes the slot's buffered appends to its file (not flushed).
+    fn write_out(&mut self, id: u64) -> IoResult<()> {
+        let slot = self.slots.get_mut(&id).expect("slot exists");
+        if slot.pending.is_empty() {
+            return Ok(());
+        }
+        let at = HEADER_SIZE + slot.len - slot.pending.len() as u64;
+        write_exact(&slot.file, at, &slot.pending)?;
+        self.counters.bytes_written += slot.pending.len() as u64;
+        self.counters.append_writes += 1;
+        slot.pending.clear();
+        Ok(())
+    }
+
+    /// Writes every file's buffered appends (for relaxed durability: the
+    /// bytes then survive the browser being killed, without a flush).
+    pub fn write_out_all(&mut self) -> Result<()> {
+        let ids: Vec<u64> = self.names.values().copied().collect();
+        for id in ids {
+            self.write_out(id).map_err(|f| failed(&format!("OPFS slot {id}"), "writing appends", f))?;
+        }
+        Ok(())
     }
 
     pub fn read_at(&mut self, name: &str, offset: u64, buf: &mut [u8]) -> Result<()> {
@@ -486,6 +530,10 @@ impl<F: SlotFile> Pool<F> {
         if buf.is_empty() {
             return Ok(());
         }
+        if !slot.pending.is_empty() && offset + buf.len() as u64 > slot.len - slot.pending.len() as u64 {
+            self.write_out(id).map_err(|f| self.broke(id, name, "append", f))?;
+        }
+        let slot = &self.slots[&id];
         read_exact(&slot.file, HEADER_SIZE + offset, buf).map_err(|f| failed(name, "read", f))?;
         self.counters.bytes_read += buf.len() as u64;
         Ok(())
@@ -497,7 +545,8 @@ impl<F: SlotFile> Pool<F> {
 
     pub fn sync(&mut self, name: &str) -> Result<()> {
         let id = self.slot_of(name)?;
-        self.flush(id).map_err(|f| self.broke(id, name, "flush", f))
+        let result = self.write_out(id).and_then(|()| self.flush(id));
+        result.map_err(|f| self.broke(id, name, "flush", f))
     }
 
     pub fn truncate(&mut self, name: &str, len: u64) -> Result<()> {
@@ -506,6 +555,7 @@ impl<F: SlotFile> Pool<F> {
             return Ok(());
         }
         let result = (|| {
+            self.write_out(id)?;
             self.slots[&id].file.truncate(HEADER_SIZE + len)?;
             self.slots.get_mut(&id).expect("slot exists").len = len;
             self.flush(id)
@@ -524,6 +574,7 @@ impl<F: SlotFile> Pool<F> {
         let replaced = self.names.get(to).copied();
         let result = (|| {
             // The content first, then the header that names it `to`.
+            self.write_out(id)?;
             self.flush(id)?;
             self.write_header(id, Some(to.to_string()))?;
             self.flush(id)
@@ -549,6 +600,7 @@ impl<F: SlotFile> Pool<F> {
 
     pub fn remove(&mut self, name: &str) -> Result<()> {
         let id = self.slot_of(name)?;
+        self.slots.get_mut(&id).expect("slot exists").pending.clear();
         match self.release(id) {
             Ok(()) => {
                 self.names.remove(name);

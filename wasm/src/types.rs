@@ -203,6 +203,8 @@ export interface OpfsHealth {
   headerWrites: number;
   bytesWritten: number;
   bytesRead: number;
+  /** `write` calls that wrote buffered appends (a group commit's WAL records take one). */
+  appendWrites: number;
   /** Repairs at open of what a crash left: slots of a half-done rename, leftover data of a half-done remove. */
   staleSlotsFreed: number;
   freeSlotsCleaned: number;

@@ -506,3 +506,38 @@ fn directory_names_are_safe_and_distinct() {
         }
     }
 }
+
+#[test]
+fn appends_are_buffered_until_sync_and_read_back_meanwhile() {
+    let disk = disk(4);
+    let mut pool = load(&disk);
+    pool.create("wal").unwrap();
+    for i in 0..100u8 {
+        pool.append("wal", &[i; 10]).unwrap();
+    }
+    assert_eq!(pool.len("wal").unwrap(), 1000);
+    assert_eq!(pool.counters().append_writes, 0, "nothing written before a sync");
+    pool.sync("wal").unwrap();
+    assert_eq!(pool.counters().append_writes, 1, "a hundred appends, one write");
+    // Reads see buffered bytes; truncate and rename carry them.
+    pool.append("wal", b"tail").unwrap();
+    let mut buf = [0u8; 6];
+    pool.read_at("wal", 998, &mut buf).unwrap();
+    assert_eq!(&buf, &[99, 99, b't', b'a', b'i', b'l']);
+    pool.append("wal", b"more").unwrap();
+    pool.truncate("wal", 1002).unwrap();
+    pool.append("wal", b"!").unwrap();
+    pool.rename("wal", "renamed").unwrap();
+    let mut reloaded = load(&reboot(&disk, Model::Kill));
+    let bytes = contents(&mut reloaded).remove("renamed").unwrap();
+    assert_eq!(bytes.len(), 1003);
+    assert_eq!(&bytes[998..], b"\x63\x63ta!");
+    // A removed file's buffered bytes are dropped, not written anywhere.
+    pool.create("gone").unwrap();
+    pool.append("gone", b"never written").unwrap();
+    let before = pool.counters().bytes_written;
+    pool.remove("gone").unwrap();
+    assert_eq!(pool.counters().bytes_written, before);
+    pool.create("gone").unwrap();
+    assert_eq!(pool.len("gone").unwrap(), 0);
+}
