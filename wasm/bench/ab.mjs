@@ -78,11 +78,13 @@ const median = (xs) => { const s = [...xs].sort((x, y) => x - y); return s.lengt
 const quartiles = (xs) => { const s = [...xs].sort((x, y) => x - y); return [s[Math.floor((s.length - 1) / 4)], s[Math.ceil((3 * (s.length - 1)) / 4)]]; };
 const fmt = (x) => Math.round(x).toLocaleString('en-US');
 console.log(`lsmkv before/after, interleaved in one headless Chromium page: A = ${a}, B = ${b}; n = ${n} (IndexedDB awaited puts: ${slow}); ${rounds} rounds; ops/s medians.\n`);
-console.log('| workload | A ops/s | B ops/s | B/A (median of per-round ratios) | middle half of the ratios |');
-console.log('|---|---:|---:|---:|---|');
+console.log('| workload | A ops/s | B ops/s | B/A (median of per-round ratios) | middle half of the ratios | B/A of the best rounds |');
+console.log('|---|---:|---:|---:|---|---:|');
 for (const [name, xs] of Object.entries(result.ratios)) {
   const [q1, q3] = quartiles(xs);
-  console.log(`| ${name} | ${fmt(median(result.rates[name].a))} | ${fmt(median(result.rates[name].b))} | ${median(xs).toFixed(2)}× | ${q1.toFixed(2)}–${q3.toFixed(2)}× |`);
+  // Interference only slows a sample down, so the best rounds are the least disturbed.
+  const best = Math.max(...result.rates[name].b) / Math.max(...result.rates[name].a);
+  console.log(`| ${name} | ${fmt(median(result.rates[name].a))} | ${fmt(median(result.rates[name].b))} | ${median(xs).toFixed(2)}× | ${q1.toFixed(2)}–${q3.toFixed(2)}× | ${best.toFixed(2)}× |`);
 }
 const out = option('json');
 if (out) writeFileSync(out, JSON.stringify({ a, b, n, rounds, slow, ...result }, null, 2));

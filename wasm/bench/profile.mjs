@@ -1,8 +1,8 @@
 // Profiles one benchmark workload in headless Chromium with the DevTools
 // protocol's sampling profiler and prints where the main thread spent its
 // time (self and inclusive, by function; wasm functions by name when the
-// module keeps its name section — build one with `--pkg wasm/pkg-prof`, see
-// BENCHMARKS.md).
+// module keeps its name section: `bash wasm/scripts/build-profiling.sh`, then
+// `--pkg wasm/pkg-prof`; see BENCHMARKS.md, "Browser").
 //   node wasm/bench/profile.mjs --workload put-awaited [--backend indexeddb] [--n 2000] [--pkg wasm/pkg] [--top 30]
 // Workloads: put-awaited, put-inflight, batch-put, get, range, scan, raw-put.
 import { fileURLToPath } from 'node:url';
