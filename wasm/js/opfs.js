@@ -284,19 +284,39 @@ function serve() {
   const batches = [];
   let draining = false;
 
+  // Replies go out together: at once when no call is left in progress,
+  // else when the worker is idle. A group commit resolves its writes over
+  // several microtasks, and sending the first ones alone would split the
+  // page's next batch (its writers resume at different times), and with it
+  // the next flush. A MessageChannel message is a task, so it runs after
+  // every pending microtask.
+  let inProgress = 0;
   const replies = [];
   const replyTransfer = new Set();
+  const idle = new MessageChannel();
+  let idleQueued = false;
+  function sendReplies() {
+    if (!replies.length) return;
+    const message = { replies: replies.splice(0) };
+    const transfer = [...replyTransfer];
+    replyTransfer.clear();
+    self.postMessage(message, transfer);
+  }
+  idle.port1.onmessage = () => {
+    idleQueued = false;
+    sendReplies();
+  };
   function reply(id, body, transfer) {
-    if (id === 0) return;
-    replies.push({ id, ...body });
-    if (transfer) for (const buffer of transfer) replyTransfer.add(buffer);
-    if (replies.length === 1) {
-      queueMicrotask(() => {
-        const message = { replies: replies.splice(0) };
-        const transfer = [...replyTransfer];
-        replyTransfer.clear();
-        self.postMessage(message, transfer);
-      });
+    inProgress--;
+    if (id !== 0) {
+      replies.push({ id, ...body });
+      if (transfer) for (const buffer of transfer) replyTransfer.add(buffer);
+    }
+    if (inProgress === 0) {
+      sendReplies();
+    } else if (replies.length && !idleQueued) {
+      idleQueued = true;
+      idle.port2.postMessage(0);
     }
   }
 
@@ -340,6 +360,7 @@ function serve() {
   }
 
   function start({ id, op, args }) {
+    inProgress++;
     let result;
     try {
       result = dispatch(op, args);

@@ -798,13 +798,19 @@ impl Store {
                 return Ok(JsValue::UNDEFINED);
             }
             inner.snapshots.borrow_mut().clear();
+            // OPFS: writes already applied finish their flush first (one
+            // yield), so none of them sees a closed engine.
+            let early = match (inner.failure(), &inner.backend) {
+                (None, Backend::Opfs(_)) => inner.persist().await,
+                _ => Ok(()),
+            };
             let closed = inner.db.close().map_err(JsFailure::from);
             // After a failed write the callers already got the error and
             // nothing more can be persisted: closing is the way out.
             let persisted = match (inner.failure(), &inner.backend) {
                 (Some(_), _) => Ok(()),
                 // `Db::close` flushed the WAL itself.
-                (None, Backend::Opfs(_)) => Ok(()),
+                (None, Backend::Opfs(_)) => early,
                 (None, _) => inner.persist().await,
             };
             match &inner.backend {
@@ -878,6 +884,9 @@ impl Store {
     pub fn opfs_reserve(&self, entries: f64, bytes: f64) -> JsValue {
         let Target::Local(inner) = &self.target else { return JsValue::UNDEFINED };
         let Backend::Opfs(backend) = &inner.backend else { return JsValue::UNDEFINED };
+        if inner.is_closed() {
+            return JsValue::UNDEFINED;
+        }
         let flushes = inner.flushes(entries as usize, bytes as usize);
         if backend.ready(flushes) {
             return JsValue::UNDEFINED;

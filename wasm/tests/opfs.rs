@@ -229,6 +229,22 @@ async fn writes_in_one_tick_share_one_flush() {
 }
 
 #[wasm_bindgen_test]
+async fn writes_in_flight_when_close_is_called_complete_and_persist() {
+    let name = unique("close-in-flight");
+    let store = open(&name, OPTIONS).await;
+    let pending: Array = (0..50).map(|i| JsValue::from(start(&store, "put", &[s(&format!("f{i:02}")), JsValue::from(i)]))).collect();
+    let closing = start(&store, "close", &[]);
+    JsFuture::from(Promise::all(&pending)).await.expect("writes issued before close() resolve");
+    JsFuture::from(closing).await.expect("close resolves");
+    assert_eq!(fails(&store, "put", &[s("late"), s("x")]).await, "LSMKV_CLOSED");
+    let store = open(&name, OPTIONS).await;
+    let keys: Array = ok(&store, "keys", &[]).await.unchecked_into();
+    assert_eq!(keys.length(), 50);
+    ok(&store, "close", &[]).await;
+    destroy(&name).await;
+}
+
+#[wasm_bindgen_test]
 async fn a_second_opener_is_locked_out_then_waits() {
     let name = unique("locked");
     let first = open(&name, r#"{"backend":"opfs"}"#).await;
