@@ -6,7 +6,13 @@
 //
 //   node wasm/bench/bench.mjs [--sizes 10000,100000] [--runs 3] [--slow 2000]
 //        [--writers 100] [--pkg wasm/pkg] [--baseline wasm/pkg-baseline]
-//        [--native-tree DIR] [--json out.json] [--no-native] [--no-opfs]
+//        [--native-tree DIR] [--json out.json] [--no-native] [--no-opfs] [--disk]
+//
+// `--disk` runs the page in a persistent profile on disk (a temporary
+// directory), as a user's browser is. Without it, the page runs in
+// Playwright's default context, which is off the record: Chromium then keeps
+// IndexedDB and OPFS in memory (strict durability reaches no disk, and each
+// OPFS sync-handle call is an IPC round trip instead of a file call).
 //
 // Prints one markdown table: ops/s per workload (rows) per system (columns),
 // the median of `runs` runs; each run visits the systems in a rotated order
@@ -16,10 +22,11 @@
 // and adds its lsmkv columns and after/before ratios, measured in the same run.
 import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { serve } from '../scripts/serve.mjs';
-import { launch } from '../tests/browser/chromium.mjs';
+import { launch, launchPersistent } from '../tests/browser/chromium.mjs';
 import { WORKLOADS, SLOW } from './workloads.mjs';
 
 const argv = process.argv.slice(2);
@@ -35,8 +42,10 @@ const native = !argv.includes('--no-native');
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const { server, url } = await serve(root);
-const browser = await launch();
-const page = await browser.newPage();
+const disk = argv.includes('--disk');
+const profile = disk ? mkdtempSync(join(tmpdir(), 'lsmkv-bench-')) : null;
+const browser = disk ? await launchPersistent(profile) : await launch();
+const page = disk ? (browser.pages()[0] ?? await browser.newPage()) : await browser.newPage();
 page.on('pageerror', (e) => console.error('pageerror:', e.message));
 page.on('console', (m) => { if (m.type() === 'error') console.error('console:', m.text()); });
 await page.goto(`${url}/wasm/tests/browser/blank.html`);
@@ -102,6 +111,7 @@ for (let run = 0; run < runs; run++) {
 }
 await browser.close();
 server.close();
+if (profile) rmSync(profile, { recursive: true, force: true });
 
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
 const fmt = (x) => (x === undefined ? '—' : x >= 100 ? Math.round(x).toLocaleString('en-US') : x.toFixed(1));

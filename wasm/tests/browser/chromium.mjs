@@ -11,6 +11,20 @@ export async function launch() {
   });
 }
 
+/**
+ * The same Chromium with a persistent profile in `dir` (a BrowserContext):
+ * IndexedDB and OPFS on disk, as in a user's browser. `launch()`'s contexts
+ * are off the record, where Chromium keeps both in memory.
+ */
+export async function launchPersistent(dir) {
+  return chromium.launchPersistentContext(dir, {
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+  });
+}
+
 /** A page on the test server with the package loaded as `window.lsmkv`. */
 export async function openPage(context, url, errors) {
   const page = await context.newPage();
