@@ -4,11 +4,17 @@
 // every round), so a change in machine load hits both sides of a ratio
 // alike. Prints the median of the per-round ratios B/A and their spread.
 //   bash wasm/scripts/build-baseline.sh <before-commit>            # → wasm/pkg-baseline
-//   node wasm/bench/ab.mjs [--a wasm/pkg-baseline] [--b wasm/pkg] [--n 10000] [--rounds 9] [--slow 300]
+//   node wasm/bench/ab.mjs [--a wasm/pkg-baseline] [--b wasm/pkg] [--n 10000] [--rounds 9] [--slow 300] [--disk]
+// `--disk`: a persistent on-disk profile (as users have; IndexedDB commits
+// reach the disk). Without it, Playwright's off-the-record context keeps
+// IndexedDB in memory, which isolates CPU costs.
 import { fileURLToPath } from 'node:url';
 import { writeFileSync } from 'node:fs';
 import { serve } from '../scripts/serve.mjs';
-import { launch } from '../tests/browser/chromium.mjs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { launch, launchPersistent } from '../tests/browser/chromium.mjs';
 
 const argv = process.argv.slice(2);
 const option = (name, fallback) => { const i = argv.indexOf(`--${name}`); return i >= 0 ? argv[i + 1] : fallback; };
@@ -20,8 +26,10 @@ const slow = Number(option('slow', 300));
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const { server, url } = await serve(root);
-const browser = await launch();
-const page = await browser.newPage();
+const disk = argv.includes('--disk');
+const profile = disk ? mkdtempSync(join(tmpdir(), 'lsmkv-ab-')) : null;
+const browser = disk ? await launchPersistent(profile) : await launch();
+const page = disk ? (browser.pages()[0] ?? await browser.newPage()) : await browser.newPage();
 page.on('pageerror', (e) => console.error('pageerror:', e.message));
 await page.goto(`${url}/wasm/tests/browser/blank.html`);
 
@@ -73,11 +81,12 @@ const result = await page.evaluate(async ({ a, b, n, rounds, slow }) => {
 }, { a, b, n, rounds, slow });
 await browser.close();
 server.close();
+if (profile) rmSync(profile, { recursive: true, force: true });
 
 const median = (xs) => { const s = [...xs].sort((x, y) => x - y); return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
 const quartiles = (xs) => { const s = [...xs].sort((x, y) => x - y); return [s[Math.floor((s.length - 1) / 4)], s[Math.ceil((3 * (s.length - 1)) / 4)]]; };
 const fmt = (x) => Math.round(x).toLocaleString('en-US');
-console.log(`lsmkv before/after, interleaved in one headless Chromium page: A = ${a}, B = ${b}; n = ${n} (IndexedDB awaited puts: ${slow}); ${rounds} rounds; ops/s medians.\n`);
+console.log(`lsmkv before/after, interleaved in one headless Chromium page (${disk ? 'profile on disk' : 'off the record: IndexedDB in memory'}): A = ${a}, B = ${b}; n = ${n} (IndexedDB awaited puts: ${slow}); ${rounds} rounds; ops/s medians.\n`);
 console.log('| workload | A ops/s | B ops/s | B/A (median of per-round ratios) | middle half of the ratios | B/A of the best rounds |');
 console.log('|---|---:|---:|---:|---|---:|');
 for (const [name, xs] of Object.entries(result.ratios)) {
