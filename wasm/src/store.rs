@@ -270,11 +270,11 @@ async fn open_indexeddb(name: String, config: StoreConfig) -> JsResult<Inner> {
     let release = acquire_lock(&name, config.lock).await?;
     let opened = async {
         let persisted = JsFuture::from(glue::lsmkv_storage_persist(config.persist)).await.ok().and_then(|v| v.as_bool());
-        let existed = wipe::database_exists(&idb::database_name(&name)).await;
         let backend = IdbBackend::open(&name, config.durability).await?;
-        // Before the store is handed out: did the browser delete the
-        // database since the last session? (Also marks it as existing.)
-        let wipe = wipe::check(&name, backend.database(), existed).await;
+        // Did the browser delete the database since the last session? A
+        // store ever opened holds files (at least its manifest).
+        let empty = backend.files().list().map(|files| files.is_empty()).unwrap_or(false);
+        let mut wipe = wipe::detect(&name, backend.database(), empty).await;
         let files: Arc<dyn Storage> = backend.files();
         let db = match Db::open_shared(files, config.engine.clone()) {
             Ok(db) => db,
@@ -288,6 +288,8 @@ async fn open_indexeddb(name: String, config: StoreConfig) -> JsResult<Inner> {
             backend.close().await;
             return Err(failure);
         }
+        // The store is on disk now: mark it, before any write is acknowledged.
+        wipe::mark(&name, &mut wipe).await;
         Ok((db, backend, persisted, wipe))
     }
     .await;

@@ -9,12 +9,20 @@
 //! Each IndexedDB store keeps a marker *outside* IndexedDB: an empty file
 //! `lsmkv-idb-markers/<store>` in the origin's OPFS (a separate part of the
 //! profile that the IndexedDB recovery does not touch), or, where OPFS is
-//! missing, a `localStorage` key. `open` creates the marker once the
-//! database exists and before the store is handed out, so every acknowledged
-//! write happened with the marker in place. At a later open, a database
-//! IndexedDB had to *create* while the marker says it existed was deleted
-//! outside lsmkv: `health().wipe` reports it, the `lsmkv-wipe` event is
-//! dispatched on `globalThis`, and a warning goes to the console.
+//! missing, a `localStorage` key. `open` creates the marker once the store
+//! is on disk (its first manifest committed) and before the store is handed
+//! out, so every acknowledged write happened with the marker in place. At a
+//! later open, a database that holds no files at all while the marker says
+//! the store existed was deleted outside lsmkv (a store that was ever opened
+//! holds at least its manifest): `health().wipe` reports it, the
+//! `lsmkv-wipe` event is dispatched on `globalThis`, and a warning goes to
+//! the console.
+//!
+//! The signal is the data itself, not whether IndexedDB says it created the
+//! database: after a corruption, Chromium's first IndexedDB call of the
+//! session (even `indexedDB.databases()`) fails with "Internal error
+//! opening backing store" while it deletes the data, and what it reports
+//! afterwards depends on which call came first.
 //! `Store.destroy` removes the marker first, so deleting a store on purpose
 //! is never reported. Clearing site data removes the marker too, and is
 //! (rightly) not reported either.
@@ -46,17 +54,6 @@ export function lsmkv_local_marker(key, action) {
   return storage.getItem(key) !== null;
 }
 
-/** Whether IndexedDB has database `name` (`null` where it cannot say). */
-export async function lsmkv_idb_exists(name) {
-  const factory = globalThis.indexedDB;
-  if (!factory || typeof factory.databases !== 'function') return null;
-  try {
-    return (await factory.databases()).some((d) => d.name === name);
-  } catch {
-    return null;
-  }
-}
-
 export function lsmkv_announce_wipe(detail) {
   try {
     console.warn(`lsmkv: ${detail.message}`);
@@ -68,7 +65,6 @@ export function lsmkv_announce_wipe(detail) {
 "#)]
 extern "C" {
     fn lsmkv_local_marker(key: &str, action: &str) -> JsValue;
-    fn lsmkv_idb_exists(name: &str) -> Promise;
     fn lsmkv_announce_wipe(detail: &JsValue);
 }
 
@@ -81,6 +77,9 @@ pub struct Wipe {
     pub detection: &'static str,
     /// Set when the database was deleted since the last session.
     pub detected: Option<WipeReport>,
+    /// The marker existed at open (else `mark` creates it).
+    #[serde(skip)]
+    marked: bool,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -113,28 +112,15 @@ async fn marker(name: &str, action: &str) -> (Option<bool>, &'static str) {
     }
 }
 
-/// Before the database is opened (under the store's lock): whether it
-/// exists (`None` where IndexedDB cannot list its databases).
-pub async fn database_exists(database: &str) -> Option<bool> {
-    JsFuture::from(lsmkv_idb_exists(database)).await.ok().and_then(|v| v.as_bool())
-}
-
-/// At open, once the database is open: compares the marker with whether
-/// the database `existed` before, and creates the marker if it is missing.
-/// Never fails the open: without a place for the marker, or a way to tell
-/// whether the database existed, detection is reported as unavailable.
-pub async fn check(name: &str, database: &str, existed: Option<bool>) -> Wipe {
-    let Some(existed) = existed else { return Wipe { detection: "unavailable", detected: None } };
-    let created = !existed;
+/// At open, once the database is loaded and before the engine opens it:
+/// compares the marker with whether the database holds no files (`empty`).
+/// Never fails the open: without a place for the marker, detection is
+/// reported as unavailable.
+pub async fn detect(name: &str, database: &str, empty: bool) -> Wipe {
     let (exists, detection) = marker(name, "check").await;
-    let Some(exists) = exists else { return Wipe { detection, detected: None } };
-    if !exists {
-        let (made, detection) = marker(name, "create").await;
-        let detection = if made.is_some() { detection } else { "unavailable" };
-        return Wipe { detection, detected: None };
-    }
-    if !created {
-        return Wipe { detection, detected: None };
+    let Some(exists) = exists else { return Wipe { detection, detected: None, marked: false } };
+    if !exists || !empty {
+        return Wipe { detection, detected: None, marked: exists };
     }
     let message = format!(
         "IndexedDB database '{database}' of store '{name}' was deleted since the store was last opened \
@@ -143,7 +129,17 @@ pub async fn check(name: &str, database: &str, existed: Option<bool>) -> Wipe {
     );
     let detected =
         WipeReport { store: name.to_string(), database: database.to_string(), detected_at: js_sys::Date::now(), message };
-    Wipe { detection, detected: Some(detected) }
+    Wipe { detection, detected: Some(detected), marked: true }
+}
+
+/// Once the store is on disk: creates the marker if it was missing.
+pub async fn mark(name: &str, wipe: &mut Wipe) {
+    if wipe.marked || wipe.detection == "unavailable" {
+        return;
+    }
+    let (made, detection) = marker(name, "create").await;
+    wipe.marked = made.is_some();
+    wipe.detection = if made.is_some() { detection } else { "unavailable" };
 }
 
 impl Wipe {

@@ -11,7 +11,11 @@
 // --wipe-every K (IndexedDB: before every K-th relaunch, delete the origin's
 // IndexedDB directory from the profile, as Chromium does when it finds the
 // data damaged, and require the wipe to be reported; default 0: only
-// Chromium's own wipes), --seed S (kill timing), --json FILE (write the
+// Chromium's own wipes), --corrupt-every K (IndexedDB: before every K-th
+// relaunch, append a record with a bad checksum to the origin's IndexedDB
+// LevelDB log — what a torn write leaves — so that Chromium itself finds the
+// corruption, logs its recovery and deletes the data; the wipe must be
+// reported), --seed S (kill timing), --json FILE (write the
 // summary), --keep (keep the profile directory).
 //
 // Method (docs/anchors.md, "Browser crash facts measured here"): Chromium is
@@ -37,7 +41,7 @@
 // that no acknowledged write is ever lost without one. OPFS: zero lost.
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { extname, join, normalize } from 'node:path';
@@ -49,6 +53,7 @@ const backend = option('backend', 'opfs');
 const kills = Number(option('kills', 100));
 const seed = Number(option('seed', Date.now() % 100000));
 const wipeEvery = Number(option('wipe-every', 0));
+const corruptEvery = Number(option('corrupt-every', 0));
 const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
 if (!['opfs', 'indexeddb'].includes(backend)) throw new Error(`--backend must be opfs or indexeddb, got ${backend}`);
 
@@ -146,7 +151,7 @@ const acked = new Set(); // acknowledged keys (values derive from keys)
 const totals = {
   backend, seed, kills: 0, acknowledgedWrites: 0, acknowledgedBatches: 0, lost: 0, lostWithoutWipe: 0,
   tornBatches: 0, badValues: 0, wipesDetected: 0, chromiumCorruptionLogs: 0, undetectedChromiumWipes: 0,
-  simulatedWipes: 0, undetectedSimulatedWipes: 0,
+  simulatedWipes: 0, undetectedSimulatedWipes: 0, corruptionsMade: 0,
   acknowledgedLostInWipes: 0, keysAtEnd: 0, failures: [],
 };
 const cycleMs = [];
@@ -162,6 +167,18 @@ function wipeIndexedDb() {
     }
   }
   if (!removed) throw new Error(`no IndexedDB data to wipe in ${dir}`);
+}
+
+/**
+ * Appends a log record whose checksum does not match its body to the
+ * origin's IndexedDB LevelDB log, as a write torn by the kill would leave.
+ */
+function corruptIndexedDb() {
+  const dir = join(profile, 'Default', 'IndexedDB', `http_127.0.0.1_${server.address().port}.indexeddb.leveldb`);
+  const log = readdirSync(dir).filter((f) => f.endsWith('.log')).sort().pop();
+  if (!log) throw new Error(`no LevelDB log in ${dir}`);
+  // checksum (4 bytes, wrong), length 100 (little-endian), type FULL, body.
+  appendFileSync(join(dir, log), Buffer.concat([Buffer.from([0xde, 0xad, 0xbe, 0xef, 100, 0, 1]), Buffer.alloc(100, 0x41)]));
 }
 
 function verify(cycle, result, log, simulated) {
@@ -220,7 +237,12 @@ for (let cycle = 0; cycle <= kills; cycle++) {
   let writing;
   const startedWriting = new Promise((resolve) => { writing = resolve; });
   const reported = new Promise((resolve) => reports.set(cycle, resolve));
-  const simulated = backend === 'indexeddb' && wipeEvery > 0 && cycle > 0 && cycle % wipeEvery === 0;
+  const corrupt = backend === 'indexeddb' && corruptEvery > 0 && cycle > 0 && cycle % corruptEvery === 0;
+  const simulated = !corrupt && backend === 'indexeddb' && wipeEvery > 0 && cycle > 0 && cycle % wipeEvery === 0;
+  if (corrupt) {
+    corruptIndexedDb();
+    totals.corruptionsMade++;
+  }
   if (simulated) {
     wipeIndexedDb();
     totals.simulatedWipes++;
@@ -246,6 +268,7 @@ for (let cycle = 0; cycle <= kills; cycle++) {
   try {
     const result = await Promise.race([reported, limit.promise]);
     const checked = verify(cycle, result, log, simulated);
+    if (corrupt && !log.corruption) totals.failures.push(`cycle ${cycle}: the corrupted IndexedDB log did not make Chromium recover`);
     await Promise.race([startedWriting, limit.promise]);
     limit.cancel();
     if (last) {
@@ -290,11 +313,12 @@ const pass = summary.failureCount === 0 && summary.kills === kills
   && (backend === 'opfs'
     ? summary.lost === 0 && summary.wipesDetected === 0
     : summary.lostWithoutWipe === 0 && summary.undetectedChromiumWipes === 0 && summary.undetectedSimulatedWipes === 0
-      && summary.wipesDetected >= summary.simulatedWipes);
+      && summary.wipesDetected >= summary.simulatedWipes + summary.corruptionsMade);
 if (!pass) console.log(JSON.stringify(summary, null, 2));
 console.log(`crash test, ${backend}: ${summary.kills} kills, ${summary.acknowledgedWrites} acknowledged writes `
   + `(${summary.acknowledgedBatches} batches), ${summary.lost} lost (${summary.lostWithoutWipe} without a reported wipe), `
   + `${summary.tornBatches} torn batches, ${summary.badValues} bad values, ${summary.wipesDetected} wipes detected `
-  + `(Chromium logged ${summary.chromiumCorruptionLogs} IndexedDB corruption recoveries; ${summary.simulatedWipes} wipes made by the test), `
+  + `(Chromium logged ${summary.chromiumCorruptionLogs} IndexedDB corruption recoveries; the test corrupted its log `
+  + `${summary.corruptionsMade} times and deleted its data ${summary.simulatedWipes} times), `
   + `median ${summary.msPerKill.median} ms per kill, ${summary.seconds} s: ${pass ? 'PASS' : 'FAIL'}`);
 process.exit(pass ? 0 : 1);
