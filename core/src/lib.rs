@@ -29,6 +29,7 @@ pub mod sstable;
 pub mod stats;
 pub mod storage;
 mod sync;
+pub mod testing;
 pub mod version;
 pub mod wal;
 

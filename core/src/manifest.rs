@@ -372,28 +372,16 @@ mod tests {
     use crate::key::ValueKind;
     use crate::record::LOG_HEADER_SIZE;
     use crate::storage::{FaultStorage, MemStorage};
+    use crate::testing::Rng;
     use alloc::vec;
 
-    /// A small deterministic generator (xorshift64*), so failures replay.
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-        }
-        fn below(&mut self, bound: u64) -> u64 {
-            self.next() % bound
-        }
-        fn key(&mut self) -> Vec<u8> {
-            let len = 1 + self.below(24) as usize;
-            (0..len).map(|_| self.next() as u8).collect()
-        }
+    fn random_key(rng: &mut Rng) -> Vec<u8> {
+        let len = 1 + rng.below(24) as usize;
+        rng.bytes(len)
     }
 
     fn table(rng: &mut Rng, number: u64) -> TableMeta {
-        let (mut a, mut b) = (rng.key(), rng.key());
+        let (mut a, mut b) = (random_key(rng), random_key(rng));
         if a > b {
             core::mem::swap(&mut a, &mut b);
         }
@@ -402,7 +390,7 @@ mod tests {
         let entry_count = 1 + rng.below(10_000);
         TableMeta {
             number,
-            file_size: rng.next() >> 20,
+            file_size: rng.next_u64() >> 20,
             entry_count,
             tombstone_count: rng.below(entry_count + 1),
             min_seq,
@@ -413,13 +401,13 @@ mod tests {
     }
 
     fn full_edit(seed: u64, tables: usize) -> VersionEdit {
-        let mut rng = Rng(seed);
+        let mut rng = Rng::new(seed);
         VersionEdit {
             next_file_number: Some(1 + rng.below(1 << 50)),
             flushed_seq: Some(100),
             last_seq: Some(SEQ_MAX),
             added: (0..tables).map(|i| (i % LEVELS, table(&mut rng, i as u64 + 7))).collect(),
-            removed: (0..tables / 2).map(|i| ((i * 3) % LEVELS, rng.next())).collect(),
+            removed: (0..tables / 2).map(|i| ((i * 3) % LEVELS, rng.next_u64())).collect(),
         }
     }
 

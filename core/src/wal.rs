@@ -283,24 +283,8 @@ mod tests {
     use crate::coding::put_varint32;
     use crate::record::{encode_record, file_header};
     use crate::storage::{FaultStorage, MemStorage};
+    use crate::testing::Rng;
     use alloc::vec;
-
-    /// A small deterministic generator (xorshift64*), so failures replay.
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-        }
-        fn below(&mut self, bound: u64) -> u64 {
-            self.next() % bound
-        }
-        fn bytes(&mut self, len: usize) -> Vec<u8> {
-            (0..len).map(|_| self.next() as u8).collect()
-        }
-    }
 
     fn random_batch(rng: &mut Rng, ops: usize) -> WriteBatch {
         let mut batch = WriteBatch::new();
@@ -320,7 +304,7 @@ mod tests {
 
     /// (first_seq, batch) pairs with increasing, gapless sequence numbers.
     fn sample_batches(seed: u64, count: usize) -> Vec<(u64, WriteBatch)> {
-        let mut rng = Rng(seed);
+        let mut rng = Rng::new(seed);
         let mut seq = 1;
         (0..count)
             .map(|_| {

@@ -14,30 +14,10 @@ use crate::error::Error;
 use crate::iterator::{Direction, EntryIter};
 use crate::key::{self, SEQ_MAX};
 use crate::storage::{MemStorage, Storage};
+use crate::testing::Rng;
 
 /// One entry of the model: (user key, seq, kind, value).
 type ModelEntry = (Vec<u8>, u64, ValueKind, Vec<u8>);
-
-/// splitmix64: tiny, deterministic, good enough to vary test inputs.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, bound: u64) -> u64 {
-        self.next() % bound
-    }
-
-    fn percent(&mut self, chance: u64) -> bool {
-        self.below(100) < chance
-    }
-}
 
 /// A value length: empty, small, medium, or (rarely) larger than a block.
 fn value_len(rng: &mut Rng) -> usize {
@@ -56,7 +36,7 @@ fn random_entries(rng: &mut Rng, user_keys: usize) -> Vec<ModelEntry> {
     let mut keys: Vec<Vec<u8>> = (0..user_keys * 2)
         .map(|_| {
             let mut key = format!("k{:05}", rng.below(user_keys as u64 * 4)).into_bytes();
-            if rng.percent(10) {
+            if rng.chance(10) {
                 key.extend((0..rng.below(40)).map(|i| b'a' + (i % 26) as u8));
             }
             key
@@ -71,7 +51,7 @@ fn random_entries(rng: &mut Rng, user_keys: usize) -> Vec<ModelEntry> {
         let versions = 1 + rng.below(4);
         for _ in 0..versions {
             next_seq += 1 + rng.below(3);
-            let kind = if rng.percent(15) { ValueKind::Delete } else { ValueKind::Put };
+            let kind = if rng.chance(15) { ValueKind::Delete } else { ValueKind::Put };
             let value = if kind == ValueKind::Delete {
                 Vec::new()
             } else {
@@ -185,7 +165,7 @@ fn random_tables_round_trip() {
     for block_size in [64, 100, 256, 1024, 4096] {
         for seed in 0..4u64 {
             number += 1;
-            let mut rng = Rng(seed * 1000 + block_size as u64);
+            let mut rng = Rng::new(seed * 1000 + block_size as u64);
             let user_keys = [1, 7, 60, 300][seed as usize];
             let entries = random_entries(&mut rng, user_keys);
             let name = format!("{number:06}.sst");
@@ -291,7 +271,7 @@ fn seeks_follow_the_contract_in_both_directions() {
     let storage = Arc::new(MemStorage::new());
     let cache = Arc::new(BlockCache::new(1 << 20));
     for (number, block_size) in [(1u64, 64usize), (2, 512)] {
-        let mut rng = Rng(77 + number);
+        let mut rng = Rng::new(77 + number);
         let entries = random_entries(&mut rng, 80);
         let name = format!("{number:06}.sst");
         write_table(&*storage, &name, &entries, block_size);
@@ -328,7 +308,7 @@ fn iterator_outlives_its_creators() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<Table>();
 
-    let entries = random_entries(&mut Rng(5), 20);
+    let entries = random_entries(&mut Rng::new(5), 20);
     let mut iter = {
         let storage = Arc::new(MemStorage::new());
         write_table(&*storage, "000001.sst", &entries, 64);
@@ -350,7 +330,7 @@ fn random_sizes(rng: &mut Rng, count: usize) -> Vec<ModelEntry> {
         let mut user_key = format!("{:08}", entries.len()).into_bytes();
         user_key.extend((0..rng.below(56)).map(|_| b'a' + rng.below(26) as u8));
         // Sometimes another version of the previous key instead.
-        let repeat = !previous_key.is_empty() && rng.percent(20);
+        let repeat = !previous_key.is_empty() && rng.chance(20);
         if repeat {
             user_key = previous_key.clone();
         }
@@ -372,7 +352,7 @@ fn random_sizes(rng: &mut Rng, count: usize) -> Vec<ModelEntry> {
 fn size_if_added_is_an_upper_bound() {
     let storage = MemStorage::new();
     for seed in 0..30u64 {
-        let mut rng = Rng(seed);
+        let mut rng = Rng::new(seed);
         let block_size = [64, 200, 512, 4096][seed as usize % 4];
         let bits_per_key = 1 + (seed as u32 % 32);
         let count = 1 + rng.below(200) as usize;
@@ -396,7 +376,7 @@ fn size_if_added_is_an_upper_bound() {
 #[test]
 fn single_entry_table_size_is_an_upper_bound() {
     let storage = MemStorage::new();
-    let mut rng = Rng(9);
+    let mut rng = Rng::new(9);
     for i in 0..60u32 {
         let key_len = 1 + rng.below(300) as usize;
         let value_len = [0, 1, 127, 128, 16_383, 16_384, 70_000][i as usize % 7] + rng.below(3) as usize;
@@ -417,7 +397,7 @@ fn single_entry_table_size_is_an_upper_bound() {
 #[test]
 fn splitting_by_the_bound_never_exceeds_the_cap() {
     let storage = MemStorage::new();
-    let entries = random_sizes(&mut Rng(42), 3000);
+    let entries = random_sizes(&mut Rng::new(42), 3000);
     for (cap, block_size) in [(8 << 10, 64usize), (20 << 10, 512), (64 << 10, 4096)] {
         let largest = entries.iter().map(|e| single_entry_table_size(e.0.len(), e.3.len(), 10)).max().unwrap();
         assert!(largest as u64 <= cap, "every entry fits a table");
@@ -456,15 +436,15 @@ fn splitting_by_the_bound_never_exceeds_the_cap() {
 #[test]
 fn table_bloom_filter_has_no_false_negatives() {
     let storage = MemStorage::new();
-    let mut rng = Rng(1234);
-    let mut keys: Vec<Vec<u8>> = (0..10_000).map(|_| rng.next().to_be_bytes().to_vec()).collect();
+    let mut rng = Rng::new(1234);
+    let mut keys: Vec<Vec<u8>> = (0..10_000).map(|_| rng.next_u64().to_be_bytes().to_vec()).collect();
     keys.sort();
     keys.dedup();
     let entries: Vec<ModelEntry> = keys.iter().map(|k| (k.clone(), 1, ValueKind::Put, Vec::new())).collect();
     write_table(&storage, "000001.sst", &entries, 4096);
     let table = open(&storage, "000001.sst", 1);
     assert!(keys.iter().all(|k| table.may_contain(k)));
-    let absent: Vec<Vec<u8>> = (0..10_000).map(|_| format!("absent-{}", rng.next()).into_bytes()).collect();
+    let absent: Vec<Vec<u8>> = (0..10_000).map(|_| format!("absent-{}", rng.next_u64()).into_bytes()).collect();
     let false_positives = absent.iter().filter(|k| table.may_contain(k)).count();
     assert!(false_positives < 200, "{false_positives} false positives in 10,000");
     let filter = table.inspect(&storage).unwrap().filter;
@@ -496,7 +476,7 @@ fn read_everything(storage: &Arc<MemStorage>, name: &str, file_size: u64, entrie
 fn every_bit_flip_is_detected() {
     let storage = Arc::new(MemStorage::new());
     let name = "000009.sst";
-    let entries: Vec<ModelEntry> = random_entries(&mut Rng(3), 12)
+    let entries: Vec<ModelEntry> = random_entries(&mut Rng::new(3), 12)
         .into_iter()
         .map(|(k, s, kind, v)| (k, s, kind, v.into_iter().take(40).collect()))
         .collect();
@@ -593,7 +573,7 @@ fn crc_valid_inconsistencies_are_corruption() {
 #[test]
 fn short_or_missized_files_are_corruption() {
     let storage = Arc::new(MemStorage::new());
-    let entries = random_entries(&mut Rng(8), 10);
+    let entries = random_entries(&mut Rng::new(8), 10);
     let info = write_table(&*storage, "000001.sst", &entries, 64);
     for size in [0, 1, 51, 52, 53, info.file_size - 1, info.file_size / 2] {
         let result = Table::open(&*storage, "000001.sst", 1, size);
@@ -611,7 +591,7 @@ fn short_or_missized_files_are_corruption() {
 #[test]
 fn another_format_version_is_unsupported() {
     let storage = MemStorage::new();
-    let entries = random_entries(&mut Rng(11), 5);
+    let entries = random_entries(&mut Rng::new(11), 5);
     let info = write_table(&storage, "000001.sst", &entries, 4096);
     let footer_start = (info.file_size as usize) - FOOTER_SIZE;
     storage
@@ -633,7 +613,7 @@ fn another_format_version_is_unsupported() {
 #[test]
 fn gets_use_the_block_cache() {
     let storage = MemStorage::new();
-    let entries = random_entries(&mut Rng(21), 200);
+    let entries = random_entries(&mut Rng::new(21), 200);
     write_table(&storage, "000001.sst", &entries, 256);
     let table = open(&storage, "000001.sst", 1);
     let blocks = table.properties().data_block_count;
@@ -689,7 +669,7 @@ fn get_throughput() {
     // Warm: every block cached. Cold: every get reads, checks and parses its block.
     for (label, cache_bytes, rounds) in [("warm cache", 64 << 20, 1_000_000), ("no cache", 0, 100_000)] {
         let cache = BlockCache::new(cache_bytes);
-        let mut rng = Rng(1);
+        let mut rng = Rng::new(1);
         let start = Instant::now();
         let mut found = 0;
         for _ in 0..rounds {

@@ -40,6 +40,7 @@ use alloc::vec::Vec;
 use super::Storage;
 use crate::error::{Error, IoKind, Result};
 use crate::sync::Mutex;
+use crate::testing::Rng;
 
 /// The message of every error returned by a crashed `FaultStorage`.
 pub const CRASH_MESSAGE: &str = "simulated crash";
@@ -157,7 +158,7 @@ impl FaultStorage {
     /// it is a power cut at this instant). Does not change `self`.
     pub fn after_crash(&self, tear: Tear) -> FaultStorage {
         let state = self.state.lock();
-        let mut rng = SplitMix64::new(match tear {
+        let mut rng = Rng::new(match tear {
             Tear::RandomPrefix { seed } => seed,
             _ => 0,
         });
@@ -242,37 +243,20 @@ fn decide(state: &mut State) -> Fate {
 }
 
 /// How many of `unsynced` bytes survive a crash under `tear`.
-fn surviving_unsynced(tear: Tear, unsynced: usize, rng: &mut SplitMix64) -> usize {
+fn surviving_unsynced(tear: Tear, unsynced: usize, rng: &mut Rng) -> usize {
     match tear {
         Tear::DropUnsynced => 0,
         Tear::KeepUnsynced => unsynced,
         Tear::RandomPrefix { .. } => {
             // Draw for every file, even fully synced ones, so one file's
             // outcome does not depend on whether another had unsynced bytes.
-            let choice = rng.next();
+            let choice = rng.next_u64();
             match choice % 4 {
                 0 => 0,
                 1 => unsynced,
-                _ => (rng.next() % (unsynced as u64 + 1)) as usize,
+                _ => (rng.next_u64() % (unsynced as u64 + 1)) as usize,
             }
         }
-    }
-}
-
-/// splitmix64: a tiny, well-mixed, seedable generator (no_std, no deps).
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn new(seed: u64) -> Self {
-        SplitMix64(seed)
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
     }
 }
 

@@ -98,82 +98,50 @@ pub trait Storage: Send + Sync {
     }
 }
 
-/// Storage behind a shared pointer is storage too, so hosts can keep a handle
-/// to the backend they gave the engine (tests do, to crash it).
-impl<S: Storage + ?Sized> Storage for alloc::sync::Arc<S> {
-    fn create(&self, name: &str) -> Result<()> {
-        (**self).create(name)
-    }
-    fn create_log(&self, name: &str) -> Result<()> {
-        (**self).create_log(name)
-    }
-    fn append(&self, name: &str, data: &[u8]) -> Result<()> {
-        (**self).append(name, data)
-    }
-    fn read_at(&self, name: &str, offset: u64, buf: &mut [u8]) -> Result<()> {
-        (**self).read_at(name, offset, buf)
-    }
-    fn len(&self, name: &str) -> Result<u64> {
-        (**self).len(name)
-    }
-    fn sync(&self, name: &str) -> Result<()> {
-        (**self).sync(name)
-    }
-    fn truncate(&self, name: &str, len: u64) -> Result<()> {
-        (**self).truncate(name, len)
-    }
-    fn rename(&self, from: &str, to: &str) -> Result<()> {
-        (**self).rename(from, to)
-    }
-    fn remove(&self, name: &str) -> Result<()> {
-        (**self).remove(name)
-    }
-    fn list(&self) -> Result<Vec<String>> {
-        (**self).list()
-    }
-    fn read_all(&self, name: &str) -> Result<Vec<u8>> {
-        (**self).read_all(name)
-    }
-    fn exists(&self, name: &str) -> Result<bool> {
-        (**self).exists(name)
-    }
+/// Storage behind a pointer is storage too, so hosts can keep a handle to
+/// the backend they gave the engine (tests do, to crash it).
+macro_rules! forward_storage {
+    ($($pointer:ident)::+) => {
+        impl<S: Storage + ?Sized> Storage for $($pointer)::+<S> {
+            fn create(&self, name: &str) -> Result<()> {
+                (**self).create(name)
+            }
+            fn create_log(&self, name: &str) -> Result<()> {
+                (**self).create_log(name)
+            }
+            fn append(&self, name: &str, data: &[u8]) -> Result<()> {
+                (**self).append(name, data)
+            }
+            fn read_at(&self, name: &str, offset: u64, buf: &mut [u8]) -> Result<()> {
+                (**self).read_at(name, offset, buf)
+            }
+            fn len(&self, name: &str) -> Result<u64> {
+                (**self).len(name)
+            }
+            fn sync(&self, name: &str) -> Result<()> {
+                (**self).sync(name)
+            }
+            fn truncate(&self, name: &str, len: u64) -> Result<()> {
+                (**self).truncate(name, len)
+            }
+            fn rename(&self, from: &str, to: &str) -> Result<()> {
+                (**self).rename(from, to)
+            }
+            fn remove(&self, name: &str) -> Result<()> {
+                (**self).remove(name)
+            }
+            fn list(&self) -> Result<Vec<String>> {
+                (**self).list()
+            }
+            fn read_all(&self, name: &str) -> Result<Vec<u8>> {
+                (**self).read_all(name)
+            }
+            fn exists(&self, name: &str) -> Result<bool> {
+                (**self).exists(name)
+            }
+        }
+    };
 }
 
-impl<S: Storage + ?Sized> Storage for alloc::boxed::Box<S> {
-    fn create(&self, name: &str) -> Result<()> {
-        (**self).create(name)
-    }
-    fn create_log(&self, name: &str) -> Result<()> {
-        (**self).create_log(name)
-    }
-    fn append(&self, name: &str, data: &[u8]) -> Result<()> {
-        (**self).append(name, data)
-    }
-    fn read_at(&self, name: &str, offset: u64, buf: &mut [u8]) -> Result<()> {
-        (**self).read_at(name, offset, buf)
-    }
-    fn len(&self, name: &str) -> Result<u64> {
-        (**self).len(name)
-    }
-    fn sync(&self, name: &str) -> Result<()> {
-        (**self).sync(name)
-    }
-    fn truncate(&self, name: &str, len: u64) -> Result<()> {
-        (**self).truncate(name, len)
-    }
-    fn rename(&self, from: &str, to: &str) -> Result<()> {
-        (**self).rename(from, to)
-    }
-    fn remove(&self, name: &str) -> Result<()> {
-        (**self).remove(name)
-    }
-    fn list(&self) -> Result<Vec<String>> {
-        (**self).list()
-    }
-    fn read_all(&self, name: &str) -> Result<Vec<u8>> {
-        (**self).read_all(name)
-    }
-    fn exists(&self, name: &str) -> Result<bool> {
-        (**self).exists(name)
-    }
-}
+forward_storage!(alloc::sync::Arc);
+forward_storage!(alloc::boxed::Box);
