@@ -5,6 +5,7 @@
 // alike. Prints the median of the per-round ratios B/A and their spread.
 //   bash wasm/scripts/build-baseline.sh <before-commit>            # → wasm/pkg-baseline
 //   node wasm/bench/ab.mjs [--a wasm/pkg-baseline] [--b wasm/pkg] [--n 10000] [--rounds 9] [--slow 300] [--disk]
+// `--only TEXT`: only the workloads whose name contains TEXT (e.g. indexeddb).
 // `--disk`: a persistent on-disk profile (as users have; IndexedDB commits
 // reach the disk). Without it, Playwright's off-the-record context keeps
 // IndexedDB in memory, which isolates CPU costs.
@@ -23,6 +24,7 @@ const b = option('b', 'wasm/pkg');
 const n = Number(option('n', 10000));
 const rounds = Number(option('rounds', 9));
 const slow = Number(option('slow', 300));
+const only = option('only', ''); // run only workloads whose name contains this
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const { server, url } = await serve(root);
@@ -33,7 +35,7 @@ const page = disk ? (browser.pages()[0] ?? await browser.newPage()) : await brow
 page.on('pageerror', (e) => console.error('pageerror:', e.message));
 await page.goto(`${url}/wasm/tests/browser/blank.html`);
 
-const result = await page.evaluate(async ({ a, b, n, rounds, slow }) => {
+const result = await page.evaluate(async ({ a, b, n, rounds, slow, only }) => {
   const w = await import('/wasm/bench/workloads.mjs');
   const load = async (dir) => { const m = await import(`/${dir}/lsmkv_wasm.js`); await m.default(); return m; };
   const builds = { a: await load(a), b: await load(b) };
@@ -63,6 +65,7 @@ const result = await page.evaluate(async ({ a, b, n, rounds, slow }) => {
     'range of 100 (entries)': (m) => w.lsmkvRanges(storeOf(m), starts, 100, n),
     'scan (entries)': (m) => w.lsmkvScan(storeOf(m), n),
   });
+  for (const name of Object.keys(workloads)) if (!name.includes(only)) delete workloads[name];
   const ratios = {}, rates = {};
   for (let round = 0; round < rounds; round++) {
     for (const [name, run] of Object.entries(workloads)) {
@@ -78,7 +81,7 @@ const result = await page.evaluate(async ({ a, b, n, rounds, slow }) => {
   }
   for (const k of ['a', 'b']) await filled[k].drop();
   return { ratios, rates };
-}, { a, b, n, rounds, slow });
+}, { a, b, n, rounds, slow, only });
 await browser.close();
 server.close();
 if (profile) rmSync(profile, { recursive: true, force: true });
