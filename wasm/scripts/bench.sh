@@ -2,7 +2,7 @@
 # The browser benchmark, one command: builds wasm/pkg and the native example,
 # then runs wasm/bench/bench.mjs — lsmkv (IndexedDB, memory) beside raw
 # IndexedDB and idb-keyval in one headless Chromium run, plus lsmkv's memory
-# backend natively, for 10k and 100k keys, median of 3 runs (~4 minutes on
+# backend natively, for 10k and 100k keys, median of 3 runs (~10 minutes on
 # 2 cores):
 #   bash wasm/scripts/bench.sh [--sizes 10000,100000] [--runs 3] [--slow 2000]
 #        [--writers 100] [--baseline wasm/pkg-baseline] [--json out.json]
