@@ -326,7 +326,8 @@ function serve() {
 
   async function open(glueUrl, module, name, options) {
     glue = await import(glueUrl);
-    await glue.default({ module_or_path: module });
+    // The page's compiled module if it sent one, else the .wasm beside the glue.
+    await glue.default(module ? { module_or_path: module } : undefined);
     store = await glue.Store.open(name, options);
     return { backend: store.backend };
   }

@@ -66,7 +66,15 @@ impl RemoteStore {
                 "cannot tell the URL of lsmkv's JS module for the OPFS worker; pass opfsGlueUrl (the URL of lsmkv_wasm.js)",
             )
         })?;
-        let handle = JsFuture::from(lsmkv_opfs_spawn(&glue, &wasm_bindgen::module(), name, options))
+        // The compiled module goes to the worker, so it neither fetches nor
+        // compiles it again, wherever the page loaded it from. Without the
+        // feature (`--target bundler` builds, where wasm-bindgen has no
+        // `module()`), the worker's glue fetches its .wasm beside itself.
+        #[cfg(feature = "transfer-module")]
+        let module = wasm_bindgen::module();
+        #[cfg(not(feature = "transfer-module"))]
+        let module = JsValue::UNDEFINED;
+        let handle = JsFuture::from(lsmkv_opfs_spawn(&glue, &module, name, options))
             .await
             .map_err(|e| failure_from_js(&e))?;
         Ok(RemoteStore {

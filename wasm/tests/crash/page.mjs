@@ -32,13 +32,30 @@ async function main() {
     }
   }
   it.close();
-  await report({ keys, bad: bad.slice(0, 10), badCount: bad.length, wipe: health.wipe, status: health.status });
+  const stats = await store.stats();
+  await report({
+    keys, bad: bad.slice(0, 10), badCount: bad.length, wipe: health.wipe, status: health.status,
+    health: { walTailTruncations: health.walTailTruncations, lastSeq: health.lastSeq, opfs: health.opfs, flushedSeq: stats.flushedSeq },
+  });
   if (params.get('write') === '0') {
     await store.close();
     console.log('CLOSED');
     return;
   }
   console.log('WRITING');
+  // Keep the store small (every relaunch reads it all): delete what cycle
+  // `cycle - 10` wrote, in one atomic batch, while the writes below run.
+  const old = cycle - 10;
+  if (old >= 0) {
+    const keys = await store.keys({ prefix: `c${old}-` });
+    if (keys.length) {
+      // The test must know before the delete can land: from here on those
+      // keys may be absent (and must be, once the delete is acknowledged).
+      await fetch(`/crash/deleting?cycle=${cycle}&old=${old}`, { method: 'POST' });
+      store.batch(keys.map((key) => ({ type: 'del', key })))
+        .then(() => console.log(`ACK d ${old} ${keys.length}`), (e) => console.log(`WRITE-ERROR ${e.code} ${e.message}`));
+    }
+  }
   let n = 0;
   let batches = 0;
   const one = () => {
