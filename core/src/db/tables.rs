@@ -63,6 +63,9 @@ impl Storage for CountingStorage {
     fn list(&self) -> Result<Vec<String>> {
         self.inner.list()
     }
+    fn read_vec(&self, name: &str, offset: u64, len: usize) -> Result<Vec<u8>> {
+        self.inner.read_vec(name, offset, len)
+    }
     fn read_all(&self, name: &str) -> Result<Vec<u8>> {
         self.inner.read_all(name)
     }

@@ -65,16 +65,23 @@ impl OpenFile {
         OpenFile { file, log, read_map: Mutex::new(None) }
     }
 
-    /// Copies `buf.len()` bytes at `offset` out of the read map, mapping the
-    /// file (again) if the map does not reach that far. `Ok(false)` if the
-    /// file itself is too short.
+    /// Copies `buf.len()` bytes at `offset` out of the read map. `Ok(false)`
+    /// if the file is too short.
     fn read_mapped(&self, name: &str, offset: u64, buf: &mut [u8]) -> Result<bool> {
-        let Some(end) = offset.checked_add(buf.len() as u64) else { return Ok(false) };
+        let Some(map) = self.map_covering(name, offset, buf.len())? else { return Ok(false) };
+        buf.copy_from_slice(&map[offset as usize..offset as usize + buf.len()]);
+        Ok(true)
+    }
+
+    /// The read map, (re)made to reach `offset + len`; `None` if the file
+    /// is too short.
+    fn map_covering(&self, name: &str, offset: u64, len: usize) -> Result<Option<Arc<Mmap>>> {
+        let Some(end) = offset.checked_add(len as u64) else { return Ok(None) };
         let mut slot = self.read_map.lock();
         if slot.as_ref().is_none_or(|map| (map.len() as u64) < end) {
             let file_len = self.file.metadata().map_err(|e| io_error(name, e))?.len();
             if file_len < end {
-                return Ok(false);
+                return Ok(None);
             }
             // SAFETY: the file is ours alone (the directory's LOCK) and is
             // never shrunk while this map lives: `truncate`, `rename` and
@@ -82,10 +89,7 @@ impl OpenFile {
             let map = unsafe { Mmap::map(&self.file) }.map_err(|e| io_error(name, e))?;
             *slot = Some(Arc::new(map));
         }
-        let map = slot.clone().expect("mapped above");
-        drop(slot);
-        buf.copy_from_slice(&map[offset as usize..end as usize]);
-        Ok(true)
+        Ok(slot.clone())
     }
 }
 
@@ -272,6 +276,20 @@ impl Storage for FsStorage {
         } else {
             Err(past_end())
         }
+    }
+
+    fn read_vec(&self, name: &str, offset: u64, len: usize) -> Result<Vec<u8>> {
+        let open = self.handle(name)?;
+        if open.log.is_none() {
+            // Straight from the map into the vector: no zeroing, one copy.
+            if let Some(map) = open.map_covering(name, offset, len)? {
+                return Ok(map[offset as usize..offset as usize + len].to_vec());
+            }
+            return Err(Error::corruption(name, offset, "read past end of file"));
+        }
+        let mut buf = std::vec![0u8; len];
+        self.read_at(name, offset, &mut buf)?;
+        Ok(buf)
     }
 
     fn len(&self, name: &str) -> Result<u64> {

@@ -82,6 +82,15 @@ pub trait Storage: Send + Sync {
     /// Every file name, in no particular order.
     fn list(&self) -> Result<Vec<String>>;
 
+    /// The `len` bytes at `offset`, as a new vector (the same rules as
+    /// `read_at`). A backend may override it to fill the vector without
+    /// zeroing it first.
+    fn read_vec(&self, name: &str, offset: u64, len: usize) -> Result<Vec<u8>> {
+        let mut buf = alloc::vec![0u8; len];
+        self.read_at(name, offset, &mut buf)?;
+        Ok(buf)
+    }
+
     /// Reads a whole file. Provided for small files (CURRENT, manifests, WALs).
     fn read_all(&self, name: &str) -> Result<Vec<u8>> {
         let len = self.len(name)?;
@@ -132,6 +141,9 @@ macro_rules! forward_storage {
             }
             fn list(&self) -> Result<Vec<String>> {
                 (**self).list()
+            }
+            fn read_vec(&self, name: &str, offset: u64, len: usize) -> Result<Vec<u8>> {
+                (**self).read_vec(name, offset, len)
             }
             fn read_all(&self, name: &str) -> Result<Vec<u8>> {
                 (**self).read_all(name)
