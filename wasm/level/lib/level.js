@@ -268,95 +268,46 @@ function mapAll (entries, fn) {
   return entries
 }
 
-class LsmkvIterator extends AbstractIterator {
-  #cursor
+/**
+ * The three iterator kinds differ only in their base class and in what they
+ * make of an entry (`Cursor#entry`, `#key` or `#value`), so one factory
+ * builds them.
+ */
+function cursorIterator (Base, pick) {
+  return class extends Base {
+    #cursor
 
-  constructor (db, options, store) {
-    super(db, options)
-    this.#cursor = new Cursor(store, options)
-  }
+    constructor (db, options, store) {
+      super(db, options)
+      this.#cursor = new Cursor(store, options)
+    }
 
-  async _next () {
-    const entry = await this.#cursor.next()
-    return entry === undefined ? undefined : this.#cursor.entry(entry)
-  }
+    async _next () {
+      const entry = await this.#cursor.next()
+      return entry === undefined ? undefined : pick(this.#cursor, entry)
+    }
 
-  async _nextv (size, options) {
-    return mapAll(await this.#cursor.nextv(size), (e) => this.#cursor.entry(e))
-  }
+    async _nextv (size, options) {
+      return mapAll(await this.#cursor.nextv(size), (e) => pick(this.#cursor, e))
+    }
 
-  async _all (options) {
-    return mapAll(await this.#cursor.all(), (e) => this.#cursor.entry(e))
-  }
+    async _all (options) {
+      return mapAll(await this.#cursor.all(), (e) => pick(this.#cursor, e))
+    }
 
-  _seek (target, options) {
-    this.#cursor.seek(target)
-  }
+    _seek (target, options) {
+      this.#cursor.seek(target)
+    }
 
-  async _close () {
-    return this.#cursor.close()
-  }
-}
-
-class LsmkvKeyIterator extends AbstractKeyIterator {
-  #cursor
-
-  constructor (db, options, store) {
-    super(db, options)
-    this.#cursor = new Cursor(store, options)
-  }
-
-  async _next () {
-    const entry = await this.#cursor.next()
-    return entry === undefined ? undefined : this.#cursor.key(entry)
-  }
-
-  async _nextv (size, options) {
-    return mapAll(await this.#cursor.nextv(size), (e) => this.#cursor.key(e))
-  }
-
-  async _all (options) {
-    return mapAll(await this.#cursor.all(), (e) => this.#cursor.key(e))
-  }
-
-  _seek (target, options) {
-    this.#cursor.seek(target)
-  }
-
-  async _close () {
-    return this.#cursor.close()
+    async _close () {
+      return this.#cursor.close()
+    }
   }
 }
 
-class LsmkvValueIterator extends AbstractValueIterator {
-  #cursor
-
-  constructor (db, options, store) {
-    super(db, options)
-    this.#cursor = new Cursor(store, options)
-  }
-
-  async _next () {
-    const entry = await this.#cursor.next()
-    return entry === undefined ? undefined : this.#cursor.value(entry)
-  }
-
-  async _nextv (size, options) {
-    return mapAll(await this.#cursor.nextv(size), (e) => this.#cursor.value(e))
-  }
-
-  async _all (options) {
-    return mapAll(await this.#cursor.all(), (e) => this.#cursor.value(e))
-  }
-
-  _seek (target, options) {
-    this.#cursor.seek(target)
-  }
-
-  async _close () {
-    return this.#cursor.close()
-  }
-}
+const LsmkvIterator = cursorIterator(AbstractIterator, (c, e) => c.entry(e))
+const LsmkvKeyIterator = cursorIterator(AbstractKeyIterator, (c, e) => c.key(e))
+const LsmkvValueIterator = cursorIterator(AbstractValueIterator, (c, e) => c.value(e))
 
 /** A chained batch: collects Store operations, writes them as one atomic batch. */
 class LsmkvChainedBatch extends AbstractChainedBatch {
