@@ -17,73 +17,13 @@ use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-fn json(text: &str) -> JsValue {
-    JSON::parse(text).expect("test JSON parses")
-}
-
-fn s(text: &str) -> JsValue {
-    JsValue::from_str(text)
-}
-
-fn unique(prefix: &str) -> String {
-    format!("{prefix}-{}", js_sys::Math::random().to_bits())
-}
-
-/// `object[name](...args)`, not awaited.
-fn start(object: &JsValue, name: &str, args: &[JsValue]) -> Promise {
-    let method: Function = Reflect::get(object, &name.into()).unwrap().dyn_into().unwrap();
-    method.apply(object, &args.iter().collect::<Array>()).expect("methods never throw").dyn_into().unwrap()
-}
-
-async fn call(object: &JsValue, name: &str, args: &[JsValue]) -> Result<JsValue, JsValue> {
-    JsFuture::from(start(object, name, args)).await
-}
-
-fn describe(error: &JsValue) -> String {
-    let text = |f: &str| Reflect::get(error, &f.into()).ok().and_then(|v| v.as_string()).unwrap_or_default();
-    format!("{}: {}", text("code"), text("message"))
-}
-
-async fn ok(object: &JsValue, name: &str, args: &[JsValue]) -> JsValue {
-    call(object, name, args).await.unwrap_or_else(|e| panic!("{name} failed: {}", describe(&e)))
-}
-
-fn error_code(error: &JsValue) -> String {
-    assert!(error.is_instance_of::<js_sys::Error>(), "rejections are Error objects: {error:?}");
-    assert!(Reflect::get(error, &"stack".into()).unwrap().is_string(), "errors carry a stack");
-    assert_eq!(Reflect::get(error, &"name".into()).unwrap(), s("LsmkvError"));
-    Reflect::get(error, &"code".into()).unwrap().as_string().expect("errors carry a code")
-}
-
-async fn fails(object: &JsValue, name: &str, args: &[JsValue]) -> String {
-    match call(object, name, args).await {
-        Ok(value) => panic!("{name} should have failed, got {value:?}"),
-        Err(error) => error_code(&error),
-    }
-}
+mod common;
+use common::*;
 
 const OPTIONS: &str = r#"{"backend":"opfs","preset":"teaching"}"#;
 
-async fn open(name: &str, options: &str) -> JsValue {
-    JsFuture::from(Store::open(s(name), Some(json(options))))
-        .await
-        .unwrap_or_else(|e| panic!("open failed: {}", describe(&e)))
-}
-
-async fn open_error(name: &str, options: &str) -> String {
-    error_code(&JsFuture::from(Store::open(s(name), Some(json(options)))).await.expect_err("open should fail"))
-}
-
 async fn destroy(name: &str) {
     JsFuture::from(Store::destroy(s(name), Some(json(r#"{"backend":"opfs"}"#)))).await.expect("destroy");
-}
-
-fn field(object: &JsValue, path: &str) -> JsValue {
-    path.split('.').fold(object.clone(), |o, name| Reflect::get(&o, &name.into()).unwrap())
-}
-
-fn num(object: &JsValue, path: &str) -> f64 {
-    field(object, path).as_f64().unwrap_or_else(|| panic!("{path} is a number"))
 }
 
 #[wasm_bindgen_test]

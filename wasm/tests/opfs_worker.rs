@@ -17,9 +17,8 @@ use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_dedicated_worker);
 
-fn unique(prefix: &str) -> String {
-    format!("{prefix}-{}", js_sys::Math::random().to_bits())
-}
+mod common;
+use common::{ok, s, unique};
 
 fn contents(storage: &dyn Storage) -> BTreeMap<String, Vec<u8>> {
     storage.list().unwrap().into_iter().map(|n| (n.clone(), storage.read_all(&n).unwrap())).collect()
@@ -102,18 +101,6 @@ async fn a_second_opener_is_locked_out_by_the_handles() {
     opfs::destroy(&name).await.unwrap();
 }
 
-fn s(text: &str) -> JsValue {
-    JsValue::from_str(text)
-}
-
-async fn call(object: &JsValue, name: &str, args: &[JsValue]) -> JsValue {
-    let method: js_sys::Function = Reflect::get(object, &name.into()).unwrap().dyn_into().unwrap();
-    let result = method.apply(object, &args.iter().collect::<Array>()).unwrap();
-    JsFuture::from(result.dyn_into::<js_sys::Promise>().unwrap())
-        .await
-        .unwrap_or_else(|e| panic!("{name} failed: {:?}", Reflect::get(&e, &"message".into())))
-}
-
 #[wasm_bindgen_test]
 async fn a_store_in_a_worker_opens_opfs_directly_and_recovers_after_a_crash() {
     // In a dedicated worker, Store.open({ backend: 'opfs' }) runs the engine
@@ -123,20 +110,20 @@ async fn a_store_in_a_worker_opens_opfs_directly_and_recovers_after_a_crash() {
     let store = JsFuture::from(Store::open(s(&name), Some(options.clone()))).await.expect("opens");
     assert_eq!(Reflect::get(&store, &"backend".into()).unwrap(), s("opfs"));
     for i in 0..200 {
-        call(&store, "put", &[s(&format!("k{i:04}")), JsValue::from(i)]).await;
+        ok(&store, "put", &[s(&format!("k{i:04}")), JsValue::from(i)]).await;
     }
-    let health = call(&store, "health", &[]).await;
+    let health = ok(&store, "health", &[]).await;
     let opfs = Reflect::get(&health, &"opfs".into()).unwrap();
     assert!(Reflect::get(&opfs, &"files".into()).unwrap().as_f64().unwrap() >= 3.0);
     assert!(Reflect::get(&opfs, &"walSyncs".into()).unwrap().as_f64().unwrap() >= 1.0);
     // A crash: nothing flushed or closed beyond what each put made durable.
-    call(&store, "debugCrash", &[]).await;
+    ok(&store, "debugCrash", &[]).await;
     let store = JsFuture::from(Store::open(s(&name), Some(options))).await.expect("reopens");
     for i in [0, 57, 199] {
-        assert_eq!(call(&store, "get", &[s(&format!("k{i:04}"))]).await, JsValue::from(i));
+        assert_eq!(ok(&store, "get", &[s(&format!("k{i:04}"))]).await, JsValue::from(i));
     }
-    let keys: Array = call(&store, "keys", &[]).await.unchecked_into();
+    let keys: Array = ok(&store, "keys", &[]).await.unchecked_into();
     assert_eq!(keys.length(), 200);
-    call(&store, "close", &[]).await;
+    ok(&store, "close", &[]).await;
     JsFuture::from(Store::destroy(s(&name), Some(JSON::parse(r#"{"backend":"opfs"}"#).unwrap()))).await.unwrap();
 }

@@ -13,83 +13,12 @@ use lsmkv_wasm::options::DurabilityMode;
 use lsmkv_wasm::Store;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-// ---- helpers: call the JS API as JS would ----
-
-fn json(text: &str) -> JsValue {
-    JSON::parse(text).expect("test JSON parses")
-}
-
-fn s(text: &str) -> JsValue {
-    JsValue::from_str(text)
-}
-
-/// A store name unique to this run, so reruns never see old data.
-fn unique(prefix: &str) -> String {
-    format!("{prefix}-{}", js_sys::Math::random().to_bits())
-}
-
-async fn settle(promise: Promise) -> Result<JsValue, JsValue> {
-    JsFuture::from(promise).await
-}
-
-/// `object[name](...args)` awaited.
-async fn call(object: &JsValue, name: &str, args: &[JsValue]) -> Result<JsValue, JsValue> {
-    let method: Function = Reflect::get(object, &name.into())
-        .expect("method exists")
-        .dyn_into()
-        .unwrap_or_else(|_| panic!("{name} is a function"));
-    let result = method.apply(object, &args.iter().collect::<Array>()).expect("methods never throw synchronously");
-    settle(result.dyn_into().expect("methods return promises")).await
-}
-
-async fn ok(object: &JsValue, name: &str, args: &[JsValue]) -> JsValue {
-    match call(object, name, args).await {
-        Ok(value) => value,
-        Err(error) => panic!("{name} failed: {}", describe(&error)),
-    }
-}
-
-/// The `code` of a rejection, checking it is a real `Error`.
-async fn fails(object: &JsValue, name: &str, args: &[JsValue]) -> String {
-    match call(object, name, args).await {
-        Ok(value) => panic!("{name} should have failed, got {value:?}"),
-        Err(error) => error_code(&error),
-    }
-}
-
-fn error_code(error: &JsValue) -> String {
-    assert!(error.is_instance_of::<js_sys::Error>(), "rejections are Error objects: {error:?}");
-    let stack = Reflect::get(error, &"stack".into()).unwrap();
-    assert!(stack.is_string(), "errors carry a stack");
-    Reflect::get(error, &"code".into()).unwrap().as_string().expect("errors carry a code")
-}
-
-fn describe(error: &JsValue) -> String {
-    let code = Reflect::get(error, &"code".into()).ok().and_then(|c| c.as_string()).unwrap_or_default();
-    let message = Reflect::get(error, &"message".into()).ok().and_then(|c| c.as_string()).unwrap_or_default();
-    format!("{code}: {message}")
-}
-
-async fn open(name: &str, options: &str) -> JsValue {
-    settle(Store::open(s(name), Some(json(options)))).await.unwrap_or_else(|e| panic!("open failed: {}", describe(&e)))
-}
-
-async fn open_error(name: &str, options: &str) -> String {
-    error_code(&settle(Store::open(s(name), Some(json(options)))).await.expect_err("open should fail"))
-}
-
-fn field(object: &JsValue, path: &str) -> JsValue {
-    path.split('.').fold(object.clone(), |o, name| Reflect::get(&o, &name.into()).unwrap())
-}
-
-fn num(object: &JsValue, path: &str) -> f64 {
-    field(object, path).as_f64().unwrap_or_else(|| panic!("{path} is a number"))
-}
+mod common;
+use common::*;
 
 async fn transactions(store: &JsValue) -> f64 {
     num(&ok(store, "health", &[]).await, "indexeddb.transactions")

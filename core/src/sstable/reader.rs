@@ -8,7 +8,6 @@
 //! globally sorted and a search can trust what it finds.
 
 use alloc::sync::Arc;
-use alloc::vec;
 use alloc::vec::Vec;
 use core::cmp::Ordering;
 
