@@ -176,17 +176,9 @@ pub fn decode_header(bytes: &[u8]) -> Copy {
     Copy::Valid(Header { generation, name })
 }
 
-/// CRC-32 (IEEE), bit by bit: headers are a few dozen bytes, and this
-/// keeps the crate free of another dependency.
+/// CRC-32 (IEEE), the checksum the engine's own formats use.
 fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &byte in bytes {
-        crc ^= byte as u32;
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
-        }
-    }
-    !crc
+    crc32fast::hash(bytes)
 }
 
 struct Slot<F> {

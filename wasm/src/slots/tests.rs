@@ -223,6 +223,27 @@ fn headers_round_trip_and_damage_is_invalid() {
     assert_eq!(decode_header(&newer), Copy::NewerVersion(2));
 }
 
+/// The bytes `wasm/FORMAT.md` documents, spelled out (CRCs from an
+/// independent implementation, Python's `zlib.crc32`).
+#[test]
+fn headers_have_the_documented_bytes() {
+    let used = encode_header(&Header { generation: 7, name: Some("CURRENT".into()) });
+    let mut expected = b"LSMKVSLT".to_vec();
+    expected.extend_from_slice(&[1, 0]); // version 1
+    expected.extend_from_slice(&[1, 0]); // flags: in use
+    expected.extend_from_slice(&[7, 0, 0, 0, 0, 0, 0, 0]); // generation
+    expected.extend_from_slice(&[7, 0]); // name length
+    expected.extend_from_slice(b"CURRENT");
+    expected.extend_from_slice(&0x3d8f_9d70u32.to_le_bytes());
+    assert_eq!(used, expected);
+
+    let free = encode_header(&Header { generation: 9, name: None });
+    let mut expected = b"LSMKVSLT".to_vec();
+    expected.extend_from_slice(&[1, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    expected.extend_from_slice(&0x48b4_7249u32.to_le_bytes());
+    assert_eq!(free, expected);
+}
+
 #[test]
 fn crc32_matches_the_ieee_check_value() {
     assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
