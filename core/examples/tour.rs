@@ -138,6 +138,7 @@ fn print_events(db: &Db, since: u64) {
                 if r.trivial_move { " (moved)" } else { "" }
             ),
             EventKind::TablesRemoved { numbers } => format!("removed obsolete tables {numbers:?}"),
+            EventKind::StorageNotice { message } => format!("storage: {message}"),
             other => format!("{other:?}"),
         };
         println!("  event {}: {line}", event.cursor);

@@ -71,6 +71,10 @@ pub enum EventKind {
     TablesRemoved { numbers: Vec<u64> },
     /// A storage failure made the database read-only.
     WentReadOnly { reason: String },
+    /// Something only the code that owns the storage can see — a browser
+    /// that deleted the store's database since the last session, say —
+    /// recorded with `Db::record_notice` so the feed's readers learn of it.
+    StorageNotice { message: String },
 }
 
 /// One event and its position in the feed.

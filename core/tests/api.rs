@@ -267,3 +267,19 @@ fn missing_current_with_data_is_corruption() {
     storage.remove("CURRENT").unwrap();
     assert!(matches!(Db::open_shared(storage, teaching()), Err(Error::Corruption { .. })));
 }
+
+#[test]
+fn a_recorded_notice_follows_the_open_in_the_event_feed() {
+    let (_, db) = open(teaching());
+    db.record_notice("the host deleted this store's data since the last session");
+    db.put(b"k", b"v").unwrap();
+    let kinds: Vec<EventKind> = db.events(0, 100).events.into_iter().map(|e| e.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            EventKind::Opened { created: true },
+            EventKind::StorageNotice { message: "the host deleted this store's data since the last session".into() },
+        ]
+    );
+    assert_eq!(db.health().status, lsmkv::HealthStatus::Ok, "a notice is information, not a failure");
+}

@@ -220,6 +220,7 @@ enum JsEventKind<'a> {
     Compacted { report: JsCompaction<'a> },
     TablesRemoved { numbers: &'a [u64] },
     WentReadOnly { reason: &'a str },
+    StorageNotice { message: &'a str },
     /// A kind this build of the JS layer does not know yet.
     Other { description: String },
 }
@@ -248,6 +249,7 @@ fn event(e: &Event, encoding: KeyEncoding) -> JsEvent<'_> {
         EventKind::Compacted(r) => JsEventKind::Compacted { report: compaction_report(r, encoding) },
         EventKind::TablesRemoved { numbers } => JsEventKind::TablesRemoved { numbers },
         EventKind::WentReadOnly { reason } => JsEventKind::WentReadOnly { reason },
+        EventKind::StorageNotice { message } => JsEventKind::StorageNotice { message },
         #[allow(unreachable_patterns)]
         other => JsEventKind::Other { description: format!("{other:?}") },
     };

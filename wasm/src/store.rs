@@ -295,6 +295,9 @@ async fn open_indexeddb(name: String, config: StoreConfig) -> JsResult<Inner> {
     .await;
     match opened {
         Ok((db, backend, persisted, wipe)) => {
+            if let Some(report) = &wipe.detected {
+                db.record_notice(report.message.clone());
+            }
             wipe.announce();
             let mut inner = Inner::new(name, db, Backend::Idb(backend), config, Some(release), persisted);
             inner.wipe = Some(wipe);

@@ -160,6 +160,8 @@ export type StoreEvent = { cursor: number } & (
   | { type: 'compacted'; report: CompactionReport }
   | { type: 'tablesRemoved'; numbers: number[] }
   | { type: 'wentReadOnly'; reason: string }
+  /** What the backend saw and the engine cannot, e.g. a detected IndexedDB wipe (also in `health().wipe`). */
+  | { type: 'storageNotice'; message: string }
   | { type: 'other'; description: string });
 
 export interface EventPage {

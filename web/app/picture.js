@@ -51,6 +51,8 @@ export function describeEvent(e) {
       return `Deleted obsolete table files ${e.numbers.map((n) => `#${n}`).join(', ')}.`;
     case 'wentReadOnly':
       return `The store went read-only: ${e.reason}`;
+    case 'storageNotice':
+      return `Storage: ${e.message}`;
     case 'missed':
       return `${plural(e.count, 'event')} dropped from the engine's bounded event log before the page read them.`;
     case 'other':
@@ -61,7 +63,7 @@ export function describeEvent(e) {
 }
 
 /** Events the picture replays as steps. */
-const STEPS = new Set(['memtableFrozen', 'flushed', 'compacted', 'walReplayed', 'walTailTruncated', 'wentReadOnly', 'opened']);
+const STEPS = new Set(['memtableFrozen', 'flushed', 'compacted', 'walReplayed', 'walTailTruncated', 'wentReadOnly', 'opened', 'storageNotice']);
 
 export class Picture {
   constructor(session, inspector) {

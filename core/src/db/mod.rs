@@ -449,6 +449,11 @@ impl Db {
         self.inner.events.lock().since(since, max)
     }
 
+    /// Adds an `EventKind::StorageNotice` to the event feed.
+    pub fn record_notice(&self, message: impl Into<String>) {
+        self.inner.event(EventKind::StorageNotice { message: message.into() });
+    }
+
     /// Every block and entry of live table `number`.
     pub fn inspect_table(&self, number: u64) -> Result<TableInspection> {
         let view = self.inner.view();

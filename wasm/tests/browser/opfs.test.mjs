@@ -108,6 +108,7 @@ test('IndexedDB: a database deleted outside lsmkv is reported at the next open, 
     let store = await Store.open(name);
     await store.put('a', 1);
     const fresh = await store.health();
+    const freshFeed = (await store.events()).events.map((e) => e.type);
     await store.close();
     // What Chromium does to a damaged IndexedDB: the database is gone.
     await new Promise((done, fail) => {
@@ -117,12 +118,14 @@ test('IndexedDB: a database deleted outside lsmkv is reported at the next open, 
     });
     store = await Store.open(name);
     const wiped = await store.health();
+    const wipedFeed = (await store.events()).events;
     const empty = await store.get('a');
     await store.put('b', 2);
     await store.close();
     // The next session is normal again.
     store = await Store.open(name);
     const after = await store.health();
+    const afterFeed = (await store.events()).events.map((e) => e.type);
     await store.close();
     // Destroying on purpose is never reported.
     await Store.destroy(name);
@@ -130,7 +133,7 @@ test('IndexedDB: a database deleted outside lsmkv is reported at the next open, 
     const recreated = await store.health();
     await store.close();
     await Store.destroy(name);
-    return { fresh, wiped, empty, after, recreated, events };
+    return { fresh, freshFeed, wiped, wipedFeed, empty, after, afterFeed, recreated, events };
   });
   assert.equal(result.fresh.wipeDetection, 'opfs');
   assert.equal(result.fresh.wipe, null);
@@ -138,6 +141,11 @@ test('IndexedDB: a database deleted outside lsmkv is reported at the next open, 
   assert.ok(result.wiped.wipe, 'the wipe is reported');
   assert.match(result.wiped.wipe.message, /was deleted since the store was last opened/);
   assert.equal(result.empty, undefined);
+  // The store's own event feed says so too, right after the open.
+  assert.deepEqual(result.wipedFeed.map((e) => e.type), ['opened', 'storageNotice']);
+  assert.equal(result.wipedFeed[1].message, result.wiped.wipe.message);
+  assert.ok(!result.freshFeed.includes('storageNotice'), 'no notice without a wipe');
+  assert.ok(!result.afterFeed.includes('storageNotice'), 'no notice in the next session');
   assert.equal(result.after.wipe, null);
   assert.equal(result.recreated.wipe, null);
   assert.equal(result.events.length, 1);

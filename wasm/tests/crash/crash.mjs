@@ -38,7 +38,8 @@
 // written; no key of an acknowledged delete is back. IndexedDB: in a few percent of kills Chromium finds its IndexedDB
 // log torn, logs "IndexedDB recovering from a corrupted (and deleted)
 // database" and deletes the data. lsmkv cannot prevent that; the test then
-// requires that the wipe was *detected* (health().wipe at that open) and
+// requires that the wipe was *detected* (health().wipe at that open, and
+// one storageNotice in the store's event feed; neither without a wipe) and
 // that no acknowledged write is ever lost without one. OPFS: zero lost.
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
@@ -199,6 +200,9 @@ function verify(cycle, result, log, simulated) {
   const present = new Set(result.keys);
   const wiped = !!result.wipe;
   if (wiped) totals.wipesDetected++;
+  if (result.notices !== (wiped ? 1 : 0)) {
+    totals.failures.push(`cycle ${cycle}: health().wipe is ${wiped ? 'set' : 'null'} but the event feed holds ${result.notices} storage notices`);
+  }
   if (simulated && !wiped) {
     totals.undetectedSimulatedWipes++;
     totals.failures.push(`cycle ${cycle}: the IndexedDB data was deleted before this launch but no wipe was reported`);

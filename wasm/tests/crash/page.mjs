@@ -33,8 +33,9 @@ async function main() {
   }
   it.close();
   const stats = await store.stats();
+  const notices = (await store.events()).events.filter((e) => e.type === 'storageNotice').length;
   await report({
-    keys, bad: bad.slice(0, 10), badCount: bad.length, wipe: health.wipe, status: health.status,
+    keys, bad: bad.slice(0, 10), badCount: bad.length, wipe: health.wipe, notices, status: health.status,
     health: { walTailTruncations: health.walTailTruncations, lastSeq: health.lastSeq, opfs: health.opfs, flushedSeq: stats.flushedSeq },
   });
   if (params.get('write') === '0') {
