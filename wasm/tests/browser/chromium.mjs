@@ -1,6 +1,8 @@
 // Launches Debian's Chromium headless through playwright-core (which
 // downloads no browser), with the flags toolchain.md found to work here.
+import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { serve } from '../../scripts/serve.mjs';
 
 export async function launch() {
   return chromium.launch({
@@ -37,4 +39,18 @@ export async function openPage(context, url, errors) {
     window.lsmkv = lsmkv;
   });
   return page;
+}
+
+/**
+ * A static server over the repository and one headless Chromium, for a test
+ * file's `before` hook: `{ url, browser, stop }`.
+ */
+export async function start() {
+  const { server, url } = await serve(fileURLToPath(new URL('../../..', import.meta.url)));
+  const browser = await launch();
+  const stop = async () => {
+    await browser.close();
+    server.close();
+  };
+  return { url, browser, stop };
 }

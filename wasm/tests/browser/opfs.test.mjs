@@ -5,22 +5,13 @@
 //   node --test wasm/tests/browser/
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { fileURLToPath } from 'node:url';
-import { serve } from '../../scripts/serve.mjs';
-import { launch, openPage } from './chromium.mjs';
+import { openPage, start } from './chromium.mjs';
 
-const root = fileURLToPath(new URL('../../..', import.meta.url));
-let server, url, browser;
+let url, browser, stop;
 const errors = [];
 
-before(async () => {
-  ({ server, url } = await serve(root));
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  server?.close();
-});
+before(async () => ({ url, browser, stop } = await start()));
+after(() => stop?.());
 
 test('OPFS: seeded model test against a sorted Map, with closes, crashes and reopens', async () => {
   const context = await browser.newContext();
