@@ -13,27 +13,17 @@
 use std::ops::Bound;
 use std::time::Instant;
 
+use lsmkv::testing::Rng;
 use lsmkv::{Db, MemStorage, Options, RangeOptions, WriteBatch};
 
 fn key(i: usize) -> Vec<u8> {
     format!("key{i:013}").into_bytes()
 }
 
-/// A small deterministic generator (xorshift64*).
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-}
-
 fn shuffled(n: usize, rng: &mut Rng) -> Vec<usize> {
     let mut order: Vec<usize> = (0..n).collect();
     for i in (1..n).rev() {
-        order.swap(i, (rng.next() % (i as u64 + 1)) as usize);
+        order.swap(i, (rng.next_u64() % (i as u64 + 1)) as usize);
     }
     order
 }
@@ -54,10 +44,10 @@ fn main() {
     };
     let n = option("n", 10_000);
     let ranges = option("ranges", (n / 10).min(1000));
-    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let mut rng = Rng::new(0x9E37_79B9_7F4A_7C15);
     // 1000 random values, tagged as the wasm layer tags a Uint8Array (0x00).
     let values: Vec<Vec<u8>> = (0..1000)
-        .map(|_| std::iter::once(0u8).chain((0..100).map(|_| rng.next() as u8)).collect())
+        .map(|_| std::iter::once(0u8).chain((0..100).map(|_| rng.next_u64() as u8)).collect())
         .collect();
     let value = |i: usize| values[i % values.len()].as_slice();
     let mut rows = Vec::new();

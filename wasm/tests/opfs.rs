@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 
 use js_sys::{Array, Function, Promise, Reflect, Uint8Array, JSON};
+use lsmkv::testing::Rng;
 use lsmkv_wasm::Store;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -268,23 +269,11 @@ async fn reports_have_their_documented_shapes() {
     destroy(&name).await;
 }
 
-/// xorshift64: reproducible choices.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, bound: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % bound
-    }
-}
-
 #[wasm_bindgen_test]
 async fn random_operations_match_a_btreemap_model_across_reopens_and_crashes() {
     for seed in [7u64, 1234] {
         let name = unique("model");
-        let mut rng = Rng(seed);
+        let mut rng = Rng::new(seed);
         let mut model: BTreeMap<String, String> = BTreeMap::new();
         let mut store = open(&name, OPTIONS).await;
         for step in 0..400 {

@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 
 use js_sys::{Array, Function, Promise, Reflect, Uint8Array, JSON};
+use lsmkv::testing::Rng;
 use lsmkv::Storage;
 use lsmkv_wasm::idb::IdbBackend;
 use lsmkv_wasm::options::DurabilityMode;
@@ -378,20 +379,6 @@ async fn reports_have_their_documented_shapes() {
     ok(&store, "close", &[]).await;
 }
 
-/// xorshift64*, so a failing seed replays.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
 #[wasm_bindgen_test]
 async fn random_operations_match_a_btreemap_model_across_reopens() {
     // Seeded model test through the JS API on IndexedDB (teaching caps, so
@@ -400,7 +387,7 @@ async fn random_operations_match_a_btreemap_model_across_reopens() {
     for seed in [7u64, 1234] {
         let name = unique("model");
         let options = idb_options();
-        let mut rng = Rng(seed);
+        let mut rng = Rng::new(seed);
         let mut model: BTreeMap<String, String> = BTreeMap::new();
         let mut store = open(&name, options).await;
         for step in 0..400 {

@@ -5,7 +5,7 @@ use alloc::vec::Vec;
 
 use crate::coding::{self, Decoder};
 use crate::error::{Error, Result};
-use crate::key::SEQ_MAX;
+use crate::key::{ValueKind, SEQ_MAX};
 
 use super::{Properties, PROPERTIES_SIZE};
 
@@ -46,6 +46,21 @@ impl Properties {
         };
         properties.check().map_err(|reason| Error::corruption(file, offset, reason))?;
         Ok(properties)
+    }
+
+    /// Counts one more entry (the writer as it adds entries, the inspector
+    /// as it recomputes a table's properties from its entries).
+    pub(crate) fn count_entry(&mut self, key_len: usize, seq: u64, kind: ValueKind, value_len: usize) {
+        if self.entry_count == 0 {
+            self.min_seq = seq;
+            self.max_seq = seq;
+        }
+        self.entry_count += 1;
+        self.tombstone_count += u64::from(kind == ValueKind::Delete);
+        self.min_seq = self.min_seq.min(seq);
+        self.max_seq = self.max_seq.max(seq);
+        self.raw_key_bytes += key_len as u64;
+        self.raw_value_bytes += value_len as u64;
     }
 
     /// The invariants any table's properties satisfy (FORMAT.md): at least

@@ -269,7 +269,7 @@ impl Table {
             let block = self.block(storage, None, block_index)?;
             for entry_index in 0..block.entry_count() {
                 let entry = block.entry(entry_index)?;
-                count_entry(&mut counted, entry.user_key.len(), entry.seq, entry.kind, entry.value.len());
+                counted.count_entry(entry.user_key.len(), entry.seq, entry.kind, entry.value.len());
                 entries.push(InspectedEntry {
                     user_key: entry.user_key.to_vec(),
                     seq: entry.seq,
@@ -302,20 +302,6 @@ impl Table {
             entries,
         })
     }
-}
-
-/// Adds one entry to properties being recomputed from the entries.
-fn count_entry(properties: &mut Properties, key_len: usize, seq: u64, kind: ValueKind, value_len: usize) {
-    if properties.entry_count == 0 {
-        properties.min_seq = seq;
-        properties.max_seq = seq;
-    }
-    properties.entry_count += 1;
-    properties.tombstone_count += u64::from(kind == ValueKind::Delete);
-    properties.min_seq = properties.min_seq.min(seq);
-    properties.max_seq = properties.max_seq.max(seq);
-    properties.raw_key_bytes += key_len as u64;
-    properties.raw_value_bytes += value_len as u64;
 }
 
 /// The file must be exactly: data blocks, filter, index, properties, footer,

@@ -181,18 +181,10 @@ impl<'a> TableWriter<'a> {
 
     /// Updates properties and the first/last keys for an entry just added.
     fn count(&mut self, user_key: &[u8], seq: u64, kind: ValueKind, value: &[u8]) {
-        let properties = &mut self.properties;
         if self.smallest.is_none() {
             self.smallest = Some(InternalKey::new(user_key, seq, kind));
-            properties.min_seq = seq;
-            properties.max_seq = seq;
         }
-        properties.entry_count += 1;
-        properties.tombstone_count += u64::from(kind == ValueKind::Delete);
-        properties.min_seq = properties.min_seq.min(seq);
-        properties.max_seq = properties.max_seq.max(seq);
-        properties.raw_key_bytes += user_key.len() as u64;
-        properties.raw_value_bytes += value.len() as u64;
+        self.properties.count_entry(user_key.len(), seq, kind, value.len());
         self.last_key.clear();
         self.last_key.extend_from_slice(user_key);
         self.last_seq = seq;

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 
 use super::*;
+use lsmkv::testing::Rng;
 
 /// The `files` and `chunks` object stores, as IndexedDB would hold them.
 #[derive(Default, Debug)]
@@ -221,26 +222,12 @@ fn fragmented_files_and_orphans_are_coalesced_after_load() {
     assert!(stores.load().next_id > 0);
 }
 
-/// A small deterministic generator (xorshift64*), so failures replay by seed.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
 #[test]
 fn random_mutations_in_random_batches_load_back_exactly() {
     // Model test: after every persist, loading the stores gives the live
     // files; a reload mid-way continues with fresh ids.
     for seed in 1..=40u64 {
-        let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+        let mut rng = Rng::new(seed);
         let mut files = JournaledFiles::default();
         let mut stores = ModelStores::default();
         let names = ["a", "b", "c", "CURRENT", "CURRENT.tmp"];
@@ -251,7 +238,7 @@ fn random_mutations_in_random_batches_load_back_exactly() {
             let _ = match rng.below(7) {
                 0 => files.create(name),
                 1..=3 => {
-                    let data: Vec<u8> = (0..rng.below(20)).map(|_| rng.next() as u8).collect();
+                    let data: Vec<u8> = (0..rng.below(20)).map(|_| rng.next_u64() as u8).collect();
                     files.append(name, &data)
                 }
                 4 => files.len(name).and_then(|len| files.truncate(name, rng.below(len + 1))),
