@@ -198,6 +198,18 @@ impl Inner {
         (by_entries + by_bytes + 1) * tables_per_flush
     }
 
+    /// The value under `key` (at `snapshot`, if given), decoded, or `undefined`.
+    fn get_value(&self, key: &[u8], snapshot: Option<&Snapshot>) -> JsResult<JsValue> {
+        let found = self.read(|db| match snapshot {
+            Some(snapshot) => db.get_at(key, snapshot),
+            None => db.get(key),
+        })?;
+        match found {
+            Some(stored) => decode_value(&stored),
+            None => Ok(JsValue::UNDEFINED),
+        }
+    }
+
     /// Runs a reading engine call.
     pub(crate) fn read<T>(&self, f: impl FnOnce(&Db) -> lsmkv::Result<T>) -> JsResult<T> {
         Ok(f(self.readable()?)?)
@@ -541,16 +553,26 @@ impl Store {
         let inner = self.local();
         let parsed = key_bytes(&key, "key")
             .and_then(|k| Ok((k, args::get_options(&options, |s| inner.find_snapshot(s))?)));
-        call(parsed, move |(key, snapshot)| async move {
-            let found = inner.read(|db| match &snapshot {
-                Some(snapshot) => db.get_at(&key, snapshot),
-                None => db.get(&key),
-            })?;
-            match found {
-                Some(stored) => decode_value(&stored),
-                None => Ok(JsValue::UNDEFINED),
-            }
-        })
+        call(parsed, move |(key, snapshot)| async move { inner.get_value(&key, snapshot.as_ref()) })
+    }
+
+    /// `get` without a promise, for code that cannot wait: the value stored
+    /// under `key`, or `undefined`; a failure is thrown (an `LsmkvError`).
+    /// Like `get`, it sees every write called before it, durable yet or not:
+    /// writes reach the engine when called and their promises settle once
+    /// durable. IndexedDB and memory stores only — an OPFS store's engine
+    /// runs in a worker (`LSMKV_UNSUPPORTED`; use `get`).
+    #[wasm_bindgen(js_name = getSync, unchecked_return_type = "Value | undefined")]
+    pub fn get_sync(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Key")] key: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "GetOptions")] options: Option<JsValue>,
+    ) -> Result<JsValue, JsValue> {
+        let inner = self.local_sync("getSync")?;
+        let options = options.unwrap_or(JsValue::UNDEFINED);
+        let key = key_bytes(&key, "key").map_err(|f| f.to_js())?;
+        let snapshot = args::get_options(&options, |s| inner.find_snapshot(s)).map_err(|f| f.to_js())?;
+        inner.get_value(&key, snapshot.as_ref()).map_err(|f| f.to_js())
     }
 
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
@@ -664,6 +686,17 @@ impl Store {
             let id = inner.add_snapshot(snapshot);
             Ok(StoreSnapshot::new(inner.clone(), id, seq).into())
         })
+    }
+
+    /// `snapshot` without a promise (for `getSync` at a snapshot); throws on
+    /// failure. IndexedDB and memory stores only, like `getSync`.
+    #[wasm_bindgen(js_name = snapshotSync)]
+    pub fn snapshot_sync(&self) -> Result<StoreSnapshot, JsValue> {
+        let inner = self.local_sync("snapshotSync")?;
+        let snapshot = inner.read(|db| Ok(db.snapshot())).map_err(|f| f.to_js())?;
+        let seq = snapshot.seq();
+        let id = inner.add_snapshot(snapshot);
+        Ok(StoreSnapshot::new(inner, id, seq))
     }
 
     /// Where a get looked: memtable, each table (bloom skip or search).
@@ -914,6 +947,18 @@ fn unreachable_snapshot() -> JsResult<Snapshot> {
 
 impl Store {
     /// The local engine (callers have ruled out a remote store).
+    /// The engine here, for a synchronous method; an OPFS store's is in a worker.
+    fn local_sync(&self, method: &str) -> Result<Rc<Inner>, JsValue> {
+        match &self.target {
+            Target::Local(inner) => Ok(inner.clone()),
+            Target::Remote(_) => Err(JsFailure::new(
+                code::UNSUPPORTED,
+                format!("{method}() is not available on an OPFS store: its engine runs in a worker (use the promise-based method)"),
+            )
+            .to_js()),
+        }
+    }
+
     fn local(&self) -> Rc<Inner> {
         match &self.target {
             Target::Local(inner) => inner.clone(),

@@ -48,6 +48,9 @@ async fn crud_batch_range_and_keys_work_on_opfs() {
     let reverse = ok(&store, "range", &[json(r#"{"reverse":true,"limit":2}"#)]).await;
     assert_eq!(JSON::stringify(&reverse).unwrap(), "[[\"f\",6],[\"e\",\"five\"]]");
     assert_eq!(JSON::stringify(&ok(&store, "keys", &[json(r#"{"prefix":"d"}"#)]).await).unwrap(), "[\"d\"]");
+    // The engine is in the worker: no synchronous reads from the page.
+    assert_eq!(throws(&store, "getSync", &[s("a")]), "LSMKV_UNSUPPORTED");
+    assert_eq!(throws(&store, "snapshotSync", &[]), "LSMKV_UNSUPPORTED");
     ok(&store, "close", &[]).await;
     destroy(&name).await;
 }

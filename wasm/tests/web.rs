@@ -349,6 +349,37 @@ async fn snapshots_and_iterators_read_consistently() {
 }
 
 #[wasm_bindgen_test]
+async fn get_sync_reads_what_was_called_before_it_on_memory_and_indexeddb() {
+    for options in [r#"{"backend":"memory","preset":"teaching"}"#, idb_options()] {
+        let store = open(&unique("get-sync"), options).await;
+        let get = |key: &str| call_sync(&store, "getSync", &[s(key)]).unwrap_or_else(|e| panic!("{}", describe(&e)));
+        // Not awaited: the write reached the engine when it was called.
+        let pending = start(&store, "put", &[s("a"), json(r#"{"n":1}"#)]);
+        assert_eq!(JSON::stringify(&get("a")).unwrap(), "{\"n\":1}", "{options}");
+        assert!(get("zz").is_undefined(), "absent is undefined");
+        settle(pending).await.expect("the put resolves");
+        for i in 0..40 {
+            ok(&store, "put", &[s(&format!("k{i:02}")), JsValue::from(i)]).await;
+        }
+        assert_eq!(get("k07"), JsValue::from(7), "found in a table after flushes ({options})");
+        // At a snapshot taken synchronously.
+        let snapshot = call_sync(&store, "snapshotSync", &[]).expect("snapshotSync");
+        ok(&store, "put", &[s("k07"), s("changed")]).await;
+        let at = js_sys::Object::new();
+        Reflect::set(&at, &"snapshot".into(), &snapshot).unwrap();
+        assert_eq!(call_sync(&store, "getSync", &[s("k07"), at.clone().into()]).unwrap(), JsValue::from(7));
+        assert_eq!(get("k07"), s("changed"));
+        Reflect::get(&snapshot, &"release".into()).unwrap().unchecked_into::<Function>().call0(&snapshot).unwrap();
+        assert_eq!(throws(&store, "getSync", &[s("k07"), at.into()]), "LSMKV_INVALID_ARGUMENT");
+        assert_eq!(throws(&store, "getSync", &[s("")]), "LSMKV_INVALID_KEY");
+        assert_eq!(throws(&store, "getSync", &[json("12")]), "LSMKV_INVALID_KEY");
+        ok(&store, "close", &[]).await;
+        assert_eq!(throws(&store, "getSync", &[s("a")]), "LSMKV_CLOSED");
+        assert_eq!(throws(&store, "snapshotSync", &[]), "LSMKV_CLOSED");
+    }
+}
+
+#[wasm_bindgen_test]
 async fn reports_have_their_documented_shapes() {
     let store = open(&unique("reports"), idb_options()).await;
     for i in 0..40 {

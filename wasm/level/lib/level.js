@@ -10,11 +10,11 @@
 //   refuses empty keys and abstract-level allows them, and a fixed first byte
 //   keeps the order of the keys it prefixes. Values are stored as they come
 //   (a Uint8Array or a string, which the Store tags as such).
-// - Ordering: every Store method parses its arguments and queues its work
-//   (in call order) on wasm-bindgen's task queue; the engine call itself is
-//   synchronous. A read or an iterator therefore sees exactly the writes
-//   *called* before it and none called after: the implicit snapshot
-//   abstract-level asks for. Reads never await before calling the Store.
+// - Ordering: every Store method does its engine work when it is called
+//   (a write's promise then settles once the write is durable). A read or an
+//   iterator therefore sees exactly the writes *called* before it and none
+//   called after: the implicit snapshot abstract-level asks for. Reads never
+//   await before calling the Store, and getSync() is the Store's getSync().
 // - clear() pages through the range (deleting in batches); writes called
 //   while a clear() runs wait for it, so they are never deleted by it.
 
@@ -139,13 +139,13 @@ function storeOperations (operations) {
 class LsmkvSnapshot extends AbstractSnapshot {
   constructor (options, store) {
     super(options)
-    this.handle = store.snapshot()
-    this.handle.catch(noop)
+    /** The Store's snapshot, taken now (getSync() reads at it). */
+    this.sync = store.snapshotSync()
+    this.handle = Promise.resolve(this.sync)
   }
 
   async _close () {
-    const handle = await this.handle.catch(() => null)
-    if (handle !== null) handle.release()
+    this.sync.release()
   }
 }
 
@@ -372,7 +372,7 @@ function createLevelClass (loadBinding, { defaultBackend }) {
         explicitSnapshots: true,
         has: true,
         seek: true,
-        getSync: false,
+        getSync: true,
         permanence: backend === 'indexeddb',
         createIfMissing: false,
         errorIfExists: false,
@@ -445,6 +445,13 @@ function createLevelClass (loadBinding, { defaultBackend }) {
       const value = options.snapshot != null
         ? await store.get(storeKey(key), { snapshot: await options.snapshot.handle })
         : await store.get(storeKey(key))
+      return levelValue(value, options.valueEncoding)
+    }
+
+    _getSync (key, options) {
+      const value = options.snapshot != null
+        ? this.#store.getSync(storeKey(key), { snapshot: options.snapshot.sync })
+        : this.#store.getSync(storeKey(key))
       return levelValue(value, options.valueEncoding)
     }
 

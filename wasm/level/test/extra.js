@@ -121,6 +121,26 @@ test('the teaching preset really puts the data in SSTables', async (t) => {
   return db.close()
 })
 
+test('getSync() sees writes called before it, and reads at a snapshot', async (t) => {
+  const db = await open({ store: { preset: 'teaching' } })
+  t.is(db.supports.getSync, true)
+  const put = db.put('a', '1') // called, not awaited
+  t.is(db.getSync('a'), '1')
+  t.is(db.getSync('missing'), undefined)
+  await put
+  // Enough to flush and compact (30-entry memtables): found in tables too.
+  await db.batch(Array.from({ length: 100 }, (_, i) => ({ type: 'put', key: `k${pad(i)}`, value: String(i) })))
+  t.is(db.getSync('k00042'), '42')
+  t.same(db.getSync('k00042', { valueEncoding: 'buffer' }), Buffer.from('42'))
+  const snapshot = db.snapshot()
+  const change = db.put('k00042', 'changed')
+  t.is(db.getSync('k00042', { snapshot }), '42')
+  t.is(db.getSync('k00042'), 'changed')
+  await change
+  await snapshot.close()
+  return db.close()
+})
+
 test('explicit snapshots: reads see the state at snapshot() time', async (t) => {
   const db = await open()
   await db.put('a', '1')

@@ -41,6 +41,23 @@ pub async fn call(object: &JsValue, name: &str, args: &[JsValue]) -> Result<JsVa
     settle(start(object, name, args)).await
 }
 
+/// `object[name](...args)` for a synchronous method: its result, or what it threw.
+pub fn call_sync(object: &JsValue, name: &str, args: &[JsValue]) -> Result<JsValue, JsValue> {
+    let method: Function = Reflect::get(object, &name.into())
+        .expect("method exists")
+        .dyn_into()
+        .unwrap_or_else(|_| panic!("{name} is a function"));
+    method.apply(object, &args.iter().collect::<Array>())
+}
+
+/// The `code` of what a synchronous method threw.
+pub fn throws(object: &JsValue, name: &str, args: &[JsValue]) -> String {
+    match call_sync(object, name, args) {
+        Ok(value) => panic!("{name} should have thrown, got {value:?}"),
+        Err(error) => error_code(&error),
+    }
+}
+
 pub async fn ok(object: &JsValue, name: &str, args: &[JsValue]) -> JsValue {
     call(object, name, args).await.unwrap_or_else(|e| panic!("{name} failed: {}", describe(&e)))
 }

@@ -16,6 +16,7 @@ async function use(): Promise<void> {
   await store.put(new Uint8Array([1]), new Uint8Array([2]));
   const value: Value | undefined = await store.get('k');
   await store.get('k', { snapshot: await store.snapshot() });
+  const now: Value | undefined = store.getSync('k', { snapshot: store.snapshotSync() });
   const rows: Array<[Key, Value]> = await store.range({ gte: 'a', lt: 'z', reverse: true, limit: 10 });
   const keys: Key[] = await store.keys();
   await store.batch([{ type: 'put', key: 'a', value: 1 }, { type: 'del', key: 'b' }]);
@@ -46,7 +47,7 @@ async function use(): Promise<void> {
     const code: ErrorCode = (e as LsmkvError).code;
     void code;
   }
-  void [value, rows, keys, cap, quota, trace, table, batch];
+  void [value, now, rows, keys, cap, quota, trace, table, batch];
 
   // @ts-expect-error: unknown backend
   await Store.open('bad', { backend: 'floppy' });
@@ -67,6 +68,7 @@ function describe(event: StoreEvent): string {
     case 'flushed': return `flush of ${event.report.memtableEntries} entries`;
     case 'compacted': return `compaction to L${event.report.outputLevel}`;
     case 'walTailTruncated': return `${event.file}: ${event.droppedBytes} bytes cut`;
+    case 'storageNotice': return event.message;
     default: return `${event.type} #${event.cursor}`;
   }
 }
