@@ -19,6 +19,7 @@ export const WORKLOADS = [
   ['put-batch', 'put, all in one batch / transaction'],
   ['get-each', 'get, random, each awaited'],
   ['get-issued', 'get, random, all issued at once / one transaction'],
+  ['get-sync', 'get, random, getSync() (no promise)'],
   ['range-100', 'range of 100 from a random key (entries/s)'],
   ['scan', 'scan all (entries/s)'],
   ['get-each-compacted', 'get, random, each awaited, after compact()'],
@@ -135,6 +136,14 @@ export async function lsmkvGetsIssued(store, order) {
   });
 }
 
+export async function lsmkvGetsSync(store, order) {
+  return timed(order.length, () => {
+    for (const i of order) {
+      if (store.getSync(key(i)) === undefined) throw new Error(`lsmkv lost ${key(i)}`);
+    }
+  });
+}
+
 export async function lsmkvRanges(store, starts, size, n) {
   return timed(0, async () => {
     let seen = 0;
@@ -199,6 +208,10 @@ export function lsmkvSystem(name, lsmkv, backend, { durable = backend !== 'memor
         const gets = order.slice(0, count(`get-each${suffix}`));
         r[`get-each${suffix}`] = await repeated(() => lsmkvGets(s.store, gets));
         if (!suffix) r['get-issued'] = await repeated(() => lsmkvGetsIssued(s.store, order));
+        // getSync: IndexedDB and memory stores (an OPFS store's engine is in its worker).
+        if (!suffix && backend !== 'opfs' && typeof s.store.getSync === 'function') {
+          r['get-sync'] = await repeated(() => lsmkvGetsSync(s.store, order));
+        }
         r[`range-100${suffix}`] = await repeated(() => lsmkvRanges(s.store, starts, 100, n));
         r[`scan${suffix}`] = await repeated(() => lsmkvScan(s.store, n));
       }
