@@ -680,23 +680,14 @@ impl Store {
             });
         }
         let inner = self.local();
-        promise(async move {
-            let snapshot = inner.read(|db| Ok(db.snapshot()))?;
-            let seq = snapshot.seq();
-            let id = inner.add_snapshot(snapshot);
-            Ok(StoreSnapshot::new(inner.clone(), id, seq).into())
-        })
+        promise(async move { Ok(take_snapshot(&inner)?.into()) })
     }
 
     /// `snapshot` without a promise (for `getSync` at a snapshot); throws on
     /// failure. IndexedDB and memory stores only, like `getSync`.
     #[wasm_bindgen(js_name = snapshotSync)]
     pub fn snapshot_sync(&self) -> Result<StoreSnapshot, JsValue> {
-        let inner = self.local_sync("snapshotSync")?;
-        let snapshot = inner.read(|db| Ok(db.snapshot())).map_err(|f| f.to_js())?;
-        let seq = snapshot.seq();
-        let id = inner.add_snapshot(snapshot);
-        Ok(StoreSnapshot::new(inner, id, seq))
+        take_snapshot(&self.local_sync("snapshotSync")?).map_err(|f| f.to_js())
     }
 
     /// Where a get looked: memtable, each table (bloom skip or search).
@@ -945,8 +936,15 @@ fn unreachable_snapshot() -> JsResult<Snapshot> {
     Err(invalid_argument("snapshot is not a live Snapshot of this store"))
 }
 
+/// A snapshot of the local engine, registered so reads can find it.
+fn take_snapshot(inner: &Rc<Inner>) -> JsResult<StoreSnapshot> {
+    let snapshot = inner.read(|db| Ok(db.snapshot()))?;
+    let seq = snapshot.seq();
+    let id = inner.add_snapshot(snapshot);
+    Ok(StoreSnapshot::new(inner.clone(), id, seq))
+}
+
 impl Store {
-    /// The local engine (callers have ruled out a remote store).
     /// The engine here, for a synchronous method; an OPFS store's is in a worker.
     fn local_sync(&self, method: &str) -> Result<Rc<Inner>, JsValue> {
         match &self.target {
@@ -959,6 +957,7 @@ impl Store {
         }
     }
 
+    /// The local engine (callers have ruled out a remote store).
     fn local(&self) -> Rc<Inner> {
         match &self.target {
             Target::Local(inner) => inner.clone(),
