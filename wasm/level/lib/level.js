@@ -136,16 +136,20 @@ function storeOperations (operations) {
  * A snapshot: a Store snapshot, asked for synchronously (so it holds every
  * write called before it), released on close.
  */
+/** Store get options for abstract-level read options (the explicit snapshot, if any). */
+function readOptions (options) {
+  return options.snapshot != null ? { snapshot: options.snapshot.handle } : undefined
+}
+
 class LsmkvSnapshot extends AbstractSnapshot {
   constructor (options, store) {
     super(options)
-    /** The Store's snapshot, taken now (getSync() reads at it). */
-    this.sync = store.snapshotSync()
-    this.handle = Promise.resolve(this.sync)
+    /** The Store's snapshot, taken now, synchronously. */
+    this.handle = store.snapshotSync()
   }
 
   async _close () {
-    this.sync.release()
+    this.handle.release()
   }
 }
 
@@ -168,14 +172,9 @@ class Cursor {
     this.keyFormat = options.keyEncoding
     this.valueFormat = options.valueEncoding
     this.#signal = options.signal != null ? options.signal : null
-    const snapshot = options.snapshot
-    if (snapshot != null) {
-      // The snapshot pins what the cursor sees, however late it starts.
-      this.#cursor = snapshot.handle.then((handle) => store.iterator({ ...range, snapshot: handle }))
-    } else {
-      // Called now, so it starts before any write called after this.
-      this.#cursor = store.iterator(range)
-    }
+    if (options.snapshot != null) range.snapshot = options.snapshot.handle
+    // Called now, so the cursor sees no write called after this.
+    this.#cursor = store.iterator(range)
     this.#cursor.catch(noop)
   }
 
@@ -441,23 +440,16 @@ function createLevelClass (loadBinding, { defaultBackend }) {
     }
 
     async _get (key, options) {
-      const store = this.#store
-      const value = options.snapshot != null
-        ? await store.get(storeKey(key), { snapshot: await options.snapshot.handle })
-        : await store.get(storeKey(key))
-      return levelValue(value, options.valueEncoding)
+      return levelValue(await this.#store.get(storeKey(key), readOptions(options)), options.valueEncoding)
     }
 
     _getSync (key, options) {
-      const value = options.snapshot != null
-        ? this.#store.getSync(storeKey(key), { snapshot: options.snapshot.sync })
-        : this.#store.getSync(storeKey(key))
-      return levelValue(value, options.valueEncoding)
+      return levelValue(this.#store.getSync(storeKey(key), readOptions(options)), options.valueEncoding)
     }
 
     async _getMany (keys, options) {
       const store = this.#store
-      const getOptions = options.snapshot != null ? { snapshot: await options.snapshot.handle } : undefined
+      const getOptions = readOptions(options)
       // All issued in one go: nothing can be applied between them.
       const values = await Promise.all(keys.map((key) => store.get(storeKey(key), getOptions)))
       return mapAll(values, (value) => levelValue(value, options.valueEncoding))
@@ -465,13 +457,13 @@ function createLevelClass (loadBinding, { defaultBackend }) {
 
     async _has (key, options) {
       const store = this.#store
-      const getOptions = options.snapshot != null ? { snapshot: await options.snapshot.handle } : undefined
+      const getOptions = readOptions(options)
       return (await store.get(storeKey(key), getOptions)) !== undefined
     }
 
     async _hasMany (keys, options) {
       const store = this.#store
-      const getOptions = options.snapshot != null ? { snapshot: await options.snapshot.handle } : undefined
+      const getOptions = readOptions(options)
       const values = await Promise.all(keys.map((key) => store.get(storeKey(key), getOptions)))
       return values.map((value) => value !== undefined)
     }
@@ -508,7 +500,7 @@ function createLevelClass (loadBinding, { defaultBackend }) {
       const store = this.#store
       const range = storeRange(options)
       range.keyEncoding = 'binary'
-      if (options.snapshot != null) range.snapshot = await options.snapshot.handle
+      if (options.snapshot != null) range.snapshot = options.snapshot.handle
       let remaining = range.limit === undefined ? Infinity : range.limit
       while (remaining > 0) {
         const count = Math.min(PAGE, remaining)
