@@ -6,10 +6,8 @@
 //! time, calls of one tick sharing one flush.
 #![cfg(target_arch = "wasm32")]
 
-use std::collections::BTreeMap;
 
 use js_sys::{Array, Function, Promise, Reflect, Uint8Array, JSON};
-use lsmkv::testing::Rng;
 use lsmkv_wasm::Store;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -276,52 +274,7 @@ async fn reports_have_their_documented_shapes() {
 async fn random_operations_match_a_btreemap_model_across_reopens_and_crashes() {
     for seed in [7u64, 1234] {
         let name = unique("model");
-        let mut rng = Rng::new(seed);
-        let mut model: BTreeMap<String, String> = BTreeMap::new();
-        let mut store = open(&name, OPTIONS).await;
-        for step in 0..400 {
-            let key = format!("k{:02}", rng.below(60));
-            match rng.below(10) {
-                0..=4 => {
-                    let value = format!("v{step}");
-                    ok(&store, "put", &[s(&key), s(&value)]).await;
-                    model.insert(key, value);
-                }
-                5 => {
-                    ok(&store, "delete", &[s(&key)]).await;
-                    model.remove(&key);
-                }
-                6 => {
-                    let got = ok(&store, "get", &[s(&key)]).await.as_string();
-                    assert_eq!(got.as_ref(), model.get(&key), "seed {seed} step {step} get {key}");
-                }
-                7 => {
-                    let (lo, hi) = (format!("k{:02}", rng.below(60)), format!("k{:02}", rng.below(60)));
-                    let options = format!(r#"{{"gte":"{lo}","lt":"{hi}"}}"#);
-                    let got = JSON::stringify(&ok(&store, "range", &[json(&options)]).await).unwrap();
-                    let want: Vec<[&str; 2]> =
-                        model.range(lo.clone()..).take_while(|(k, _)| **k < hi).map(|(k, v)| [k.as_str(), v.as_str()]).collect();
-                    let want = JSON::stringify(&serde_wasm_bindgen::to_value(&want).unwrap()).unwrap();
-                    assert_eq!(got, want, "seed {seed} step {step} range {lo}..{hi}");
-                }
-                8 if rng.below(8) == 0 => {
-                    let how = if rng.below(2) == 0 { "close" } else { "debugCrash" };
-                    ok(&store, how, &[]).await;
-                    store = open(&name, OPTIONS).await;
-                }
-                _ => {
-                    let deleted = format!("k{:02}", rng.below(60));
-                    let batch = format!(r#"[{{"type":"put","key":"{key}","value":"b{step}"}},{{"type":"del","key":"{deleted}"}}]"#);
-                    ok(&store, "batch", &[json(&batch)]).await;
-                    model.insert(key, format!("b{step}"));
-                    model.remove(&deleted);
-                }
-            }
-        }
-        let keys = JSON::stringify(&ok(&store, "keys", &[]).await).unwrap();
-        let want = JSON::stringify(&serde_wasm_bindgen::to_value(&model.keys().collect::<Vec<_>>()).unwrap()).unwrap();
-        assert_eq!(keys, want, "seed {seed} final keys");
-        ok(&store, "close", &[]).await;
+        btreemap_model(&name, OPTIONS, seed, 400, &["close", "debugCrash"]).await;
         destroy(&name).await;
     }
 }

@@ -3,7 +3,10 @@
 //! awaited, errors read from `error.code`.
 #![allow(dead_code)] // each test file uses its own subset
 
+use std::collections::BTreeMap;
+
 use js_sys::{Array, Function, Promise, Reflect, JSON};
+use lsmkv::testing::Rng;
 use lsmkv_wasm::Store;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -98,4 +101,58 @@ pub fn field(object: &JsValue, path: &str) -> JsValue {
 
 pub fn num(object: &JsValue, path: &str) -> f64 {
     field(object, path).as_f64().unwrap_or_else(|| panic!("{path} is a number"))
+}
+
+/// Seeded model test through the JS API: `steps` random puts, deletes,
+/// gets, ranges, batches and reopens on store `name`, checked against a
+/// `BTreeMap` after every read and at the end. A reopen calls one of
+/// `reopen_with` (`"close"`, `"debugCrash"`) and opens again; nothing
+/// acknowledged may be lost.
+pub async fn btreemap_model(name: &str, options: &str, seed: u64, steps: u64, reopen_with: &[&str]) {
+    let mut rng = Rng::new(seed);
+    let mut model: BTreeMap<String, String> = BTreeMap::new();
+    let mut store = open(name, options).await;
+    for step in 0..steps {
+        let key = format!("k{:02}", rng.below(60));
+        match rng.below(10) {
+            0..=4 => {
+                let value = format!("v{step}");
+                ok(&store, "put", &[s(&key), s(&value)]).await;
+                model.insert(key, value);
+            }
+            5 => {
+                ok(&store, "delete", &[s(&key)]).await;
+                model.remove(&key);
+            }
+            6 => {
+                let got = ok(&store, "get", &[s(&key)]).await.as_string();
+                assert_eq!(got.as_ref(), model.get(&key), "seed {seed} step {step} get {key}");
+            }
+            7 => {
+                let (lo, hi) = (format!("k{:02}", rng.below(60)), format!("k{:02}", rng.below(60)));
+                let range = format!(r#"{{"gte":"{lo}","lt":"{hi}"}}"#);
+                let got = JSON::stringify(&ok(&store, "range", &[json(&range)]).await).unwrap();
+                let want: Vec<[&str; 2]> =
+                    model.range(lo.clone()..).take_while(|(k, _)| **k < hi).map(|(k, v)| [k.as_str(), v.as_str()]).collect();
+                let want = JSON::stringify(&serde_wasm_bindgen::to_value(&want).unwrap()).unwrap();
+                assert_eq!(got, want, "seed {seed} step {step} range {lo}..{hi}");
+            }
+            8 if rng.below(8) == 0 => {
+                let how = reopen_with[rng.below(reopen_with.len() as u64) as usize];
+                ok(&store, how, &[]).await;
+                store = open(name, options).await;
+            }
+            _ => {
+                let deleted = format!("k{:02}", rng.below(60));
+                let batch = format!(r#"[{{"type":"put","key":"{key}","value":"b{step}"}},{{"type":"del","key":"{deleted}"}}]"#);
+                ok(&store, "batch", &[json(&batch)]).await;
+                model.insert(key, format!("b{step}"));
+                model.remove(&deleted);
+            }
+        }
+    }
+    let keys = JSON::stringify(&ok(&store, "keys", &[]).await).unwrap();
+    let want = JSON::stringify(&serde_wasm_bindgen::to_value(&model.keys().collect::<Vec<_>>()).unwrap()).unwrap();
+    assert_eq!(keys, want, "seed {seed} final keys");
+    ok(&store, "close", &[]).await;
 }
