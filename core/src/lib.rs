@@ -25,6 +25,8 @@ pub mod manifest;
 pub mod memtable;
 pub mod options;
 pub mod record;
+#[cfg(feature = "serde")]
+pub mod report;
 pub mod sstable;
 pub mod stats;
 pub mod storage;

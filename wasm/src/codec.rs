@@ -25,26 +25,8 @@ use wasm_bindgen::JsCast;
 
 use crate::error::{code, describe_js, JsFailure, JsResult};
 
-/// Value tags. DO NOT RENUMBER: they are stored with every value.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u8)]
-pub enum ValueTag {
-    Bytes = 0x00,
-    String = 0x01,
-    Json = 0x02,
-}
-
-impl TryFrom<u8> for ValueTag {
-    type Error = u8;
-    fn try_from(tag: u8) -> Result<Self, u8> {
-        match tag {
-            0x00 => Ok(ValueTag::Bytes),
-            0x01 => Ok(ValueTag::String),
-            0x02 => Ok(ValueTag::Json),
-            other => Err(other),
-        }
-    }
-}
+/// Value tags (shared with lsmkv-server). DO NOT RENUMBER: they are stored with every value.
+pub use lsmkv::report::ValueTag;
 
 /// How keys come back to JS.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
