@@ -1,0 +1,74 @@
+//! Range and key-listing parameters from a query string: the original's
+//! `start` (inclusive) and `end` (exclusive), and `gte`/`gt`/`lte`/`lt`,
+//! `prefix`, `limit`, `reverse`.
+
+use std::ops::Bound;
+
+use lsmkv::RangeOptions;
+
+use crate::error::{ApiError, ApiResult};
+
+/// Parsed parameters; `start`/`end` are kept to echo them back.
+pub struct RangeQuery {
+    pub options: RangeOptions,
+    pub start: Option<String>,
+    pub end: Option<String>,
+    /// Whether any bound or prefix was given (a range delete needs one).
+    pub bounded: bool,
+}
+
+pub fn pairs(raw: Option<&str>) -> ApiResult<Vec<(String, String)>> {
+    serde_urlencoded::from_str(raw.unwrap_or("")).map_err(|e| ApiError::bad(format!("bad query string: {e}")))
+}
+
+pub fn range(raw: Option<&str>) -> ApiResult<RangeQuery> {
+    let mut q = RangeQuery { options: RangeOptions::default(), start: None, end: None, bounded: false };
+    let mut lower_set = false;
+    let mut upper_set = false;
+    for (name, value) in pairs(raw)? {
+        let bytes = value.clone().into_bytes();
+        match name.as_str() {
+            "start" | "gte" | "gt" => {
+                if lower_set {
+                    return Err(ApiError::bad("give at most one of start, gte and gt"));
+                }
+                lower_set = true;
+                if name == "start" {
+                    q.start = Some(value);
+                }
+                q.options.start = if name == "gt" { Bound::Excluded(bytes) } else { Bound::Included(bytes) };
+            }
+            "end" | "lt" | "lte" => {
+                if upper_set {
+                    return Err(ApiError::bad("give at most one of end, lt and lte"));
+                }
+                upper_set = true;
+                if name == "end" {
+                    q.end = Some(value);
+                }
+                q.options.end = if name == "lte" { Bound::Included(bytes) } else { Bound::Excluded(bytes) };
+            }
+            "prefix" => {
+                if bytes.is_empty() {
+                    return Err(ApiError::bad("prefix must not be empty"));
+                }
+                q.options.prefix = Some(bytes);
+                q.bounded = true;
+            }
+            "limit" => {
+                let limit: usize = value.parse().map_err(|_| ApiError::bad(format!("limit must be a whole number, not {value:?}")))?;
+                q.options.limit = Some(limit);
+            }
+            "reverse" => {
+                q.options.reverse = match value.as_str() {
+                    "" | "true" | "1" => true,
+                    "false" | "0" => false,
+                    _ => return Err(ApiError::bad(format!("reverse must be true or false, not {value:?}"))),
+                }
+            }
+            other => return Err(ApiError::bad(format!("unknown query parameter {other:?}"))),
+        }
+    }
+    q.bounded |= lower_set || upper_set;
+    Ok(q)
+}
