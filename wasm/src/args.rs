@@ -126,10 +126,92 @@ fn named<T>(check: impl Fn(&str) -> JsResult<T>, what: impl FnOnce() -> String) 
     check("").or_else(|_| check(&what()))
 }
 
-/// `[[key, value], ...]` as a batch of puts.
+/// What `batchPut` accepts, besides an array of pairs: a plain object
+/// (`{ key: value, ... }`, the original product's `batch_put`) or a `Map`.
+enum EntriesShape<'a> {
+    Pairs(&'a Array),
+    Object(&'a Object),
+    Map(&'a js_sys::Map),
+}
+
+/// A plain object is one made by `{...}`, `JSON.parse` or
+/// `Object.create(null)`: its prototype is `Object.prototype` or `null`.
+/// Class instances (a `Date`, a `Set`, ...) are not plain.
+fn is_plain_object(value: &JsValue) -> bool {
+    if !value.is_object() || value.is_function() {
+        return false;
+    }
+    let proto = Object::get_prototype_of(value);
+    proto.is_null() || Object::get_prototype_of(&proto).is_null()
+}
+
+fn entries_shape(value: &JsValue) -> JsResult<EntriesShape<'_>> {
+    if Array::is_array(value) {
+        Ok(EntriesShape::Pairs(value.unchecked_ref()))
+    } else if let Some(map) = value.dyn_ref::<js_sys::Map>() {
+        Ok(EntriesShape::Map(map))
+    } else if is_plain_object(value) {
+        Ok(EntriesShape::Object(value.unchecked_ref()))
+    } else {
+        Err(invalid_argument(format!(
+            "entries must be an array of [key, value] pairs, a plain object of key: value or a Map, got {}",
+            type_name(value)
+        )))
+    }
+}
+
+/// `batchPut`'s argument as an array of `[key, value]` pairs, for the OPFS
+/// worker (which weighs a batch by its pairs). Arrays pass as they are.
+pub fn entries_as_pairs(value: &JsValue) -> JsValue {
+    match entries_shape(value) {
+        Ok(EntriesShape::Object(object)) => Object::entries(object).into(),
+        Ok(EntriesShape::Map(map)) => Array::from(&map.entries().into()).into(),
+        _ => value.clone(),
+    }
+}
+
+/// A batch of puts from `[[key, value], ...]`, from a plain object
+/// `{ key: value, ... }` (own enumerable string keys, in JS property order:
+/// insertion order, except that integer-like keys come first, ascending),
+/// or from a `Map` (in its order; keys strings or `Uint8Array`s).
 pub fn entries(value: &JsValue) -> JsResult<WriteBatch> {
+    match entries_shape(value)? {
+        EntriesShape::Pairs(pairs) => pair_entries(pairs),
+        EntriesShape::Object(object) => {
+            let mut batch = WriteBatch::new();
+            for key in Object::keys(object).iter() {
+                let value = Reflect::get(object, &key).unwrap_or(JsValue::UNDEFINED);
+                let key = key_bytes(&key, "an entries key")?;
+                batch.put(key, encode_value(&value)?);
+            }
+            Ok(batch)
+        }
+        EntriesShape::Map(map) => {
+            let mut failure = None;
+            let mut batch = WriteBatch::new();
+            map.for_each(&mut |value, key| {
+                if failure.is_some() {
+                    return;
+                }
+                let parsed = key_bytes(&key, "a Map key").and_then(|key| Ok((key, encode_value(&value)?)));
+                match parsed {
+                    Ok((key, value)) => {
+                        batch.put(key, value);
+                    }
+                    Err(f) => failure = Some(f),
+                }
+            });
+            match failure {
+                Some(f) => Err(f),
+                None => Ok(batch),
+            }
+        }
+    }
+}
+
+fn pair_entries(pairs: &Array) -> JsResult<WriteBatch> {
     let mut batch = WriteBatch::new();
-    for (index, pair) in array(value, "entries")?.iter().enumerate() {
+    for (index, pair) in pairs.iter().enumerate() {
         let pair = named(|what| array(&pair, what), || format!("entries[{index}]"))?;
         if pair.length() != 2 {
             return Err(invalid_argument(format!("entries[{index}] must be a [key, value] pair")));

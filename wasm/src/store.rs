@@ -585,11 +585,18 @@ impl Store {
         })
     }
 
-    /// Puts every `[key, value]` pair atomically.
+    /// Puts every entry atomically: an array of `[key, value]` pairs, a plain
+    /// object `{ key: value, ... }` (the original product's `batch_put`; own
+    /// enumerable string keys, in JS property order) or a `Map`.
     #[wasm_bindgen(js_name = batchPut, unchecked_return_type = "Promise<void>")]
-    pub fn batch_put(&self, #[wasm_bindgen(unchecked_param_type = "Array<[Key, Value]>")] entries: JsValue) -> Promise {
+    pub fn batch_put(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Array<[Key, Value]> | Record<string, Value> | Map<Key, Value>")]
+        entries: JsValue,
+    ) -> Promise {
         let parsed = args::entries(&entries);
-        let inner = local_or_forward!(self, parsed, "batchPut", [entries]);
+        // The OPFS worker is sent pairs whatever the shape (it weighs a batch by them).
+        let inner = local_or_forward!(self, parsed, "batchPut", [args::entries_as_pairs(&entries)]);
         call(parsed, move |batch| async move {
             if !batch.is_empty() {
                 inner.write_sized(batch.len(), batch.user_bytes() as usize, |db| db.write(&batch)).await?;

@@ -41,6 +41,11 @@ async fn crud_batch_range_and_keys_work_on_opfs() {
     ok(&store, "batchPut", &[json(r#"[["d","four"],["e","five"]]"#)]).await;
     ok(&store, "batch", &[json(r#"[{"type":"put","key":"f","value":6},{"type":"del","key":"a"}]"#)]).await;
     assert_eq!(JSON::stringify(&ok(&store, "keys", &[]).await).unwrap(), "[\"c\",\"d\",\"e\",\"f\"]");
+    // The plain-object form crosses to the worker (as pairs) too.
+    ok(&store, "batchPut", &[json(r#"{"o:1":{"n":1},"o:2":"two"}"#)]).await;
+    assert_eq!(JSON::stringify(&ok(&store, "get", &[s("o:1")]).await).unwrap(), r#"{"n":1}"#);
+    assert_eq!(fails(&store, "batchPut", &[s("o:3=x")]).await, "LSMKV_INVALID_ARGUMENT");
+    ok(&store, "batch", &[json(r#"[{"type":"del","key":"o:1"},{"type":"del","key":"o:2"}]"#)]).await;
     let range = ok(&store, "range", &[json(r#"{"gt":"c","lte":"e"}"#)]).await;
     assert_eq!(JSON::stringify(&range).unwrap(), "[[\"d\",\"four\"],[\"e\",\"five\"]]");
     let reverse = ok(&store, "range", &[json(r#"{"reverse":true,"limit":2}"#)]).await;

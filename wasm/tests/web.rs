@@ -95,6 +95,54 @@ async fn crud_batch_range_and_keys_work_on_indexeddb() {
 }
 
 #[wasm_bindgen_test]
+async fn batch_put_takes_a_plain_object_or_a_map_too() {
+    // The original product's batch_put({ key: value, ... }), beside pairs.
+    let store = open(&unique("batch-object"), idb_options()).await;
+    let object = json(r#"{"product:2":{"name":"Lamp","price":19.5},"product:1":"x","product:3":[1,null]}"#);
+    ok(&store, "batchPut", &[object]).await;
+    assert_eq!(JSON::stringify(&ok(&store, "get", &[s("product:2")]).await).unwrap(), r#"{"name":"Lamp","price":19.5}"#);
+    assert_eq!(ok(&store, "get", &[s("product:1")]).await, s("x"));
+    let range = ok(&store, "range", &[json(r#"{"prefix":"product:"}"#)]).await;
+    assert_eq!(
+        JSON::stringify(&range).unwrap(),
+        r#"[["product:1","x"],["product:2",{"name":"Lamp","price":19.5}],["product:3",[1,null]]]"#
+    );
+    // One atomic write of three entries.
+    assert_eq!(num(&ok(&store, "stats", &[]).await, "memtableEntries"), 3.0);
+    // Object.create(null) is a plain object; {} puts nothing.
+    let bare: js_sys::Object = js_sys::Object::create(JsValue::NULL.unchecked_ref());
+    Reflect::set(&bare, &s("bare"), &s("yes")).unwrap();
+    ok(&store, "batchPut", &[bare.into()]).await;
+    assert_eq!(ok(&store, "get", &[s("bare")]).await, s("yes"));
+    ok(&store, "batchPut", &[json("{}")]).await;
+    // A Map, with a string and a binary key, in the Map's order.
+    let map = js_sys::Map::new();
+    map.set(&s("m:b"), &json("2"));
+    map.set(&Uint8Array::from(&b"m:a"[..]).into(), &s("bytes key"));
+    ok(&store, "batchPut", &[map.into()]).await;
+    assert_eq!(ok(&store, "get", &[s("m:a")]).await, s("bytes key"));
+    assert_eq!(ok(&store, "get", &[s("m:b")]).await, json("2"));
+    // Anything else is refused, and nothing of a refused batch is written.
+    for bad in [s("k=v"), json("42"), JsValue::NULL, JsValue::UNDEFINED, js_sys::Date::new_0().into(), js_sys::Set::new(&JsValue::UNDEFINED).into()] {
+        assert_eq!(fails(&store, "batchPut", &[bad]).await, "LSMKV_INVALID_ARGUMENT");
+    }
+    assert_eq!(fails(&store, "batchPut", &[json(r#"{"ok:1":"v","":"empty key"}"#)]).await, "LSMKV_INVALID_KEY");
+    assert_eq!(fails(&store, "batchPut", &[json(r#"[["ok:2","v"],["bad"]]"#)]).await, "LSMKV_INVALID_ARGUMENT");
+    let bad_value = js_sys::Object::new();
+    Reflect::set(&bad_value, &s("ok:3"), &s("v")).unwrap();
+    Reflect::set(&bad_value, &s("nan"), &JsValue::from_f64(f64::NAN)).unwrap();
+    assert_eq!(fails(&store, "batchPut", &[bad_value.into()]).await, "LSMKV_INVALID_VALUE");
+    let bad_map = js_sys::Map::new();
+    bad_map.set(&s("ok:4"), &s("v"));
+    bad_map.set(&json("7"), &s("number key"));
+    assert_eq!(fails(&store, "batchPut", &[bad_map.into()]).await, "LSMKV_INVALID_KEY");
+    for key in ["ok:1", "ok:2", "ok:3", "ok:4"] {
+        assert!(ok(&store, "get", &[s(key)]).await.is_undefined(), "{key} of a refused batch was written");
+    }
+    ok(&store, "close", &[]).await;
+}
+
+#[wasm_bindgen_test]
 async fn values_come_back_as_the_type_that_was_put() {
     let store = open("types", r#"{"backend":"memory"}"#).await;
     let bytes: JsValue = Uint8Array::from(&[0u8, 255, 7][..]).into();

@@ -21,6 +21,8 @@ async function use(): Promise<void> {
   const keys: Key[] = await store.keys();
   await store.batch([{ type: 'put', key: 'a', value: 1 }, { type: 'del', key: 'b' }]);
   await store.batchPut([['a', 'x']]);
+  await store.batchPut({ 'product:1': { name: 'Lamp' }, 'product:2': 'x' });
+  await store.batchPut(new Map<Key, Value>([['a', 1], [new Uint8Array([1]), null]]));
   const stats: Stats = await store.stats();
   const cap: number = stats.memtableMaxEntries + stats.levels[0].tables.length;
   const health: StoreHealth = await store.health();
