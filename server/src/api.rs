@@ -29,6 +29,9 @@ pub struct AppState {
     pub data_dir: String,
     pub max_body_bytes: usize,
     pub web_root: Option<PathBuf>,
+    /// Set to `true` once shutdown begins: event streams end on it, so an
+    /// open stream (the playground keeps one) does not hold shutdown up.
+    pub stopping: tokio::sync::watch::Sender<bool>,
 }
 
 type Shared = State<Arc<AppState>>;
@@ -472,10 +475,14 @@ async fn events(State(state): Shared, RawQuery(raw): RawQuery, headers: HeaderMa
 /// Every event after `cursor`, as it happens (the feed is polled: the
 /// engine keeps a bounded log, and a reader that falls behind sees `missed`).
 fn event_stream(state: Arc<AppState>, cursor: u64) -> impl Stream<Item = Result<SseEvent, Infallible>> {
-    stream::unfold((state, cursor, Vec::<SseEvent>::new()), |(state, mut cursor, mut ready)| async move {
+    let stopping = state.stopping.subscribe();
+    stream::unfold((state, stopping, cursor, Vec::<SseEvent>::new()), |(state, mut stopping, mut cursor, mut ready)| async move {
         loop {
+            if *stopping.borrow() {
+                return None;
+            }
             if let Some(event) = ready.pop() {
-                return Some((Ok(event), (state, cursor, ready)));
+                return Some((Ok(event), (state, stopping, cursor, ready)));
             }
             let page = state.db.events(cursor, EVENT_PAGE);
             for e in page.events.iter().rev() {
@@ -488,7 +495,10 @@ fn event_stream(state: Arc<AppState>, cursor: u64) -> impl Stream<Item = Result<
                 if matches!(state.db.health().status, lsmkv::HealthStatus::Closed) {
                     return None;
                 }
-                tokio::time::sleep(Duration::from_millis(100)).await;
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+                    _ = stopping.changed() => {}
+                }
             }
         }
     })
@@ -536,6 +546,18 @@ async fn space(State(state): Shared) -> ApiResult<Response> {
     Ok(ok_data(to_value(view::space(&space))?))
 }
 
+/// The playground learns that this server serves it (and so preselects its
+/// "server" backend) from a `<meta name="lsmkv-server">` naming the API's
+/// path, put just before `</head>`: no probing request, so a static host of
+/// the same page sees no failed request.
+fn mark_server_backend(html: Vec<u8>) -> Vec<u8> {
+    const MARK: &[u8] = br#"<meta name="lsmkv-server" content="/api">"#;
+    match html.windows(7).position(|w| w.eq_ignore_ascii_case(b"</head>")) {
+        Some(at) => [&html[..at], MARK, &html[at..]].concat(),
+        None => html,
+    }
+}
+
 async fn openapi() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
 }
@@ -556,7 +578,10 @@ async fn fallback(State(state): Shared, method: Method, request: Request) -> Api
         return Err(ApiError::not_found(format!("no file {path}")));
     }
     let file = root.join(relative);
-    let bytes = tokio::fs::read(&file).await.map_err(|_| ApiError::not_found(format!("no file {path}")))?;
+    let mut bytes = tokio::fs::read(&file).await.map_err(|_| ApiError::not_found(format!("no file {path}")))?;
+    if relative == "index.html" {
+        bytes = mark_server_backend(bytes);
+    }
     let mime = match file.extension().and_then(|e| e.to_str()) {
         Some("html") => "text/html; charset=utf-8",
         Some("js" | "mjs") => "text/javascript; charset=utf-8",

@@ -94,6 +94,7 @@ fn main() -> ExitCode {
         data_dir: config.data_dir.display().to_string(),
         max_body_bytes: config.max_body_bytes,
         web_root: config.web_root.clone(),
+        stopping: tokio::sync::watch::channel(false).0,
     });
     let served = runtime.block_on(serve(&config.bind, state));
     // In-flight requests have finished: close the engine (syncs the WAL).
@@ -116,8 +117,12 @@ async fn serve(bind: &str, state: Arc<api::AppState>) -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind(bind).await.map_err(|e| format!("cannot listen on {bind}: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     println!("lsmkv-server listening on http://{addr}");
+    let stopping = state.stopping.clone();
     axum::serve(listener, api::router(state))
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            stopping.send_replace(true);
+        })
         .await
         .map_err(|e| format!("the server failed: {e}"))
 }

@@ -321,7 +321,47 @@ fn sigterm_stops_gracefully_and_data_survives() {
     let mut server = TestServer::start();
     let (status, _) = json_call("POST", &format!("{}/api/put", server.base_url()), r#"{"key":"durable","value":42}"#);
     assert_eq!(status, 200);
+    // An open event stream (the playground keeps one) must not hold the
+    // shutdown up: it ends, and the process exits 0 well before the helper's
+    // 30-second deadline kills it.
+    let stream = agent().get(&format!("{}/api/events", server.base_url())).call().unwrap();
+    let mut reader = BufReader::new(stream.into_reader());
+    let mut first = String::new();
+    reader.read_line(&mut first).unwrap();
+    assert!(!first.is_empty(), "the stream started");
     assert_eq!(server.terminate().and_then(|s| s.code()), Some(0));
+    let rest: Vec<String> = reader.lines().map_while(Result::ok).collect();
+    assert!(rest.len() < 10_000, "the stream ended");
     server.restart();
     assert_eq!(get(&format!("{}/api/get/durable", server.base_url()))["value"], 42);
+}
+
+#[test]
+fn the_playground_is_served_with_the_server_backend_marked() {
+    let root = tempfile_dir("web-root");
+    std::fs::write(root.join("index.html"), "<!doctype html><html><head><title>t</title></head><body>app</body></html>").unwrap();
+    std::fs::write(root.join("app.js"), "export {};").unwrap();
+    let server = TestServer::start_with(&["--web-root", root.to_str().unwrap()]);
+    let base = server.base_url();
+    for path in ["/", "/index.html"] {
+        let (status, body, _) = call("GET", &format!("{base}{path}"), None);
+        assert_eq!(status, 200, "{path}");
+        let text = body.as_str().unwrap();
+        assert!(text.contains(r#"<meta name="lsmkv-server" content="/api"></head>"#), "{path}: {text}");
+        assert!(text.ends_with("<body>app</body></html>"), "{text}");
+    }
+    let (status, body, _) = call("GET", &format!("{base}/app.js"), None);
+    assert_eq!((status, body.as_str()), (200, Some("export {};")));
+    let (status, body, _) = call("GET", &format!("{base}/missing.js"), None);
+    expect_error(status, &body, 404, "LSMKV_NOT_FOUND");
+    let (status, body, _) = call("GET", &format!("{base}/../Cargo.toml"), None);
+    assert_eq!(status, 404, "{body}");
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+fn tempfile_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("lsmkv-server-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
 }
