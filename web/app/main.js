@@ -99,7 +99,9 @@ async function main() {
 
   session.subscribe((u) => {
     const s = session.settings;
-    storeLabel.textContent = `“${s.name}” · ${backendLabel(s.backend)} · caps ${s.memtableMaxEntries}/${s.sstableMaxEntries}`;
+    // On the server the caps are its --preset's: shown as the engine reports them.
+    const caps = s.backend === 'server' ? (session.stats ? `${session.stats.memtableMaxEntries}/${session.stats.sstableMaxEntries}` : '…') : `${s.memtableMaxEntries}/${s.sstableMaxEntries}`;
+    storeLabel.textContent = s.backend === 'server' ? `${backendLabel(s.backend)} · caps ${caps}` : `“${s.name}” · ${backendLabel(s.backend)} · caps ${caps}`;
     if (u.reason === 'failed') {
       const locked = u.error && u.error.code === 'LSMKV_LOCKED';
       showBanner(

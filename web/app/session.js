@@ -2,11 +2,17 @@
 // localStorage), one engine call at a time for whatever may reopen the
 // store, the event feed (polled from the engine's cursor), and a history of
 // engine counters for the Analytics view. It computes nothing about the LSM:
-// it only calls the wasm `Store` and passes on what it returns.
+// it only calls the wasm `Store` (or, on the server backend, the same
+// methods over HTTP: remote.js) and passes on what it returns.
+
+import { RemoteStore, serverApiPath } from './remote.js';
+
+/** The REST API's path when lsmkv-server serves this page (then its backend is preselected); null elsewhere. */
+export const SERVER_API = serverApiPath();
 
 export const DEFAULT_SETTINGS = Object.freeze({
   name: 'playground',
-  backend: 'indexeddb',
+  backend: SERVER_API ? 'server' : 'indexeddb',
   memtableMaxEntries: 30,
   sstableMaxEntries: 30,
   l0CompactionTrigger: 4,
@@ -21,7 +27,7 @@ export const OPFS_SUPPORTED = typeof Worker === 'function' && !!(globalThis.navi
 
 /** How a backend is named on screen. */
 export function backendLabel(backend) {
-  return { indexeddb: 'IndexedDB', opfs: 'OPFS', memory: 'memory' }[backend] ?? backend;
+  return { indexeddb: 'IndexedDB', opfs: 'OPFS', memory: 'memory', server: 'lsmkv-server', fs: 'lsmkv-server (files on disk)' }[backend] ?? backend;
 }
 const HISTORY_MAX = 600;
 const EVENTS_KEPT = 300;
@@ -34,6 +40,8 @@ export function loadSettings() {
       for (const key of Object.keys(DEFAULT_SETTINGS)) {
         if (typeof saved[key] === typeof DEFAULT_SETTINGS[key]) merged[key] = saved[key];
       }
+      // Saved on a page that lsmkv-server served, opened where none does.
+      if (merged.backend === 'server' && !SERVER_API) merged.backend = 'indexeddb';
       return merged;
     }
   } catch {
@@ -82,6 +90,7 @@ export class Session {
     this.listeners = new Set();
     this.lock = Promise.resolve();
     this.sampling = null;
+    this.remotePending = false;
   }
 
   /** `listener({ stats, events, reason })`: `events` are the new ones since the last call. */
@@ -129,7 +138,7 @@ export class Session {
     this.state = 'opening';
     this.emit({ stats: this.stats, events: [], reason: 'opening' });
     try {
-      this.store = await this.Store.open(this.settings.name, storeOptions(this.settings));
+      this.store = this.settings.backend === 'server' ? await RemoteStore.open(SERVER_API) : await this.Store.open(this.settings.name, storeOptions(this.settings));
       this.state = 'open';
       this.openError = null;
       this.epoch += 1;
@@ -143,6 +152,29 @@ export class Session {
     }
     await this.refresh(reason);
     this.startSampling();
+    // The server's engine also changes on its own (background flushes and
+    // compactions, other clients): its event stream says when to refresh.
+    if (typeof this.store.watch === 'function') this.store.watch(this.cursor, () => this.remoteChanged());
+  }
+
+  /** One refresh for however many server events arrive while one is pending. */
+  remoteChanged() {
+    if (this.remotePending) return;
+    this.remotePending = true;
+    this.exclusive(async () => {
+      this.remotePending = false;
+      await this.refresh('remote');
+    });
+  }
+
+  /** What the current backend cannot do from the page, as an error (or null). */
+  unsupported(what) {
+    if (this.settings.backend !== 'server') return null;
+    const why = {
+      erase: 'The server’s data directory cannot be erased from the page: stop lsmkv-server and delete its --data-dir.',
+      crash: 'A crash cannot be simulated on the server from the page: kill -9 the lsmkv-server process and start it again (its kill tests do, 22 times per CI run).',
+    }[what];
+    return why ? Object.assign(new Error(why), { code: 'LSMKV_UNSUPPORTED' }) : null;
   }
 
   /** Closes the store and opens it with `settings` (falling back to the old ones if that fails). */
@@ -168,6 +200,8 @@ export class Session {
 
   /** Deletes the store's data (IndexedDB or OPFS) and opens it empty. */
   async erase() {
+    const refused = this.unsupported('erase');
+    if (refused) throw refused;
     return this.exclusive(async () => {
       await this.closeNow();
       if (this.settings.backend !== 'memory') await this.Store.destroy(this.settings.name, { backend: this.settings.backend });
@@ -182,6 +216,8 @@ export class Session {
    * recovering from what was persisted. Resolves to the events of the reopen.
    */
   async crashAndRecover(onCrashed) {
+    const refused = this.unsupported('crash');
+    if (refused) throw refused;
     return this.exclusive(async () => {
       const store = this.store;
       if (!store) throw new Error('the store is not open');

@@ -3,7 +3,7 @@
 // them; a rejected option leaves the previous settings in place).
 
 import { h, errorText, messageBox, showMessage, field, checkbox } from './dom.js';
-import { DEFAULT_SETTINGS, OPFS_SUPPORTED } from './session.js';
+import { DEFAULT_SETTINGS, OPFS_SUPPORTED, SERVER_API } from './session.js';
 
 const LIMITS = {
   memtableMaxEntries: [1, 100000],
@@ -19,7 +19,9 @@ export class SettingsDialog {
     this.backend = field('Backend', h('select', { attrs: { 'data-testid': 'set-backend' } },
       h('option', { attrs: { value: 'indexeddb' }, text: 'IndexedDB — survives reloads' }),
       h('option', { attrs: OPFS_SUPPORTED ? { value: 'opfs' } : { value: 'opfs', disabled: true }, text: OPFS_SUPPORTED ? 'OPFS — real files, in a worker; survives reloads' : 'OPFS — not available in this browser' }),
-      h('option', { attrs: { value: 'memory' }, text: 'Memory — gone on reload' })));
+      h('option', { attrs: { value: 'memory' }, text: 'Memory — gone on reload' }),
+      SERVER_API ? h('option', { attrs: { value: 'server' }, text: 'Server — the native engine of the lsmkv-server that serves this page' }) : null));
+    this.backend.input.addEventListener('change', () => this.showBackend());
     this.memtable = field('Memtable cap (entries)', number('set-memtable', LIMITS.memtableMaxEntries), 'The memtable is frozen and flushed before it would hold more.');
     this.sstable = field('SSTable cap (entries)', number('set-sstable', LIMITS.sstableMaxEntries), 'No table a flush or compaction writes holds more.');
     this.trigger = field('L0 compaction trigger (tables)', number('set-trigger', LIMITS.l0CompactionTrigger), 'L0 is compacted when it holds more tables than this.');
@@ -62,6 +64,22 @@ export class SettingsDialog {
     this.trigger.input.value = s.l0CompactionTrigger;
     this.auto.input.checked = s.autoCompaction;
     this.durability.input.value = s.durability;
+    this.showBackend();
+  }
+
+  /**
+   * On the server backend the store, its caps and its durability are the
+   * server's (`--data-dir`, `--preset`; every write is synced): those fields
+   * are disabled, and say so.
+   */
+  showBackend() {
+    const server = this.backend.input.value === 'server';
+    for (const f of [this.name, this.memtable, this.sstable, this.trigger, this.auto, this.durability]) {
+      f.input.disabled = server;
+      f.input.title = server ? 'Set by the server (its --data-dir and --preset), not by the page' : '';
+    }
+    this.eraseButton.disabled = server;
+    this.eraseButton.title = server ? 'Stop lsmkv-server and delete its --data-dir to erase it' : '';
   }
 
   open() {
@@ -74,6 +92,7 @@ export class SettingsDialog {
   }
 
   read() {
+    if (this.backend.input.value === 'server') return { settings: { ...this.session.settings, backend: 'server' } };
     const name = this.name.input.value.trim();
     if (!name) return { error: 'Give the store a name.', input: this.name.input };
     const ints = {};

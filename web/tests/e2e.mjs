@@ -19,6 +19,8 @@ const args = Object.fromEntries(
 const BASE = args.base || process.env.PLAYGROUND_URL || 'http://127.0.0.1:8080/';
 const ARTIFACTS = resolve(args.artifacts || 'artifacts');
 const ONLY = args.only ? new RegExp(args.only) : null;
+// --server yes: BASE is an lsmkv-server serving the playground; only the server tests run.
+const SERVER = args.server === 'yes';
 mkdirSync(ARTIFACTS, { recursive: true });
 
 const CHROMIUM_ARGS = [
@@ -30,6 +32,8 @@ const CHROMIUM_ARGS = [
 
 const tests = [];
 const test = (name, fn) => tests.push({ name, fn });
+const serverTests = [];
+const serverTest = (name, fn) => serverTests.push({ name, fn });
 
 class AssertionError extends Error {}
 function assert(condition, message) {
@@ -484,12 +488,92 @@ function watch(page) {
     problems.push(`a ${d.type()} dialog opened: ${d.message()}`);
     d.dismiss().catch(() => {});
   });
-  page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} ${r.failure() && r.failure().errorText}`));
+  page.on('requestfailed', (r) => {
+    const why = (r.failure() && r.failure().errorText) || '';
+    // A reload closes the page's event stream (server backend): not a failure.
+    if (/\/api\/events\b/.test(r.url()) && why.includes('ERR_ABORTED')) return;
+    problems.push(`request failed: ${r.url()} ${why}`);
+  });
   page.on('response', (r) => {
     if (r.status() >= 400) problems.push(`HTTP ${r.status()} for ${r.url()}`);
     else if (!r.url().startsWith(BASE)) problems.push(`a request left the origin: ${r.url()}`);
   });
 }
+
+// ---- the server backend (BASE is lsmkv-server with --web-root) ----
+
+/** A call to the server's REST API from outside the page (another client). */
+async function api(method, path, body) {
+  const response = await fetch(new URL(`api${path}`, BASE), {
+    method,
+    headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const answer = await response.json();
+  assert(response.ok && answer.success === true, `${method} /api${path}: HTTP ${response.status} ${JSON.stringify(answer)}`);
+  return answer;
+}
+
+serverTest('served by lsmkv-server: the server backend is preselected, 31 puts → one L0 table on disk', async (page) => {
+  await page.goto(BASE);
+  await ready(page);
+  const label = await page.textContent('[data-testid="store-label"]');
+  assert(label.includes('lsmkv-server') && label.includes('caps 30/30'), `store label: ${label}`);
+  equal(await page.textContent('[data-testid="memtable-fill"]'), '0 / 30 entries', 'memtable fill');
+  await view(page, 'operations');
+  for (let i = 1; i <= 31; i++) {
+    const key = `key:${String(i).padStart(2, '0')}`;
+    await put(page, key, `value ${i}`);
+    await until(async () => (await putMessage(page)).startsWith(`Put ${key} `), `put ${key} acknowledged`);
+  }
+  await settled(page);
+  const l0 = await tables(page, 0);
+  equal(l0.length, 1, 'L0 tables in the picture');
+  equal(l0[0].entries, 30, 'entries in the L0 table');
+  equal(await page.textContent('[data-testid="memtable-fill"]'), '1 / 30 entries', 'memtable after the flush');
+  const caption = await page.textContent('[data-testid="picture-caption"]');
+  assert(/Flush: 30 memtable entries → L0 table #\d+ \(30 entries\)/.test(caption), `caption: ${caption}`);
+  // The picture shows the server's engine: its own stats say the same.
+  const stats = (await api('GET', '/stats')).data;
+  equal(stats.levels[0].tables.length, 1, 'L0 tables in the server engine');
+  equal(stats.levels[0].tables[0].number, l0[0].number, 'the table number');
+  await shot(page, 'server-operations');
+});
+
+serverTest('server backend: reload, the data is still there; the Dashboard names the server', async (page) => {
+  await page.reload();
+  await ready(page);
+  await settled(page);
+  const keys = await browse(page, 'key:');
+  assert(keys.summary.startsWith('31 keys match'), `key:01…31 after reload: ${keys.summary}`);
+  await view(page, 'operations');
+  await page.fill('[data-testid="get-key"]', 'key:31');
+  await page.click('[data-testid="get-submit"]');
+  await until(async () => (await page.textContent('[data-testid="get-result"]')).includes('value 31'), 'key:31 (in the memtable on the server)');
+  await view(page, 'dashboard');
+  await until(async () => (await page.textContent('[data-testid="dash-backend"]')).includes('lsmkv-server'), 'the Dashboard names the backend');
+  assert((await page.textContent('[data-testid="dash-server"]')).includes('preset teaching'), 'the server row');
+  await shot(page, 'server-dashboard');
+});
+
+serverTest('server backend: another client’s writes reach the picture through /api/events', async (page) => {
+  // The memtable holds key:31; 30 more entries from outside the page flush it again.
+  const items = Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`curl:${String(i).padStart(2, '0')}`, { i }]));
+  await api('POST', '/batch_put', { items });
+  await until(async () => (await tables(page, 0)).length === 2, 'a second L0 table appears without any action in the page');
+  await settled(page);
+  const browsed = await browse(page, 'curl:');
+  assert(browsed.summary.startsWith('30 keys match'), `the other client's keys: ${browsed.summary}`);
+});
+
+serverTest('server backend: the crash scenario and erasing say why they cannot run here', async (page) => {
+  const log = await runDemo(page, 'crash');
+  assert(log.some((line) => line.includes('kill -9 the lsmkv-server process')), `demo log: ${log.join(' | ')}`);
+  await page.click('[data-testid="open-settings"]');
+  assert(await page.isDisabled('[data-testid="set-erase"]'), 'erase is disabled');
+  assert(await page.isDisabled('[data-testid="set-memtable"]'), 'caps are the server\'s');
+  await page.keyboard.press('Escape');
+});
 
 // ---- main ----
 
@@ -499,7 +583,8 @@ try {
   const context = await browser.newContext({ viewport: { width: 1366, height: 900 } });
   const page = await context.newPage();
   watch(page);
-  for (const { name, fn } of tests) {
+  const chosen = SERVER ? serverTests : tests;
+  for (const { name, fn } of chosen) {
     if (ONLY && !ONLY.test(name)) continue;
     const started = Date.now();
     const before = problems.length;
@@ -510,7 +595,7 @@ try {
     } catch (error) {
       failed += 1;
       console.log(`FAIL ${name} (${((Date.now() - started) / 1000).toFixed(1)}s)\n     ${(error.stack || String(error)).split('\n').slice(0, 4).join('\n     ')}`);
-      await page.screenshot({ path: join(ARTIFACTS, `failed-${tests.findIndex((t) => t.name === name)}.png`) }).catch(() => {});
+      await page.screenshot({ path: join(ARTIFACTS, `failed-${SERVER ? 'server-' : ''}${chosen.findIndex((t) => t.name === name)}.png`) }).catch(() => {});
     }
   }
   const name = 'no console errors, page errors, dialogs or failed requests during the whole run';

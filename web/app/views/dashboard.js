@@ -82,7 +82,7 @@ export class Dashboard {
       this.cards,
       card('Health', facts([
         ['Status', status, 'dash-status'],
-        ['Store', this.session.settings.name],
+        ['Store', this.session.settings.backend === 'server' && hl && hl.server ? hl.server.dataDir : this.session.settings.name],
         ['Backend', backendLabel(hl ? hl.backend : this.session.settings.backend), 'dash-backend'],
         hl && hl.wipe ? ['IndexedDB wipe', `detected at this open: ${hl.wipe.message}`, 'dash-wipe'] : null,
         hl && hl.indexeddb ? ['Durability', hl.indexeddb.durability] : null,
@@ -91,7 +91,8 @@ export class Dashboard {
         hl && hl.opfs ? ['OPFS files', `${fmtNum(hl.opfs.files)} in ${fmtNum(hl.opfs.slots)} slot files (${fmtNum(hl.opfs.freeSlots)} free)`, 'dash-opfs'] : null,
         hl && hl.opfs ? ['WAL flushes', fmtNum(hl.opfs.walSyncs)] : null,
         ['Storage used', storage],
-        ['Persistent storage', hl && hl.persisted !== null ? (hl.persisted ? 'granted' : 'not granted') : '–'],
+        hl && hl.server ? ['Server', `lsmkv-server ${hl.server.version}, preset ${hl.server.preset}; every write synced before it is acknowledged`, 'dash-server'] : null,
+        ['Persistent storage', hl && hl.persisted != null ? (hl.persisted ? 'granted' : 'not granted') : '–'],
         ['WAL tails truncated', fmtNum(s.walTailTruncations)],
       ])),
       card('Data', facts([

@@ -221,6 +221,11 @@ const SCENARIOS = [
         say('This scenario needs a durable backend (IndexedDB or OPFS): a memory store keeps nothing across a crash, by design. Switch the backend in Settings.', 'error');
         return;
       }
+      const refused = session.unsupported('crash');
+      if (refused) {
+        say(refused.message, 'error');
+        return;
+      }
       const COUNT = 45;
       const run = Date.now().toString(36);
       const acknowledged = new Map();
