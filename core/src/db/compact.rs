@@ -103,12 +103,10 @@ impl DbInner {
         drop(merged);
         let removed: Vec<(usize, u64)> = task.input_tables().map(|(l, t)| (l, t.number)).collect();
         let added: Vec<(usize, Arc<TableMeta>)> = written.tables.into_iter().map(|t| (level, Arc::new(t))).collect();
-        if let Err(e) = self.commit(tree, &removed, &added) {
-            for (_, table) in &added {
-                let _ = self.storage.remove(&filename::table_name(table.number));
-            }
-            return Err(e);
-        }
+        // On failure the outputs stay: a manifest append whose sync failed
+        // may still have reached the disk, and then the next open needs them
+        // (an open removes every table no manifest names, FORMAT.md).
+        self.commit(tree, &removed, &added)?;
         tree.obsolete.extend(task.input_tables().map(|(_, t)| t.clone()));
         let entries_out = added.iter().map(|(_, t)| t.entry_count).sum();
         Ok(CompactionReport {

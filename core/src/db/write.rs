@@ -9,7 +9,7 @@ use core::sync::atomic::Ordering;
 use super::{bump, DbInner, WalFile, WriteState};
 use crate::batch::Op;
 use crate::storage::Storage;
-use crate::error::{Error, Result};
+use crate::error::{Error, IoKind, Result};
 use crate::event::EventKind;
 use crate::key::{ValueKind, SEQ_MAX};
 use crate::memtable::Memtable;
@@ -197,6 +197,12 @@ impl DbInner {
     /// Makes WAL bytes of every sequence number ≤ `seq` durable. One caller
     /// syncs at a time; callers that waited behind a sync that covered them
     /// return at once (group commit).
+    ///
+    /// A failed sync is never retried: after one, the kernel may report a
+    /// later fsync as successful although the data was dropped (FORMAT.md,
+    /// "Failed I/O"). So the failure turns the database read-only, and
+    /// every writer not yet covered by an earlier successful sync — the one
+    /// that failed and those queued behind it — gets the error.
     pub(super) fn sync_wal_through(&self, seq: u64) -> Result<()> {
         let group = &self.group;
         if group.synced_seq.load(Ordering::Acquire) >= seq {
@@ -206,14 +212,16 @@ impl DbInner {
         if group.synced_seq.load(Ordering::Acquire) >= seq {
             return Ok(());
         }
+        self.check_open()?;
         let (name, through) = group.head.lock().clone();
         match self.storage.sync(&name) {
             Ok(()) => {
                 group.synced_seq.fetch_max(through, Ordering::AcqRel);
                 Ok(())
             }
-            // The file was rotated (and synced) and retired while we waited.
-            Err(_) if group.synced_seq.load(Ordering::Acquire) >= seq => Ok(()),
+            // The file was rotated, synced whole and retired while we
+            // waited: nothing of it is at risk.
+            Err(e) if e.is_io(IoKind::NotFound) && group.synced_seq.load(Ordering::Acquire) >= through => Ok(()),
             Err(e) => Err(self.fail(e)),
         }
     }

@@ -70,6 +70,13 @@ pub enum Tear {
 struct FaultFile {
     data: Vec<u8>,
     synced_len: usize,
+    /// Set by a failed `sync`: no byte from here on is ever known durable,
+    /// whatever later syncs return (a crash keeps a prefix of them, as of
+    /// unsynced bytes). Linux marks the dirty pages of a failed fsync clean
+    /// and reports the error once, so a retried fsync "succeeds" whether or
+    /// not the data reached the disk ("fsyncgate"); an engine that retries
+    /// and acknowledges may lose writes, and `after_crash` shows it.
+    durable_cap: Option<usize>,
 }
 
 /// The mutable state behind the lock.
@@ -84,6 +91,8 @@ struct State {
     crashed: bool,
     /// Calls that fail with an injected error, by number.
     fail_at: BTreeMap<u64, IoKind>,
+    /// Syncs left until one fails (1: the next), and how (`fail_nth_sync`).
+    sync_fail: Option<(u64, IoKind)>,
 }
 
 /// What the fault plan decides for a call.
@@ -131,11 +140,21 @@ impl FaultStorage {
 
     /// Arms an injected I/O error at call number `n`: that call returns
     /// `Error::Io { kind, message: "injected failure" }` without any effect
-    /// (a failed `sync` syncs nothing; a failed `append` appends nothing)
-    /// and later calls work normally. Several calls may be armed.
+    /// (a failed `append` appends nothing) and later calls work normally.
+    /// A failed `sync` syncs nothing, and more: the file's unsynced bytes
+    /// and any appended later stay at risk in a crash even if a later `sync`
+    /// of it succeeds (see `FaultFile::durable_cap`). Several calls may be
+    /// armed; `fail_nth_sync` arms a sync by its count instead.
     pub fn fail_at(&self, n: u64, kind: IoKind) {
         assert!(n >= 1, "calls are numbered from 1");
         self.state.lock().fail_at.insert(n, kind);
+    }
+
+    /// Arms an injected error at the `n`-th `sync` call from now (1: the
+    /// next), whatever the file; it fails as a `fail_at` sync does.
+    pub fn fail_nth_sync(&self, n: u64, kind: IoKind) {
+        assert!(n >= 1, "syncs are numbered from 1");
+        self.state.lock().sync_fail = Some((n, kind));
     }
 
     /// Disarms every pending crash and injected error. A crash that already
@@ -144,6 +163,7 @@ impl FaultStorage {
         let mut state = self.state.lock();
         state.crash_at = None;
         state.fail_at.clear();
+        state.sync_fail = None;
     }
 
     /// True once the armed crash has happened.
@@ -166,10 +186,13 @@ impl FaultStorage {
             .files
             .iter()
             .map(|(name, file)| {
-                let unsynced = file.data.len() - file.synced_len;
-                let kept = file.synced_len + surviving_unsynced(tear, unsynced, &mut rng);
+                // Past a failed sync nothing is known durable: a prefix of
+                // it may have reached the medium, like any unsynced bytes.
+                let durable = file.durable_cap.map_or(file.synced_len, |cap| cap.min(file.synced_len));
+                let unsynced = file.data.len() - durable;
+                let kept = durable + surviving_unsynced(tear, unsynced, &mut rng);
                 let data = file.data[..kept].to_vec();
-                (name.clone(), FaultFile { synced_len: data.len(), data })
+                (name.clone(), FaultFile { synced_len: data.len(), data, durable_cap: None })
             })
             .collect();
         FaultStorage { state: Mutex::new(State { files, ..State::default() }) }
@@ -209,7 +232,7 @@ impl FaultStorage {
     /// Replaces a file's bytes (all synced), creating it if needed: for tests
     /// that build damaged files by hand. Not counted.
     pub fn set_raw_bytes(&self, name: &str, data: Vec<u8>) {
-        let file = FaultFile { synced_len: data.len(), data };
+        let file = FaultFile { synced_len: data.len(), data, durable_cap: None };
         self.state.lock().files.insert(name.to_string(), file);
     }
 
@@ -322,11 +345,29 @@ impl Storage for FaultStorage {
     }
 
     fn sync(&self, name: &str) -> Result<()> {
-        self.call(name, |files| {
-            let file = file_mut(files, name)?;
-            file.synced_len = file.data.len();
-            Ok(())
-        })
+        let mut state = self.state.lock();
+        let mut fate = decide(&mut state);
+        if let (Fate::Run, Some((left, kind))) = (&fate, state.sync_fail) {
+            state.sync_fail = if left == 1 { None } else { Some((left - 1, kind)) };
+            if left == 1 {
+                fate = Fate::Fail(kind);
+            }
+        }
+        match fate {
+            Fate::Run => {
+                let file = file_mut(&mut state.files, name)?;
+                file.synced_len = file.data.len();
+                Ok(())
+            }
+            Fate::Crash { .. } => Err(Error::io(IoKind::Other, name, CRASH_MESSAGE)),
+            Fate::Fail(kind) => {
+                if let Some(file) = state.files.get_mut(name) {
+                    let cap = file.durable_cap.unwrap_or(usize::MAX).min(file.synced_len);
+                    file.durable_cap = Some(cap);
+                }
+                Err(Error::io(kind, name, INJECTED_MESSAGE))
+            }
+        }
     }
 
     fn truncate(&self, name: &str, len: u64) -> Result<()> {
@@ -337,6 +378,10 @@ impl Storage for FaultStorage {
                 // can no longer count as synced.
                 file.data.truncate(len as usize);
                 file.synced_len = file.synced_len.min(file.data.len());
+            }
+            // Bytes appended after a cut at or below the cap are new pages.
+            if file.durable_cap.is_some_and(|cap| file.data.len() <= cap) {
+                file.durable_cap = None;
             }
             Ok(())
         })
@@ -488,7 +533,8 @@ mod tests {
     }
 
     /// Goal: an injected error has no effect and later calls work; a failed
-    /// sync makes nothing durable.
+    /// sync makes nothing durable, and what was unsynced then stays lost to a
+    /// crash even after a later sync succeeds (fsyncgate).
     #[test]
     fn injected_failures_have_no_effect() {
         let s = half_synced();
@@ -504,7 +550,28 @@ mod tests {
         s.append("f", b"!").unwrap();
         assert_eq!(s.after_crash(Tear::DropUnsynced).read_all("f").unwrap(), b"synced".to_vec());
         s.sync("f").unwrap();
-        assert_eq!(s.after_crash(Tear::DropUnsynced).read_all("f").unwrap(), b"synced-unsynced!".to_vec());
+        assert_eq!(s.synced_len("f"), Some(16), "the retried sync reports success");
+        assert_eq!(s.after_crash(Tear::DropUnsynced).read_all("f").unwrap(), b"synced".to_vec(), "but they may be gone");
+        assert_eq!(s.after_crash(Tear::KeepUnsynced).read_all("f").unwrap(), b"synced-unsynced!".to_vec(), "or not");
+        // A cut back to the durable prefix starts fresh pages: they sync.
+        s.truncate("f", 6).unwrap();
+        s.append("f", b"+new").unwrap();
+        s.sync("f").unwrap();
+        assert_eq!(s.after_crash(Tear::DropUnsynced).read_all("f").unwrap(), b"synced+new".to_vec());
+    }
+
+    /// Goal: `fail_nth_sync` fails exactly the n-th sync, counting syncs only.
+    #[test]
+    fn the_nth_sync_fails() {
+        let s = half_synced();
+        s.fail_nth_sync(2, IoKind::QuotaExceeded);
+        s.sync("f").unwrap();
+        s.len("f").unwrap();
+        s.append("f", b"x").unwrap();
+        assert!(s.sync("f").unwrap_err().is_io(IoKind::QuotaExceeded));
+        assert_eq!(s.synced_len("f"), Some(15));
+        s.sync("f").unwrap();
+        s.sync("f").unwrap();
     }
 
     /// Goal: faults can be disarmed, and a number already past never fires.

@@ -22,7 +22,7 @@ use crate::error::Result;
 
 pub mod conformance;
 pub mod fault;
-pub use fault::{FaultStorage, Tear};
+pub use fault::{FaultStorage, Tear, CRASH_MESSAGE, INJECTED_MESSAGE};
 mod mem;
 pub use mem::MemStorage;
 

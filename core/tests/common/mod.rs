@@ -3,6 +3,8 @@
 
 use lsmkv::Options;
 
+pub mod workload;
+
 pub use lsmkv::testing::Rng;
 
 /// A key from a small key space (so overwrites and deletes hit), now and then
