@@ -13,9 +13,16 @@
 //! any others (Linux keeps one page cache for both). The file is trimmed to
 //! what was appended when it is truncated, renamed, removed or the storage
 //! is dropped; after a crash it may end in zeros, which log readers skip.
+//! The preallocation reserves blocks (`posix_fallocate`), because a store
+//! through a map into a hole of a full filesystem is SIGBUS, not an error:
+//! a full disk fails the append that needs more room, with `QuotaExceeded`.
 //! Other files are read through a read-only map, so a block read is a copy
 //! out of the page cache rather than a `pread`. Safety of the maps rests on
-//! the `LOCK` file: nothing else shrinks a file while it is mapped.
+//! the `LOCK` file: nothing else shrinks a file while it is mapped. What it
+//! cannot stop: a process that ignores `LOCK` (or a user) truncating a table
+//! or WAL file in place makes the next access to the lost pages fault
+//! (SIGBUS) — the price of reading through maps; replacing a file by rename
+//! or deleting it is harmless, since the map keeps the old inode.
 
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
@@ -114,15 +121,28 @@ impl MappedLog {
         Ok(())
     }
 
-    /// Extends the file (sparse zeros) to hold at least `needed` bytes and maps it.
+    /// Extends the file to hold at least `needed` bytes, with its blocks
+    /// reserved, and maps it. When the disk cannot hold the usual growth it
+    /// tries exactly `needed`; when it cannot hold that either, the append
+    /// fails with `QuotaExceeded` and nothing was written.
     fn grow(&mut self, file: &File, name: &str, needed: u64) -> Result<()> {
         let doubled = self.capacity.saturating_mul(2).min(self.capacity + LOG_GROWTH_MAX);
-        let capacity = needed.max(doubled).max(LOG_PREALLOCATION_MIN);
+        let wanted = needed.max(doubled).max(LOG_PREALLOCATION_MIN);
         self.map = None;
-        file.set_len(capacity).map_err(|e| io_error(name, e))?;
+        let capacity = match reserve(file, wanted) {
+            Ok(()) => wanted,
+            Err(_) if wanted > needed => {
+                reserve(file, needed).map_err(|e| io_error(name, e))?;
+                needed
+            }
+            Err(e) => return Err(io_error(name, e)),
+        };
         // SAFETY: the file is ours alone (the directory's LOCK), it is not
         // shrunk while mapped (trim unmaps first), and every access stays
-        // within `capacity`, the length it was just given.
+        // within `capacity`, the length it was just given. Its blocks are
+        // allocated (`reserve`), so a store into the map cannot meet a full
+        // disk. Another process that ignores the LOCK and truncates the file
+        // can still make a store fault: the remaining risk (FORMAT.md).
         let map = unsafe { MmapMut::map_mut(file) }.map_err(|e| io_error(name, e))?;
         self.map = Some(map);
         self.capacity = capacity;
@@ -138,6 +158,37 @@ impl MappedLog {
         }
         Ok(())
     }
+}
+
+/// Makes `file` at least `len` bytes long with every block allocated, so
+/// later stores into a map of it cannot fail for want of space.
+fn reserve(file: &File, len: u64) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let Ok(off_len) = libc::off_t::try_from(len) else {
+        return Err(io::Error::from(io::ErrorKind::FileTooLarge));
+    };
+    // SAFETY: a plain system call on a descriptor this `File` owns.
+    let errno = unsafe { libc::posix_fallocate(file.as_raw_fd(), 0, off_len) };
+    match errno {
+        0 => Ok(()),
+        // A filesystem without fallocate (glibc emulates it, musl does not):
+        // write the zeros ourselves, which allocates the blocks just as well.
+        libc::EOPNOTSUPP | libc::EINVAL => write_zeros(file, len),
+        errno => Err(io::Error::from_raw_os_error(errno)),
+    }
+}
+
+/// Writes zeros from the file's end up to `len`.
+fn write_zeros(file: &File, len: u64) -> io::Result<()> {
+    const CHUNK: usize = 64 << 10;
+    let zeros = [0u8; CHUNK];
+    let mut at = file.metadata()?.len();
+    while at < len {
+        let n = CHUNK.min((len - at) as usize);
+        file.write_all_at(&zeros[..n], at)?;
+        at += n as u64;
+    }
+    Ok(())
 }
 
 impl FsStorage {
