@@ -120,6 +120,8 @@ pub struct StatsView<'a> {
     block_cache_hits: u64,
     block_cache_misses: u64,
     wal_tail_truncations: u64,
+    write_stalls: u64,
+    write_stall_micros: u64,
 }
 
 pub fn stats(s: &Stats, style: KeyStyle) -> StatsView<'_> {
@@ -156,6 +158,8 @@ pub fn stats(s: &Stats, style: KeyStyle) -> StatsView<'_> {
         block_cache_hits: s.block_cache_hits,
         block_cache_misses: s.block_cache_misses,
         wal_tail_truncations: s.wal_tail_truncations,
+        write_stalls: s.write_stalls,
+        write_stall_micros: s.write_stall_micros,
     }
 }
 

@@ -90,6 +90,10 @@ pub struct Stats {
     pub block_cache_misses: u64,
     /// WAL torn tails truncated since open.
     pub wal_tail_truncations: u64,
+    /// Writes that waited for background flushes or compactions to catch up
+    /// (too many frozen memtables or L0 tables), and their total wait.
+    pub write_stalls: u64,
+    pub write_stall_micros: u64,
     pub durability: Durability,
 }
 

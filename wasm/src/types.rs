@@ -126,6 +126,8 @@ export interface Stats {
   gets: number; tablesProbed: number; bloomNegatives: number; readAmplification: number;
   blockCacheHits: number; blockCacheMisses: number;
   walTailTruncations: number;
+  /** Writes that waited for background flushes/compactions to catch up, and the total wait. */
+  writeStalls: number; writeStallMicros: number;
 }
 
 export interface SpaceStats {

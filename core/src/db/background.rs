@@ -9,7 +9,10 @@
 mod imp {
     use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
     use std::thread::JoinHandle;
-    use std::time::Duration;
+    use std::format;
+    use std::panic::{self, AssertUnwindSafe};
+    use std::string::String;
+    use std::time::{Duration, Instant};
 
     use crate::db::DbInner;
 
@@ -61,12 +64,14 @@ mod imp {
         }
 
         /// Waits until the worker finishes a round, or a short while.
-        pub fn wait_for_progress(&self) {
-            if let Some(signal) = &self.signal {
-                let flags = signal.flags();
-                let round = flags.rounds;
-                let _ = signal.progress.wait_timeout_while(flags, PROGRESS_WAIT, |f| f.rounds == round && !f.stop);
-            }
+        /// Returns the microseconds waited.
+        pub fn wait_for_progress(&self) -> u64 {
+            let Some(signal) = &self.signal else { return 0 };
+            let start = Instant::now();
+            let flags = signal.flags();
+            let round = flags.rounds;
+            let _ = signal.progress.wait_timeout_while(flags, PROGRESS_WAIT, |f| f.rounds == round && !f.stop);
+            u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX)
         }
 
         /// Starts the worker thread, if this database has one.
@@ -97,6 +102,14 @@ mod imp {
         }
     }
 
+    fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
+        match (payload.downcast_ref::<&str>(), payload.downcast_ref::<String>()) {
+            (Some(text), _) => text,
+            (_, Some(text)) => text,
+            _ => "(no message)",
+        }
+    }
+
     fn run(signal: &Signal, inner: &Weak<DbInner>) {
         loop {
             {
@@ -110,8 +123,17 @@ mod imp {
                 flags.pending = false;
             }
             let Some(db) = inner.upgrade() else { return };
-            // A failure has already turned the database read-only; writers see it.
-            let _ = db.maintain();
+            // A failure turns the database read-only, so writers get it (and
+            // stop waiting for progress): an error, or a panic, which would
+            // otherwise end this thread and leave throttled writers waiting
+            // for rounds that never come.
+            match panic::catch_unwind(AssertUnwindSafe(|| db.maintain())) {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    db.fail(e);
+                }
+                Err(payload) => db.go_read_only(format!("background maintenance panicked: {}", panic_message(&*payload))),
+            }
             drop(db);
             signal.flags().rounds += 1;
             signal.progress.notify_all();
@@ -137,7 +159,9 @@ mod imp {
             false
         }
         pub fn request(&self) {}
-        pub fn wait_for_progress(&self) {}
+        pub fn wait_for_progress(&self) -> u64 {
+            0
+        }
         pub fn start(&self, _inner: Weak<DbInner>) -> Option<Worker> {
             None
         }

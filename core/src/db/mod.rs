@@ -159,6 +159,8 @@ pub(crate) struct Counters {
     pub tables_probed: AtomicU64,
     pub bloom_negatives: AtomicU64,
     pub wal_tail_truncations: AtomicU64,
+    pub write_stalls: AtomicU64,
+    pub write_stall_micros: AtomicU64,
     /// Mirrors of writer state, readable without the write lock.
     pub last_seq: AtomicU64,
     pub flushed_seq: AtomicU64,
@@ -237,14 +239,18 @@ impl DbInner {
     /// read-only (after a failed sync, what is durable is unknown; reopening
     /// recovers from the WAL). Returns the error for the caller to propagate.
     fn fail(&self, error: Error) -> Error {
+        self.go_read_only(error.to_string());
+        error
+    }
+
+    /// Turns an open database read-only for `reason` (the first reason wins).
+    fn go_read_only(&self, reason: String) {
         let mut status = self.status.lock();
         if *status == Status::Open {
-            let reason = error.to_string();
             *status = Status::ReadOnly(reason.clone());
             drop(status);
             self.event(EventKind::WentReadOnly { reason });
         }
-        error
     }
 
     fn event(&self, kind: EventKind) {
@@ -535,6 +541,8 @@ impl DbInner {
             block_cache_hits: self.tables.blocks.hits(),
             block_cache_misses: self.tables.blocks.misses(),
             wal_tail_truncations: load(&c.wal_tail_truncations),
+            write_stalls: load(&c.write_stalls),
+            write_stall_micros: load(&c.write_stall_micros),
             durability: self.options.durability,
         }
     }

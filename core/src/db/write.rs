@@ -61,7 +61,9 @@ impl DbInner {
     /// turns the database read-only and shows on the next write.
     fn after_freeze(&self) {
         if !self.maintenance.is_background() {
-            let _ = self.maintain();
+            if let Err(e) = self.maintain() {
+                self.fail(e);
+            }
             return;
         }
         self.maintenance.request();
@@ -69,18 +71,24 @@ impl DbInner {
     }
 
     /// Backpressure: waits while the worker is behind — too many frozen
-    /// memtables (memory) or too many L0 tables (read cost).
+    /// memtables (memory) or too many L0 tables (read cost) — so memory stays
+    /// bounded however fast writers are. Counted in `Stats::write_stalls`.
     fn throttle(&self) {
         let l0_stop = self.options.l0_compaction_trigger.saturating_mul(L0_STOP_FACTOR);
+        let mut waited = None;
         loop {
             let view = self.view();
             let behind = view.frozen.len() >= FROZEN_MEMTABLES_MAX || view.version.levels[0].len() >= l0_stop;
             drop(view);
             if !behind || self.check_open().is_err() {
-                return;
+                break;
             }
             self.maintenance.request();
-            self.maintenance.wait_for_progress();
+            *waited.get_or_insert(0) += self.maintenance.wait_for_progress();
+        }
+        if let Some(micros) = waited {
+            bump(&self.counters.write_stalls, 1);
+            bump(&self.counters.write_stall_micros, micros);
         }
     }
 

@@ -94,6 +94,7 @@ export class Dashboard {
         hl && hl.server ? ['Server', `lsmkv-server ${hl.server.version}, preset ${hl.server.preset}; every write synced before it is acknowledged`, 'dash-server'] : null,
         ['Persistent storage', hl && hl.persisted != null ? (hl.persisted ? 'granted' : 'not granted') : '–'],
         ['WAL tails truncated', fmtNum(s.walTailTruncations)],
+        s.writeStalls ? ['Write stalls', `${fmtNum(s.writeStalls)} (${fmtNum(Math.round(s.writeStallMicros / 1000))} ms waiting for flushes and compactions)`] : null,
       ])),
       card('Data', facts([
         ['Live keys', sp ? fmtNum(sp.liveKeys) : '…', 'dash-keys'],
