@@ -117,6 +117,19 @@ fn buffered_writes_survive_a_crash_once_synced() {
 }
 
 #[test]
+fn close_makes_buffered_writes_durable() {
+    let buffered = Options { durability: Durability::Buffered, ..Options::teaching() };
+    let storage = Arc::new(FaultStorage::new());
+    let db = Db::open_shared(storage.clone(), buffered.clone()).unwrap();
+    for i in 0..10u8 {
+        db.put(&[b'k', i], &[i]).unwrap();
+    }
+    db.close().expect("close syncs the WAL");
+    let db = Db::open_shared(Arc::new(storage.after_crash(Tear::DropUnsynced)), buffered).unwrap();
+    assert_eq!(contents(&db).len(), 10, "every buffered write is durable once close returned");
+}
+
+#[test]
 fn crashes_with_background_flush_and_compaction_lose_nothing_acknowledged() {
     // The worker thread makes the order of storage calls vary from run to
     // run; whatever it is, the guarantees must hold.

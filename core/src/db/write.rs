@@ -6,7 +6,7 @@ use alloc::format;
 use alloc::sync::Arc;
 use core::sync::atomic::Ordering;
 
-use super::{bump, DbInner, WalFile, WriteState};
+use super::{bump, DbInner, Status, WalFile, WriteState};
 use crate::batch::Op;
 use crate::storage::Storage;
 use crate::error::{Error, IoKind, Result};
@@ -220,7 +220,11 @@ impl DbInner {
         if group.synced_seq.load(Ordering::Acquire) >= seq {
             return Ok(());
         }
-        self.check_open()?;
+        // Read-only: a sync failed. (Closed is fine: `close` syncs after
+        // setting it, and a writer racing with it may still sync its bytes.)
+        if let Status::ReadOnly(reason) = &*self.status.lock() {
+            return Err(Error::ReadOnly { reason: reason.clone() });
+        }
         let (name, through) = group.head.lock().clone();
         match self.storage.sync(&name) {
             Ok(()) => {
