@@ -19,6 +19,9 @@ pub mod event;
 mod coding;
 pub mod error;
 pub mod filename;
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzz;
 pub mod iterator;
 pub mod key;
 pub mod manifest;

@@ -27,6 +27,8 @@ mod writer;
 
 #[cfg(test)]
 mod tests;
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) mod fuzzing;
 
 pub use bloom::bloom_hash;
 pub use cache::BlockCache;
