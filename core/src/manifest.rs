@@ -357,7 +357,11 @@ pub fn install_current(storage: &dyn Storage, number: u64) -> Result<()> {
 /// for the live one it is damage).
 pub fn read_manifest(storage: &dyn Storage, number: u64) -> Result<(Vec<VersionEdit>, Option<TornTail>)> {
     let name = manifest_name(number);
-    let log = read_log(storage, &name, LogKind::Manifest)?;
+    let log = read_log(storage, &name, LogKind::Manifest).map_err(|e| match e {
+        // CURRENT names it, so it was created and synced before CURRENT was.
+        Error::Io { kind: IoKind::NotFound, .. } => Error::corruption(&name, 0, "the manifest CURRENT names is missing"),
+        other => other,
+    })?;
     let edits = log
         .records
         .iter()

@@ -193,6 +193,9 @@ impl Storage for JournaledFiles {
             return Err(Error::io(IoKind::AlreadyExists, name, "file exists"));
         }
         let id = state.next_id;
+        if id > FILE_ID_MAX {
+            return Err(Error::io(IoKind::Other, name, "file ids exhausted"));
+        }
         state.next_id += 1;
         state.files.insert(name.to_string(), File { id, data: Vec::new() });
         state.push(Mutation::Create { name: name.to_string(), id });
@@ -355,6 +358,18 @@ impl Loaded {
     }
 }
 
+/// Ids are stored as JavaScript numbers, exact up to 2^53 - 1.
+pub const FILE_ID_MAX: FileId = (1 << 53) - 1;
+
+/// The id after a stored `id`; one past `FILE_ID_MAX` is corruption (no
+/// writer made it, and it would leave no id for the next file).
+fn id_after(id: FileId) -> Result<FileId> {
+    if id >= FILE_ID_MAX {
+        return Err(Error::corruption(&format!("indexeddb file id {id}"), 0, "file id out of range"));
+    }
+    Ok(id + 1)
+}
+
 /// Rebuilds files from `records` and `chunks` (`(id, offset, bytes)` in key
 /// order, as a cursor over `[id, offset]` returns them). A gap between
 /// chunks, or a format 1 record longer than its chunks, is corruption, named
@@ -363,7 +378,7 @@ pub fn load(records: Vec<Record>, chunks: Vec<(FileId, u64, Vec<u8>)>) -> Result
     let mut bodies: HashMap<FileId, Vec<u8>> = HashMap::new();
     let mut loaded = Loaded::default();
     for (id, offset, data) in chunks {
-        loaded.next_id = loaded.next_id.max(id + 1);
+        loaded.next_id = loaded.next_id.max(id_after(id)?);
         *loaded.chunk_counts.entry(id).or_default() += 1;
         let body = bodies.entry(id).or_default();
         if offset > body.len() as u64 {
@@ -377,7 +392,7 @@ pub fn load(records: Vec<Record>, chunks: Vec<(FileId, u64, Vec<u8>)>) -> Result
         body.extend_from_slice(&data);
     }
     for (name, id, len) in records {
-        loaded.next_id = loaded.next_id.max(id + 1);
+        loaded.next_id = loaded.next_id.max(id_after(id)?);
         let mut body = bodies.remove(&id).unwrap_or_default();
         if let Some(len) = len {
             if (body.len() as u64) < len {

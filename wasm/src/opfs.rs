@@ -137,7 +137,8 @@ fn slot_id(name: &str) -> Option<u64> {
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    digits.parse().ok()
+    // The last id is never used (no id would follow it): not a slot of ours.
+    digits.parse().ok().filter(|&id| id < u64::MAX)
 }
 
 /// Counters the backend keeps beside the pool's.

@@ -162,7 +162,9 @@ pub fn decode_header(bytes: &[u8]) -> Copy {
         return Copy::Invalid;
     }
     let stored = u32::from_le_bytes(bytes[end..end + 4].try_into().expect("4 bytes"));
-    if crc32(&bytes[..end]) != stored {
+    // Generations count up from 1; the last one is never written (no
+    // generation could follow it).
+    if crc32(&bytes[..end]) != stored || generation == u64::MAX {
         return Copy::Invalid;
     }
     if version > SLOT_FORMAT_VERSION {

@@ -263,7 +263,10 @@ impl Table {
     /// (bypassing the cache) and checks the properties against the entries.
     pub fn inspect(&self, storage: &dyn Storage) -> Result<TableInspection> {
         let mut blocks = Vec::with_capacity(self.handles.len());
-        let mut entries = Vec::with_capacity(usize::try_from(self.properties.entry_count).unwrap_or(0).min(1 << 20));
+        // Trust the recorded count only as far as the file could hold it:
+        // every entry takes at least 8 bytes (its trailer).
+        let possible = self.properties.entry_count.min(self.file_size / 8);
+        let mut entries = Vec::with_capacity(usize::try_from(possible).unwrap_or(0));
         let mut counted = Properties { data_block_count: self.handles.len() as u64, ..Properties::default() };
         for (block_index, handle) in self.handles.iter().enumerate() {
             let block = self.block(storage, None, block_index)?;
