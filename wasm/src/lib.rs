@@ -14,6 +14,9 @@
 
 pub mod journal;
 pub mod slots;
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzz;
 
 #[cfg(target_arch = "wasm32")]
 mod args;
