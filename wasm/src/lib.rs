@@ -14,7 +14,9 @@
 
 pub mod journal;
 pub mod slots;
-#[cfg(any(test, feature = "fuzzing"))]
+// Native tests replay the fuzz seeds; the wasm32 test build has no
+// `lsmkv/fuzzing` (its dev-dependencies are the browser's).
+#[cfg(any(all(test, not(target_arch = "wasm32")), feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzz;
 
