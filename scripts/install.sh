@@ -4,12 +4,14 @@
 #
 #   bash scripts/install.sh            # everything (tests, playground, benchmarks' browser half)
 #   bash scripts/install.sh playground # only what `trunk serve` needs
+#   bash scripts/install.sh fuzz       # only what fuzz/run.sh needs
 #
 # Pins (see ../shared/docs/toolchain.md for why each matters):
 #   wasm-bindgen-cli 0.2.130  must equal the wasm-bindgen crate in Cargo.lock
 #   trunk 0.21.14             newer trunk needs a newer rustc
 #   wasm-pack 0.15.1
 #   wasm-opt from npm binaryen@132 (Debian's wasm-opt 108 breaks the module)
+#   cargo-fuzz 0.13.1         libFuzzer needs a nightly toolchain (any recent one)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 what=${1:-all}
@@ -17,11 +19,27 @@ what=${1:-all}
 WASM_BINDGEN_VERSION=0.2.130
 TRUNK_VERSION=0.21.14
 WASM_PACK_VERSION=0.15.1
+CARGO_FUZZ_VERSION=0.13.1
 
 say() { printf '\033[1m[install]\033[0m %s\n' "$*"; }
 have_version() { command -v "$1" >/dev/null 2>&1 && "$1" --version 2>/dev/null | grep -q "$2"; }
 
 export PATH="$root/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+
+install_fuzz() {
+  if ! rustup toolchain list | grep -q '^nightly'; then
+    say "rustup toolchain install nightly (minimal profile, about 1 minute)"
+    rustup toolchain install nightly --profile minimal
+  fi
+  if ! have_version cargo-fuzz "$CARGO_FUZZ_VERSION"; then
+    say "cargo install cargo-fuzz $CARGO_FUZZ_VERSION (about 1 minute)"
+    cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked --force
+  fi
+}
+if [ "$what" = fuzz ]; then
+  install_fuzz
+  exit 0
+fi
 
 # The lockfile must agree with the CLI pin, or the test runner refuses the module.
 locked=$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/"/,"",$3); print $3; exit}' "$root/Cargo.lock")
@@ -71,3 +89,5 @@ if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
   apt-get update -qq
   apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends chromium chromium-driver
 fi
+
+install_fuzz

@@ -14,6 +14,9 @@ stage "native: core and wasm crates (cargo test)"
 if [ "$(id -u)" -eq 0 ]; then export LSMKV_REQUIRE_DISK_FULL_TEST=1; fi
 cargo test --workspace --locked
 
+stage "fuzz: every decoder under libFuzzer, ${LSMKV_FUZZ_SECONDS:=8} s each (fuzz/run.sh)"
+bash fuzz/run.sh "$LSMKV_FUZZ_SECONDS"
+
 stage "no_std: core builds for wasm32v1-none, a target without std"
 cargo build -p lsmkv --no-default-features --target wasm32v1-none --locked
 
