@@ -268,7 +268,25 @@ fn bad_input_gets_a_4xx_with_a_code_and_nothing_applied() {
     let (s, b) = json_call("POST", &format!("{base}/api/batch"), r#"{"ops":[{"type":"put","key":"ok:2","value":1},{"type":"rename","key":"x"}]}"#);
     expect_error(s, &b, 400, "LSMKV_INVALID_ARGUMENT");
     assert_eq!(get(&format!("{base}/api/keys"))["count"], 0, "nothing of a refused batch applied");
+
+    // What is not an error (README's table): an empty batch, a reversed range.
+    let (s, b) = json_call("POST", &format!("{base}/api/batch_put"), "{}");
+    assert_eq!((s, &b["total"]), (200, &Value::from(0)), "{b}");
+    json_call("POST", &put, r#"{"key":"m","value":1}"#);
+    assert_eq!(get(&format!("{base}/api/range?start=z&end=a"))["count"], 0);
+    let (s, b, _) = call("GET", &format!("{base}/api/inspect/999999"), None);
+    expect_error(s, &b, 404, "LSMKV_NOT_FOUND");
     assert_eq!(get(&format!("{base}/api/health"))["data"]["status"], "ok");
+}
+
+#[test]
+fn a_bad_flag_is_a_usage_error() {
+    for args in [&["--preset", "fast"][..], &["--max-body-bytes", "lots"], &["--colour", "red"], &["--bind"]] {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_lsmkv-server")).args(args).output().unwrap();
+        assert_eq!(output.status.code(), Some(64), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("usage: lsmkv-server"), "{args:?}: {stderr}");
+    }
 }
 
 #[test]

@@ -176,6 +176,13 @@ async fn bad_input_is_a_coded_error_never_a_panic() {
     assert_eq!(fails(&store, "range", &[json(r#"{"gt":"a","gte":"b"}"#)]).await, "LSMKV_INVALID_ARGUMENT");
     assert_eq!(fails(&store, "range", &[json(r#"{"from":"a"}"#)]).await, "LSMKV_INVALID_ARGUMENT");
     assert_eq!(fails(&store, "batch", &[json(r#"[{"type":"merge","key":"a"}]"#)]).await, "LSMKV_INVALID_ARGUMENT");
+    assert_eq!(fails(&store, "range", &[json(r#"{"limit":"ten"}"#)]).await, "LSMKV_INVALID_ARGUMENT");
+    assert_eq!(fails(&store, "inspectTable", &[JsValue::from_f64(999999.0)]).await, "LSMKV_INVALID_ARGUMENT");
+    // Not errors (README's table): an empty batch, a reversed range.
+    ok(&store, "batchPut", &[json("{}")]).await;
+    ok(&store, "put", &[s("m"), s("v")]).await;
+    let reversed = ok(&store, "range", &[json(r#"{"gte":"z","lt":"a"}"#)]).await;
+    assert_eq!(Array::from(&reversed).length(), 0);
     assert_eq!(open_error("x", r#"{"backend":"memory","memtableMaxEntries":0}"#).await, "LSMKV_INVALID_OPTIONS");
     assert_eq!(open_error("x", r#"{"backend":"memory","memtableMaxEntrys":10}"#).await, "LSMKV_INVALID_OPTIONS");
     assert_eq!(open_error("x", r#"{"backend":"floppy"}"#).await, "LSMKV_INVALID_OPTIONS");
