@@ -65,6 +65,13 @@ fn child_writer() {
     }
 }
 
+/// The op an `ack i` line acknowledges. libtest prints the test's name
+/// before its output, so the first line is `test child_writer ... ack i`.
+fn acked(line: &str) -> Option<u64> {
+    let at = line.find("ack ")?;
+    Some(line[at + 4..].trim().parse().expect("ack lines end in a number"))
+}
+
 /// Runs one child until a random moment, SIGKILLs it, returns the highest acknowledged op.
 fn run_child_and_kill(dir: &std::path::Path, durability: &str, start: u64, rng: &mut Rng) -> Option<u64> {
     let mut child = Command::new(std::env::current_exe().unwrap())
@@ -83,20 +90,14 @@ fn run_child_and_kill(dir: &std::path::Path, durability: &str, start: u64, rng: 
     // Read acknowledgements until it is time, then kill mid-stream.
     while started.elapsed() < kill_after {
         match lines.next() {
-            Some(Ok(line)) => {
-                if let Some(i) = line.strip_prefix("ack ") {
-                    last_ack = Some(i.parse::<u64>().unwrap());
-                }
-            }
+            Some(Ok(line)) => last_ack = acked(&line).or(last_ack),
             _ => break,
         }
     }
     child.kill().unwrap(); // SIGKILL
     // Lines already printed were acknowledged before the kill.
     for line in lines.map_while(Result::ok) {
-        if let Some(i) = line.strip_prefix("ack ") {
-            last_ack = Some(i.parse::<u64>().unwrap());
-        }
+        last_ack = acked(&line).or(last_ack);
     }
     child.wait().unwrap();
     last_ack
