@@ -57,11 +57,7 @@ fn machine() -> String {
         .and_then(|o| String::from_utf8(o.stdout).ok())
         .and_then(|s| s.lines().nth(1).map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")))
         .unwrap_or_default();
-    format!(
-        "{cpu}, {cores} cores, {memory}, kernel {}, disk free {disk}, load {}",
-        kernel.trim(),
-        load.join(" ")
-    )
+    format!("{cpu}, {cores} cores, {memory}, kernel {}, disk free {disk}, load {}", kernel.trim(), load.join(" "))
 }
 
 pub fn print_results(config: &Config, results: &Results) {
@@ -101,7 +97,9 @@ pub fn print_results(config: &Config, results: &Results) {
             for other in &others {
                 let theirs = median(results.samples.get(&((*other).clone(), workload.to_string())));
                 match (ours, theirs) {
-                    (Some(a), Some(b)) if b.ops_per_sec > 0.0 => row += &format!(" {:.2}× |", a.ops_per_sec / b.ops_per_sec),
+                    (Some(a), Some(b)) if b.ops_per_sec > 0.0 => {
+                        row += &format!(" {:.2}× |", a.ops_per_sec / b.ops_per_sec)
+                    }
                     _ => row += " – |",
                 }
             }
@@ -185,7 +183,9 @@ pub fn print_results(config: &Config, results: &Results) {
     }
 
     if results.anomalies.is_empty() {
-        println!("result checks: all passed (every readrandom key found, no readmissing key found, full seeks and scans)");
+        println!(
+            "result checks: all passed (every readrandom key found, no readmissing key found, full seeks and scans)"
+        );
     } else {
         println!("result checks FAILED:");
         for a in &results.anomalies {

@@ -44,7 +44,8 @@ fn main() -> Result<()> {
         ..Default::default()
     })?;
     println!("[product:010, product:014): {}", pairs(&some));
-    let last = db.range(&RangeOptions { reverse: true, limit: Some(3), ..RangeOptions::prefix(b"product:".to_vec()) })?;
+    let last =
+        db.range(&RangeOptions { reverse: true, limit: Some(3), ..RangeOptions::prefix(b"product:".to_vec()) })?;
     println!("last three products (reverse, limit 3): {}", pairs(&last));
     let users = db.keys(&RangeOptions::prefix(b"user:".to_vec()))?;
     println!("keys with prefix user: -> {:?}", users.iter().map(|k| String::from_utf8_lossy(k)).collect::<Vec<_>>());
@@ -111,7 +112,11 @@ fn text(value: Option<Vec<u8>>) -> String {
 }
 
 fn pairs(items: &[(Vec<u8>, Vec<u8>)]) -> String {
-    items.iter().map(|(k, v)| format!("{}={}", String::from_utf8_lossy(k), String::from_utf8_lossy(v))).collect::<Vec<_>>().join(", ")
+    items
+        .iter()
+        .map(|(k, v)| format!("{}={}", String::from_utf8_lossy(k), String::from_utf8_lossy(v)))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn print_events(db: &Db, since: u64) {

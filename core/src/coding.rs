@@ -123,7 +123,6 @@ impl<'a> Decoder<'a> {
         }
         Err(self.error("varint longer than 5 bytes"))
     }
-
 }
 
 /// Reads a little-endian u32 at `pos` of a slice already known to be long enough.

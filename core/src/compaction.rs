@@ -55,7 +55,8 @@ fn most_oversized_level(version: &Version, options: &Options) -> Option<usize> {
             continue;
         }
         // Compare bytes/target ratios exactly: a/b > c/d  <=>  a*d > c*b.
-        let better = best.is_none_or(|(_, b, t)| u128::from(bytes) * u128::from(t) > u128::from(b) * u128::from(target));
+        let better =
+            best.is_none_or(|(_, b, t)| u128::from(bytes) * u128::from(t) > u128::from(b) * u128::from(target));
         if better {
             best = Some((level, bytes, target));
         }
@@ -68,11 +69,7 @@ fn pick_l0(version: &Version) -> CompactionTask {
     let l0 = version.levels[0].clone();
     let (start, end) = user_key_span(&l0);
     let l1 = version.overlapping(1, Some(&start), Some(&end));
-    CompactionTask {
-        reason: CompactionReason::L0Tables,
-        inputs: alloc::vec![(0, l0), (1, l1)],
-        output_level: 1,
-    }
+    CompactionTask { reason: CompactionReason::L0Tables, inputs: alloc::vec![(0, l0), (1, l1)], output_level: 1 }
 }
 
 /// One table of `level` (the first after `pointer`, wrapping around), widened
@@ -81,9 +78,8 @@ fn pick_l0(version: &Version) -> CompactionTask {
 fn pick_from_level(version: &Version, level: usize, pointer: Option<&[u8]>) -> CompactionTask {
     let tables = &version.levels[level];
     assert!(!tables.is_empty(), "an oversized level has tables");
-    let mut first = pointer
-        .map(|p| tables.iter().position(|t| t.smallest.user_key.as_slice() > p).unwrap_or(0))
-        .unwrap_or(0);
+    let mut first =
+        pointer.map(|p| tables.iter().position(|t| t.smallest.user_key.as_slice() > p).unwrap_or(0)).unwrap_or(0);
     let mut last = first;
     while first > 0 && tables[first - 1].largest.user_key == tables[first].smallest.user_key {
         first -= 1;

@@ -106,10 +106,9 @@ impl fmt::Display for Error {
             Error::Corruption { file, offset, reason } => {
                 write!(f, "corruption in {file} at byte {offset}: {reason}")
             }
-            Error::UnsupportedFormat { file, found, supported } => write!(
-                f,
-                "{file} has format version {found}; this build reads version {supported}"
-            ),
+            Error::UnsupportedFormat { file, found, supported } => {
+                write!(f, "{file} has format version {found}; this build reads version {supported}")
+            }
             Error::Io { kind, file, message } => write!(f, "storage error ({kind:?}) on {file}: {message}"),
             Error::ReadOnly { reason } => {
                 write!(f, "database is read-only after an earlier failure ({reason}); reopen it to recover")

@@ -56,25 +56,48 @@ pub struct CompactionReport {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum EventKind {
     /// The database opened; `created` if it was new.
-    Opened { created: bool },
+    Opened {
+        created: bool,
+    },
     /// WAL files replayed at open.
-    WalReplayed { files: Vec<u64>, records: u64, entries: u64 },
+    WalReplayed {
+        files: Vec<u64>,
+        records: u64,
+        entries: u64,
+    },
     /// A torn tail was cut off a WAL file at open.
-    WalTailTruncated { file: String, offset: u64, dropped_bytes: u64 },
+    WalTailTruncated {
+        file: String,
+        offset: u64,
+        dropped_bytes: u64,
+    },
     /// A torn manifest tail was discarded at open (the edit never committed).
-    ManifestTailDiscarded { file: String, offset: u64, dropped_bytes: u64 },
+    ManifestTailDiscarded {
+        file: String,
+        offset: u64,
+        dropped_bytes: u64,
+    },
     /// The memtable reached a cap and was frozen for flushing.
-    MemtableFrozen { entries: u64, bytes: u64 },
+    MemtableFrozen {
+        entries: u64,
+        bytes: u64,
+    },
     Flushed(FlushReport),
     Compacted(CompactionReport),
     /// Obsolete table files removed.
-    TablesRemoved { numbers: Vec<u64> },
+    TablesRemoved {
+        numbers: Vec<u64>,
+    },
     /// A storage failure made the database read-only.
-    WentReadOnly { reason: String },
+    WentReadOnly {
+        reason: String,
+    },
     /// Something only the code that owns the storage can see — a browser
     /// that deleted the store's database since the last session, say —
     /// recorded with `Db::record_notice` so the feed's readers learn of it.
-    StorageNotice { message: String },
+    StorageNotice {
+        message: String,
+    },
 }
 
 /// One event and its position in the feed.

@@ -212,7 +212,10 @@ pub fn exercise_store(storage: impl Storage + 'static) {
             }
         }
     }
-    check(&db.keys(&RangeOptions { start: Bound::Included(vec![b'k']), limit: Some(5), ..RangeOptions::default() }), "keys");
+    check(
+        &db.keys(&RangeOptions { start: Bound::Included(vec![b'k']), limit: Some(5), ..RangeOptions::default() }),
+        "keys",
+    );
     let _ = db.stats();
     after_open(&db.compact().map(|_| ()), "compact");
     after_open(&db.put(b"fuzz", b"value"), "put after open");

@@ -13,11 +13,11 @@ extern crate alloc;
 extern crate std;
 
 pub mod batch;
+mod coding;
 pub mod compaction;
 mod db;
-pub mod event;
-mod coding;
 pub mod error;
+pub mod event;
 pub mod filename;
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
@@ -40,11 +40,11 @@ pub mod wal;
 
 pub use batch::{BatchOp, WriteBatch};
 pub use db::{Db, DbIterator, GetTrace, Probe, RangeOptions, Snapshot};
-pub use event::{CompactionReason, CompactionReport, Event, EventKind, EventPage, FlushReport};
-pub use stats::{Health, HealthStatus, LevelStats, SpaceStats, Stats, TableSummary};
 pub use error::{Error, IoKind, Result};
+pub use event::{CompactionReason, CompactionReport, Event, EventKind, EventPage, FlushReport};
 pub use key::ValueKind;
 pub use options::{Durability, Options};
+pub use stats::{Health, HealthStatus, LevelStats, SpaceStats, Stats, TableSummary};
 #[cfg(feature = "std")]
 pub use storage::FsStorage;
 pub use storage::{MemStorage, Storage};

@@ -161,14 +161,8 @@ fn decode_level(decoder: &mut Decoder<'_>) -> Result<usize> {
 
 fn encode_table(level: usize, table: &TableMeta, out: &mut Vec<u8>) {
     put_u8(out, level as u8);
-    for value in [
-        table.number,
-        table.file_size,
-        table.entry_count,
-        table.tombstone_count,
-        table.min_seq,
-        table.max_seq,
-    ] {
+    for value in [table.number, table.file_size, table.entry_count, table.tombstone_count, table.min_seq, table.max_seq]
+    {
         put_u64(out, value);
     }
     encode_key(&table.smallest, out);
@@ -359,7 +353,9 @@ pub fn read_manifest(storage: &dyn Storage, number: u64) -> Result<(Vec<VersionE
     let name = manifest_name(number);
     let log = read_log(storage, &name, LogKind::Manifest).map_err(|e| match e {
         // CURRENT names it, so it was created and synced before CURRENT was.
-        Error::Io { kind: IoKind::NotFound, .. } => Error::corruption(&name, 0, "the manifest CURRENT names is missing"),
+        Error::Io { kind: IoKind::NotFound, .. } => {
+            Error::corruption(&name, 0, "the manifest CURRENT names is missing")
+        }
         other => other,
     })?;
     let edits = log

@@ -204,7 +204,9 @@ impl Memtable {
         };
         let copy = |(key, kind): (&MemKey, &ValueKind)| SharedEntry { key: key.clone(), kind: *kind };
         match direction {
-            Direction::Forward => out.extend(map.range::<dyn LookupKey, _>((pivot, Bound::Unbounded)).take(max).map(copy)),
+            Direction::Forward => {
+                out.extend(map.range::<dyn LookupKey, _>((pivot, Bound::Unbounded)).take(max).map(copy))
+            }
             Direction::Reverse => {
                 out.extend(map.range::<dyn LookupKey, _>((Bound::Unbounded, pivot)).rev().take(max).map(copy))
             }
@@ -215,7 +217,12 @@ impl Memtable {
     pub fn entries_sorted(&self) -> Vec<MemEntry> {
         let map = self.map.read();
         map.iter()
-            .map(|(k, kind)| MemEntry { user_key: k.user_key().to_vec(), seq: k.seq, kind: *kind, value: k.value().to_vec() })
+            .map(|(k, kind)| MemEntry {
+                user_key: k.user_key().to_vec(),
+                seq: k.seq,
+                kind: *kind,
+                value: k.value().to_vec(),
+            })
             .collect()
     }
 }

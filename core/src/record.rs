@@ -382,8 +382,8 @@ mod tests {
         let payloads = sample_payloads();
         let (data, ends) = build_log(LogKind::Wal, &payloads);
         for len in 0..=data.len() {
-            let contents = parse_log(&data[..len], NAME, LogKind::Wal)
-                .unwrap_or_else(|e| panic!("prefix of {len} bytes: {e}"));
+            let contents =
+                parse_log(&data[..len], NAME, LogKind::Wal).unwrap_or_else(|e| panic!("prefix of {len} bytes: {e}"));
             let complete = ends.iter().filter(|&&end| end <= len).count();
             assert_eq!(payloads_of(&contents), payloads[..complete].to_vec(), "prefix of {len} bytes");
             let boundary = match complete {

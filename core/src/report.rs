@@ -222,22 +222,51 @@ pub fn compaction_report(r: &CompactionReport, style: KeyStyle) -> CompactionVie
 #[serde(rename_all = "camelCase", tag = "type")]
 enum EventKindView<'a> {
     #[serde(rename_all = "camelCase")]
-    Opened { created: bool },
+    Opened {
+        created: bool,
+    },
     #[serde(rename_all = "camelCase")]
-    WalReplayed { files: &'a [u64], records: u64, entries: u64 },
+    WalReplayed {
+        files: &'a [u64],
+        records: u64,
+        entries: u64,
+    },
     #[serde(rename_all = "camelCase")]
-    WalTailTruncated { file: &'a str, offset: u64, dropped_bytes: u64 },
+    WalTailTruncated {
+        file: &'a str,
+        offset: u64,
+        dropped_bytes: u64,
+    },
     #[serde(rename_all = "camelCase")]
-    ManifestTailDiscarded { file: &'a str, offset: u64, dropped_bytes: u64 },
+    ManifestTailDiscarded {
+        file: &'a str,
+        offset: u64,
+        dropped_bytes: u64,
+    },
     #[serde(rename_all = "camelCase")]
-    MemtableFrozen { entries: u64, bytes: u64 },
-    Flushed { report: FlushView<'a> },
-    Compacted { report: CompactionView<'a> },
-    TablesRemoved { numbers: &'a [u64] },
-    WentReadOnly { reason: &'a str },
-    StorageNotice { message: &'a str },
+    MemtableFrozen {
+        entries: u64,
+        bytes: u64,
+    },
+    Flushed {
+        report: FlushView<'a>,
+    },
+    Compacted {
+        report: CompactionView<'a>,
+    },
+    TablesRemoved {
+        numbers: &'a [u64],
+    },
+    WentReadOnly {
+        reason: &'a str,
+    },
+    StorageNotice {
+        message: &'a str,
+    },
     /// A kind this build of the views does not know yet.
-    Other { description: String },
+    Other {
+        description: String,
+    },
 }
 
 /// One event: `{ cursor, type, ...fields }`.
@@ -283,7 +312,9 @@ pub fn event(e: &Event, style: KeyStyle) -> EventView<'_> {
         EventKind::ManifestTailDiscarded { file, offset, dropped_bytes } => {
             EventKindView::ManifestTailDiscarded { file, offset: *offset, dropped_bytes: *dropped_bytes }
         }
-        EventKind::MemtableFrozen { entries, bytes } => EventKindView::MemtableFrozen { entries: *entries, bytes: *bytes },
+        EventKind::MemtableFrozen { entries, bytes } => {
+            EventKindView::MemtableFrozen { entries: *entries, bytes: *bytes }
+        }
         EventKind::Flushed(r) => EventKindView::Flushed { report: flush_report(r, style) },
         EventKind::Compacted(r) => EventKindView::Compacted { report: compaction_report(r, style) },
         EventKind::TablesRemoved { numbers } => EventKindView::TablesRemoved { numbers },

@@ -61,11 +61,7 @@ mod imp {
             Mutex { locked: AtomicBool::new(false), value: UnsafeCell::new(value) }
         }
         pub fn lock(&self) -> MutexGuard<'_, T> {
-            while self
-                .locked
-                .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
-                .is_err()
-            {
+            while self.locked.compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed).is_err() {
                 core::hint::spin_loop();
             }
             MutexGuard { lock: self }

@@ -72,9 +72,8 @@ impl Version {
     pub fn table_for_key(&self, level: usize, user_key: &[u8], snapshot: u64) -> Option<&Arc<TableMeta>> {
         debug_assert!(level >= 1);
         let tables = &self.levels[level];
-        let index = tables.partition_point(|t| {
-            crate::key::compare(&t.largest.user_key, t.largest.seq, user_key, snapshot).is_lt()
-        });
+        let index = tables
+            .partition_point(|t| crate::key::compare(&t.largest.user_key, t.largest.seq, user_key, snapshot).is_lt());
         tables.get(index).filter(|t| t.smallest.user_key.as_slice() <= user_key)
     }
 
@@ -128,7 +127,10 @@ impl Version {
             if next.tables().any(|(_, t)| t.number == table.number) {
                 return Err(alloc::format!("table {} added twice", table.number));
             }
-            next.levels.get_mut(*level).ok_or_else(|| alloc::format!("level {level} out of range"))?.push(table.clone());
+            next.levels
+                .get_mut(*level)
+                .ok_or_else(|| alloc::format!("level {level} out of range"))?
+                .push(table.clone());
         }
         next.sort();
         next.check_order()?;
@@ -147,10 +149,7 @@ impl Version {
         for (level, tables) in self.levels.iter().enumerate().skip(1) {
             for pair in tables.windows(2) {
                 if pair[0].largest >= pair[1].smallest {
-                    return Err(alloc::format!(
-                        "tables {} and {} overlap in L{level}",
-                        pair[0].number, pair[1].number
-                    ));
+                    return Err(alloc::format!("tables {} and {} overlap in L{level}", pair[0].number, pair[1].number));
                 }
             }
         }

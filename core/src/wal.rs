@@ -20,8 +20,8 @@ use crate::filename::wal_name;
 use crate::key::{ValueKind, SEQ_MAX};
 use crate::options::{KEY_SIZE_LIMIT, VALUE_SIZE_LIMIT};
 use crate::record::{
-    begin_record, file_header, finish_record, read_log, LogKind, TornTail, LOG_HEADER_SIZE,
-    RECORD_HEADER_SIZE, RECORD_PAYLOAD_MAX,
+    begin_record, file_header, finish_record, read_log, LogKind, TornTail, LOG_HEADER_SIZE, RECORD_HEADER_SIZE,
+    RECORD_PAYLOAD_MAX,
 };
 use crate::storage::Storage;
 
@@ -125,12 +125,10 @@ pub fn check_batch(first_seq: u64, ops: &[Op<'_>]) -> Result<()> {
     if ops.is_empty() {
         return Err(Error::invalid_argument("a WAL record holds at least one operation"));
     }
-    let count = u32::try_from(ops.len())
-        .map_err(|_| Error::invalid_argument("a batch holds at most u32::MAX operations"))?;
+    let count =
+        u32::try_from(ops.len()).map_err(|_| Error::invalid_argument("a batch holds at most u32::MAX operations"))?;
     last_seq(first_seq, count).ok_or_else(|| {
-        Error::invalid_argument(format!(
-            "sequence numbers {first_seq} + {count} operations leave 1..={SEQ_MAX}"
-        ))
+        Error::invalid_argument(format!("sequence numbers {first_seq} + {count} operations leave 1..={SEQ_MAX}"))
     })?;
     ops.iter().try_for_each(check_op)
 }
@@ -517,7 +515,10 @@ mod tests {
                 assert_eq!(result.unwrap().batches.len(), 2, "{seqs:?}");
             } else {
                 let err = result.unwrap_err();
-                assert!(matches!(err, Error::Corruption { offset, .. } if offset == second_offset), "{seqs:?}: {err:?}");
+                assert!(
+                    matches!(err, Error::Corruption { offset, .. } if offset == second_offset),
+                    "{seqs:?}: {err:?}"
+                );
             }
         }
     }
@@ -542,7 +543,8 @@ mod tests {
             let contents = read_wal(&storage, wal.name()).unwrap_or_else(|e| panic!("len {len}: {e}"));
             let complete = ends.iter().filter(|&&end| end <= len).count();
             assert_eq!(contents.batches, batches[..complete].to_vec(), "len {len}");
-            let valid = if len < LOG_HEADER_SIZE { 0 } else { ends[..complete].last().copied().unwrap_or(LOG_HEADER_SIZE) };
+            let valid =
+                if len < LOG_HEADER_SIZE { 0 } else { ends[..complete].last().copied().unwrap_or(LOG_HEADER_SIZE) };
             assert_eq!(contents.valid_len, valid as u64, "len {len}");
             assert_eq!(contents.torn_tail.is_some(), valid != len || len < LOG_HEADER_SIZE, "len {len}");
         }

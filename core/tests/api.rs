@@ -176,7 +176,11 @@ fn bad_input_is_an_error_not_a_panic() {
     let bad = Options { memtable_max_entries: 0, ..teaching() };
     assert!(matches!(Db::open(MemStorage::new(), bad), Err(Error::InvalidOptions { .. })));
     db.put(b"k", b"fine").unwrap();
-    let reversed = RangeOptions { start: Bound::Included(b"z".to_vec()), end: Bound::Excluded(b"a".to_vec()), ..Default::default() };
+    let reversed = RangeOptions {
+        start: Bound::Included(b"z".to_vec()),
+        end: Bound::Excluded(b"a".to_vec()),
+        ..Default::default()
+    };
     assert_eq!(db.range(&reversed).unwrap(), vec![], "a reversed range is empty, not an error");
     assert!(matches!(db.inspect_table(999_999), Err(Error::InvalidArgument { .. })));
 }

@@ -108,7 +108,10 @@ fn writers_stall_while_background_work_is_behind_and_the_stall_is_counted() {
     writer.join().unwrap();
     db.flush().unwrap();
     let stats = db.stats();
-    println!("stalls {}, {} µs, most frozen memtables seen {most_frozen}", stats.write_stalls, stats.write_stall_micros);
+    println!(
+        "stalls {}, {} µs, most frozen memtables seen {most_frozen}",
+        stats.write_stalls, stats.write_stall_micros
+    );
     assert!(stats.write_stalls >= 1 && stats.write_stall_micros > 0, "{stats:?}");
     assert!(most_frozen <= 2, "memory stays bounded: {most_frozen} frozen memtables");
     assert_eq!(stats.last_seq, WRITES);
@@ -135,7 +138,9 @@ fn a_panic_in_background_work_reaches_the_writers() {
         }
     };
     match &error {
-        Error::ReadOnly { reason } => assert!(reason.contains("background maintenance panicked: injected panic"), "{reason}"),
+        Error::ReadOnly { reason } => {
+            assert!(reason.contains("background maintenance panicked: injected panic"), "{reason}")
+        }
         other => panic!("unexpected {other:?}"),
     }
     let health = db.health();

@@ -64,8 +64,7 @@ fn read_all(storage: MemStorage, keys: &[Vec<u8>]) -> Result<(Model, bool), Erro
     for key in keys {
         assert_eq!(db.get(key)?.as_ref(), forward.get(key), "get agrees with the scan");
     }
-    let truncated =
-        db.events(0, 1000).events.iter().any(|e| matches!(e.kind, EventKind::WalTailTruncated { .. }));
+    let truncated = db.events(0, 1000).events.iter().any(|e| matches!(e.kind, EventKind::WalTailTruncated { .. }));
     Ok((forward, truncated))
 }
 
@@ -100,8 +99,20 @@ fn every_flip_is_detected_or_a_reported_wal_tail_cut() {
                     assert!(name.ends_with(".wal"), "{name} byte {byte}: wrong data returned");
                     assert!(truncated, "{name} byte {byte}: data lost without a reported truncation");
                     if !history.contains(&data) {
-                        let diff: Vec<_> = final_model.iter().filter(|(k, v)| data.get(*k) != Some(v)).map(|(k, v)| (String::from_utf8_lossy(k).to_string(), String::from_utf8_lossy(v).to_string(), data.get(k).map(|v| String::from_utf8_lossy(v).to_string()))).collect();
-                        panic!("{name} ({len} bytes) byte {byte}: recovered state is no prefix of the writes: {diff:?}");
+                        let diff: Vec<_> = final_model
+                            .iter()
+                            .filter(|(k, v)| data.get(*k) != Some(v))
+                            .map(|(k, v)| {
+                                (
+                                    String::from_utf8_lossy(k).to_string(),
+                                    String::from_utf8_lossy(v).to_string(),
+                                    data.get(k).map(|v| String::from_utf8_lossy(v).to_string()),
+                                )
+                            })
+                            .collect();
+                        panic!(
+                            "{name} ({len} bytes) byte {byte}: recovered state is no prefix of the writes: {diff:?}"
+                        );
                     }
                     "wal tail cut"
                 }

@@ -46,7 +46,12 @@ fn crash_at_every_storage_call_loses_nothing_acknowledged() {
                 let restarted = Arc::new(storage.after_crash(tear));
                 let db = Db::open_shared(restarted, options())
                     .unwrap_or_else(|e| panic!("seed {seed}: reopen after crash at call {n} ({tear:?}) failed: {e}"));
-                check(&contents(&db), &models, acknowledged, &format!("seed {seed}, crash at call {n}/{calls}, {tear:?}"));
+                check(
+                    &contents(&db),
+                    &models,
+                    acknowledged,
+                    &format!("seed {seed}, crash at call {n}/{calls}, {tear:?}"),
+                );
                 recoveries += 1;
             }
         }

@@ -21,7 +21,8 @@ impl Tmpfs {
     fn mount(size: &str) -> Option<Tmpfs> {
         let dir = std::env::temp_dir().join(format!("lsmkv-disk-full-{}-{size}", std::process::id()));
         std::fs::create_dir_all(&dir).ok()?;
-        let status = Command::new("mount").args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"]).arg(&dir).status();
+        let status =
+            Command::new("mount").args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"]).arg(&dir).status();
         if status.is_ok_and(|s| s.success()) {
             Some(Tmpfs { dir })
         } else {

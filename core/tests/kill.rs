@@ -95,7 +95,7 @@ fn run_child_and_kill(dir: &std::path::Path, durability: &str, start: u64, rng: 
         }
     }
     child.kill().unwrap(); // SIGKILL
-    // Lines already printed were acknowledged before the kill.
+                           // Lines already printed were acknowledged before the kill.
     for line in lines.map_while(Result::ok) {
         last_ack = acked(&line).or(last_ack);
     }
@@ -122,14 +122,18 @@ fn kill_9_loses_nothing_acknowledged() {
             acknowledged.extend(next..end);
             in_flight.push(end);
             let db = Db::open(FsStorage::open(&dir).unwrap(), options(Durability::Buffered)).unwrap();
-            let contents: BTreeMap<Vec<u8>, Vec<u8>> = db.range(&RangeOptions::default()).unwrap().into_iter().collect();
+            let contents: BTreeMap<Vec<u8>, Vec<u8>> =
+                db.range(&RangeOptions::default()).unwrap().into_iter().collect();
             for &i in &acknowledged {
                 let key = format!("key/{i:010}").into_bytes();
                 assert_eq!(contents.get(&key), Some(&value(i)), "{durability}: acknowledged op {i} lost");
             }
             for (key, _) in contents.iter().filter(|(k, _)| k.starts_with(b"key/")) {
                 let i: u64 = std::str::from_utf8(&key[4..]).unwrap().parse().unwrap();
-                assert!(acknowledged.binary_search(&i).is_ok() || in_flight.contains(&i), "{durability}: op {i} never ran");
+                assert!(
+                    acknowledged.binary_search(&i).is_ok() || in_flight.contains(&i),
+                    "{durability}: op {i} never ran"
+                );
             }
             for i in acknowledged.iter().chain(&in_flight).filter(|i| *i % 5 == 0) {
                 let a = contents.contains_key(format!("pair/{i:010}/a").as_bytes());

@@ -121,7 +121,12 @@ fn table(number: u64) -> TableMeta {
 }
 
 fn snapshot(next_file_number: u64) -> VersionEdit {
-    VersionEdit { next_file_number: Some(next_file_number), flushed_seq: Some(0), last_seq: Some(0), ..Default::default() }
+    VersionEdit {
+        next_file_number: Some(next_file_number),
+        flushed_seq: Some(0),
+        last_seq: Some(0),
+        ..Default::default()
+    }
 }
 
 fn flush_edit(i: u64) -> VersionEdit {
@@ -152,7 +157,11 @@ fn manifest_setup(storage: &dyn Storage) -> ManifestWriter {
 
 /// Appends three edits, then rolls over to manifest 2 (as open does):
 /// write it, switch CURRENT, remove manifest 1.
-fn manifest_workload(storage: &dyn Storage, writer: &mut ManifestWriter, progress: &mut ManifestProgress) -> Result<()> {
+fn manifest_workload(
+    storage: &dyn Storage,
+    writer: &mut ManifestWriter,
+    progress: &mut ManifestProgress,
+) -> Result<()> {
     for i in 1..=3 {
         writer.append(storage, &flush_edit(i))?;
         progress.committed = i as usize;

@@ -38,7 +38,16 @@ impl Harness {
         let storage = Arc::new(MemStorage::new());
         let db = Db::open_shared(storage.clone(), options.clone()).unwrap();
         let max_value = (options.value_size_max as u64).min(200);
-        Harness { storage, options, db: Some(db), model: Model::new(), snapshots: Vec::new(), rng: Rng::new(seed), max_value, work_before_reopen: (0, 0) }
+        Harness {
+            storage,
+            options,
+            db: Some(db),
+            model: Model::new(),
+            snapshots: Vec::new(),
+            rng: Rng::new(seed),
+            max_value,
+            work_before_reopen: (0, 0),
+        }
     }
 
     fn step(&mut self, step: usize) {
@@ -189,7 +198,10 @@ impl Harness {
         }
         for reverse in [false, true] {
             let options = RangeOptions { reverse, ..RangeOptions::default() };
-            assert!(self.db().range(&options).unwrap() == expect_range(&self.model, &options), "before step {step}: scan");
+            assert!(
+                self.db().range(&options).unwrap() == expect_range(&self.model, &options),
+                "before step {step}: scan"
+            );
         }
     }
 
@@ -212,8 +224,11 @@ fn expect_range(model: &Model, o: &RangeOptions) -> Vec<(Vec<u8>, Vec<u8>)> {
         Bound::Unbounded => true,
     };
     let in_prefix = |k: &Vec<u8>| o.prefix.as_ref().is_none_or(|p| k.starts_with(p));
-    let mut out: Vec<_> =
-        model.iter().filter(|(k, _)| in_start(k) && in_end(k) && in_prefix(k)).map(|(k, v)| (k.clone(), v.clone())).collect();
+    let mut out: Vec<_> = model
+        .iter()
+        .filter(|(k, _)| in_start(k) && in_end(k) && in_prefix(k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     if o.reverse {
         out.reverse();
     }
@@ -243,7 +258,10 @@ fn run(seed: u64, options: Options, steps: usize) {
     h.final_check();
     let stats = h.db().stats();
     let (flushes, compactions) = (h.work_before_reopen.0 + stats.flushes, h.work_before_reopen.1 + stats.compactions);
-    assert!(flushes > 10 && compactions > 10, "the workload exercised flush ({flushes}) and compaction ({compactions})");
+    assert!(
+        flushes > 10 && compactions > 10,
+        "the workload exercised flush ({flushes}) and compaction ({compactions})"
+    );
 }
 
 #[test]

@@ -65,7 +65,13 @@ fn check_results(db: &Db, results: &[Result<()>], what: &str) -> usize {
 
 /// Reopens what a crash now would leave, checks it against the models, and
 /// that the reopened database takes writes again.
-fn check_restart(storage: &FaultStorage, tear: Tear, models: &[common::workload::Model], acknowledged: usize, what: &str) {
+fn check_restart(
+    storage: &FaultStorage,
+    tear: Tear,
+    models: &[common::workload::Model],
+    acknowledged: usize,
+    what: &str,
+) {
     let db = Db::open_shared(Arc::new(storage.after_crash(tear)), options())
         .unwrap_or_else(|e| panic!("{what}, {tear:?}: reopen failed: {e}"));
     check(&contents(&db), models, acknowledged, &format!("{what}, {tear:?}"));

@@ -170,7 +170,8 @@ fn phase<S: Send + 'static>(
             })
         })
         .collect();
-    let mut latencies_us: Vec<u32> = handles.into_iter().flat_map(|h| h.join().expect("a load thread panicked")).collect();
+    let mut latencies_us: Vec<u32> =
+        handles.into_iter().flat_map(|h| h.join().expect("a load thread panicked")).collect();
     let seconds = started.elapsed().as_secs_f64();
     latencies_us.sort_unstable();
     Measured { ops: latencies_us.len() as u64, seconds, latencies_us }
@@ -191,7 +192,12 @@ impl Connection {
         let stream = TcpStream::connect(addr).unwrap_or_else(|e| fail(&format!("connect {addr}: {e}")));
         stream.set_nodelay(true).unwrap();
         stream.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
-        Connection { reader: BufReader::new(stream.try_clone().unwrap()), writer: stream, request: Vec::new(), body: Vec::new() }
+        Connection {
+            reader: BufReader::new(stream.try_clone().unwrap()),
+            writer: stream,
+            request: Vec::new(),
+            body: Vec::new(),
+        }
     }
 
     /// Sends one request and reads its whole answer; fails the run on anything but a 200.
@@ -333,7 +339,8 @@ fn run_http(args: &Args, dir: &Path) -> Vec<(Op, usize, Measured)> {
     // Load every key, then flush, so reads find tables.
     let mut connection = Connection::open(&addr);
     for first in (0..args.keys).step_by(500) {
-        let items: Vec<String> = (first..(first + 500).min(args.keys)).map(|i| format!("\"{}\":\"{value}\"", key(i))).collect();
+        let items: Vec<String> =
+            (first..(first + 500).min(args.keys)).map(|i| format!("\"{}\":\"{value}\"", key(i))).collect();
         connection.call("POST", "/api/batch_put", Some(format!("{{\"items\":{{{}}}}}", items.join(",")).as_bytes()));
     }
     connection.call("POST", "/api/flush", Some(b"{}"));
@@ -396,7 +403,11 @@ fn run_engine(args: &Args, dir: &Path) -> Vec<(Op, usize, Measured)> {
                         Op::Put => db.put(k.as_bytes(), &value).unwrap(),
                         Op::Get => assert!(db.get(k.as_bytes()).unwrap().is_some()),
                         Op::Range => {
-                            let options = RangeOptions { start: Bound::Included(k.into_bytes()), limit: Some(10), ..RangeOptions::default() };
+                            let options = RangeOptions {
+                                start: Bound::Included(k.into_bytes()),
+                                limit: Some(10),
+                                ..RangeOptions::default()
+                            };
                             assert!(!db.range(&options).unwrap().is_empty());
                         }
                     }
@@ -418,7 +429,11 @@ fn machine() -> String {
         .unwrap_or_default();
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     let kernel = read("/proc/sys/kernel/osrelease");
-    format!("{cpu}, {cores} cores, Linux {}, load average {}", kernel.trim(), read("/proc/loadavg").split(' ').take(3).collect::<Vec<_>>().join(" "))
+    format!(
+        "{cpu}, {cores} cores, Linux {}, load average {}",
+        kernel.trim(),
+        read("/proc/loadavg").split(' ').take(3).collect::<Vec<_>>().join(" ")
+    )
 }
 
 fn rate(ops_per_second: f64) -> String {
@@ -446,7 +461,8 @@ fn main() {
     std::fs::create_dir_all(&root).unwrap();
     let started = Instant::now();
     let http = if args.only.as_deref() != Some("engine") { run_http(&args, &root.join("server")) } else { Vec::new() };
-    let engine = if args.only.as_deref() != Some("http") { run_engine(&args, &root.join("engine")) } else { Vec::new() };
+    let engine =
+        if args.only.as_deref() != Some("http") { run_engine(&args, &root.join("engine")) } else { Vec::new() };
     let _ = std::fs::remove_dir_all(&root);
     println!(
         "\npreset {}, Durability::Sync, {} keys loaded and flushed, {}-byte values, each phase ≤ {} ops or {} s; {:.0} s in all; load average after: {}\n",
@@ -462,9 +478,15 @@ fn main() {
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     for op in OPS {
         for &threads in &args.connections {
-            let find = |results: &[(Op, usize, Measured)]| results.iter().position(|(o, t, _)| *o == op && *t == threads);
+            let find =
+                |results: &[(Op, usize, Measured)]| results.iter().position(|(o, t, _)| *o == op && *t == threads);
             let show = |m: Option<&Measured>| match m {
-                Some(m) => format!("{} | {} | {}", rate(m.ops_per_second()), micros(m.percentile_us(50)), micros(m.percentile_us(99))),
+                Some(m) => format!(
+                    "{} | {} | {}",
+                    rate(m.ops_per_second()),
+                    micros(m.percentile_us(50)),
+                    micros(m.percentile_us(99))
+                ),
                 None => "– | – | –".into(),
             };
             let h = find(&http).map(|i| &http[i].2);

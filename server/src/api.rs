@@ -166,8 +166,9 @@ fn obj<const N: usize>(members: [(&str, Value); N]) -> Map<String, Value> {
 }
 
 fn to_value(report: impl serde::Serialize) -> ApiResult<Value> {
-    serde_json::to_value(report)
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "LSMKV_IO", format!("cannot write a report: {e}")))
+    serde_json::to_value(report).map_err(|e| {
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "LSMKV_IO", format!("cannot write a report: {e}"))
+    })
 }
 
 // ---------------------------------------------------------------------------
@@ -216,7 +217,8 @@ struct KeyValue {
 }
 
 fn parse_key_value(body: &[u8]) -> ApiResult<(String, value::Raw)> {
-    let kv: KeyValue = serde_json::from_slice(body).map_err(|e| ApiError::bad(format!("expected {{\"key\": ..., \"value\": ...}}: {e}")))?;
+    let kv: KeyValue = serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad(format!("expected {{\"key\": ..., \"value\": ...}}: {e}")))?;
     let Value::String(key) = kv.key else { return Err(ApiError::bad("key must be a string")) };
     let value = kv.value.ok_or_else(|| ApiError::bad("missing field value"))?;
     Ok((key, value))
@@ -283,8 +285,9 @@ async fn delete(State(state): Shared, Path(key): Path<String>) -> ApiResult<Resp
 async fn batch_put(State(state): Shared, request: Request) -> ApiResult<Response> {
     let bytes = json_bytes(&state, request).await?;
     type Members = indexmap::IndexMap<String, value::Raw>;
-    let members: Members = serde_json::from_slice(&bytes)
-        .map_err(|e| ApiError::bad(format!("batch_put takes an object of key → value, or {{\"items\": {{...}}}}: {e}")))?;
+    let members: Members = serde_json::from_slice(&bytes).map_err(|e| {
+        ApiError::bad(format!("batch_put takes an object of key → value, or {{\"items\": {{...}}}}: {e}"))
+    })?;
     let items = match members.get("items") {
         Some(raw) if members.len() == 1 && raw.get().trim_start().starts_with('{') => {
             serde_json::from_str::<Members>(raw.get()).map_err(|e| ApiError::bad(format!("items: {e}")))?
@@ -353,7 +356,8 @@ async fn kv_put(State(state): Shared, Path(key): Path<String>, request: Request)
         Some("application/octet-stream") => value::encode_bytes(&body_bytes(&state, request.into_body()).await?),
         Some("application/json") | None => {
             let bytes = json_bytes(&state, request).await?;
-            let raw: value::Raw = serde_json::from_slice(&bytes).map_err(|e| ApiError::bad(format!("the body is not valid JSON: {e}")))?;
+            let raw: value::Raw = serde_json::from_slice(&bytes)
+                .map_err(|e| ApiError::bad(format!("the body is not valid JSON: {e}")))?;
             value::encode(&raw)?
         }
         Some(other) => {
@@ -378,7 +382,9 @@ async fn kv_get(State(state): Shared, Path(key): Path<String>) -> ApiResult<Resp
         value::Stored::Bytes(bytes) => {
             ([(header::CONTENT_TYPE, "application/octet-stream")], bytes.to_vec()).into_response()
         }
-        value::Stored::Json(raw) => ([(header::CONTENT_TYPE, "application/json")], raw.get().to_owned()).into_response(),
+        value::Stored::Json(raw) => {
+            ([(header::CONTENT_TYPE, "application/json")], raw.get().to_owned()).into_response()
+        }
     })
 }
 
@@ -417,7 +423,9 @@ async fn batch(State(state): Shared, request: Request) -> ApiResult<Response> {
     }
     let bytes = json_bytes(&state, request).await?;
     let Ops { ops } = serde_json::from_slice(&bytes).map_err(|e| {
-        ApiError::bad(format!("batch takes {{\"ops\": [{{\"type\": \"put\"|\"delete\", \"key\": ..., \"value\": ...}}, ...]}}: {e}"))
+        ApiError::bad(format!(
+            "batch takes {{\"ops\": [{{\"type\": \"put\"|\"delete\", \"key\": ..., \"value\": ...}}, ...]}}: {e}"
+        ))
     })?;
     let mut batch = WriteBatch::new();
     for (i, op) in ops.iter().enumerate() {
@@ -445,7 +453,9 @@ fn since(raw: Option<&str>, headers: &HeaderMap) -> ApiResult<u64> {
     let mut since = None;
     for (name, v) in query::pairs(raw)? {
         match name.as_str() {
-            "since" => since = Some(v.parse().map_err(|_| ApiError::bad(format!("since must be a whole number, not {v:?}")))?),
+            "since" => {
+                since = Some(v.parse().map_err(|_| ApiError::bad(format!("since must be a whole number, not {v:?}")))?)
+            }
             other => return Err(ApiError::bad(format!("unknown query parameter {other:?}"))),
         }
     }
@@ -476,32 +486,35 @@ async fn events(State(state): Shared, RawQuery(raw): RawQuery, headers: HeaderMa
 /// engine keeps a bounded log, and a reader that falls behind sees `missed`).
 fn event_stream(state: Arc<AppState>, cursor: u64) -> impl Stream<Item = Result<SseEvent, Infallible>> {
     let stopping = state.stopping.subscribe();
-    stream::unfold((state, stopping, cursor, Vec::<SseEvent>::new()), |(state, mut stopping, mut cursor, mut ready)| async move {
-        loop {
-            if *stopping.borrow() {
-                return None;
-            }
-            if let Some(event) = ready.pop() {
-                return Some((Ok(event), (state, stopping, cursor, ready)));
-            }
-            let page = state.db.events(cursor, EVENT_PAGE);
-            for e in page.events.iter().rev() {
-                let v = view::event(e, KeyStyle::Text);
-                let data = serde_json::to_string(&v).unwrap_or_else(|_| "{}".into());
-                ready.push(SseEvent::default().id(v.cursor().to_string()).event(v.type_name()).data(data));
-            }
-            cursor = page.next_cursor;
-            if ready.is_empty() {
-                if matches!(state.db.health().status, lsmkv::HealthStatus::Closed) {
+    stream::unfold(
+        (state, stopping, cursor, Vec::<SseEvent>::new()),
+        |(state, mut stopping, mut cursor, mut ready)| async move {
+            loop {
+                if *stopping.borrow() {
                     return None;
                 }
-                tokio::select! {
-                    _ = tokio::time::sleep(Duration::from_millis(100)) => {}
-                    _ = stopping.changed() => {}
+                if let Some(event) = ready.pop() {
+                    return Some((Ok(event), (state, stopping, cursor, ready)));
+                }
+                let page = state.db.events(cursor, EVENT_PAGE);
+                for e in page.events.iter().rev() {
+                    let v = view::event(e, KeyStyle::Text);
+                    let data = serde_json::to_string(&v).unwrap_or_else(|_| "{}".into());
+                    ready.push(SseEvent::default().id(v.cursor().to_string()).event(v.type_name()).data(data));
+                }
+                cursor = page.next_cursor;
+                if ready.is_empty() {
+                    if matches!(state.db.health().status, lsmkv::HealthStatus::Closed) {
+                        return None;
+                    }
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+                        _ = stopping.changed() => {}
+                    }
                 }
             }
-        }
-    })
+        },
+    )
 }
 
 async fn explain(State(state): Shared, Path(key): Path<String>) -> ApiResult<Response> {

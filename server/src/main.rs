@@ -52,7 +52,8 @@ fn parse_args() -> Result<Config, String> {
             "--bind" => config.bind = value,
             "--web-root" => config.web_root = Some(value.into()),
             "--max-body-bytes" => {
-                config.max_body_bytes = value.parse().map_err(|_| format!("--max-body-bytes must be a number, not {value:?}"))?
+                config.max_body_bytes =
+                    value.parse().map_err(|_| format!("--max-body-bytes must be a number, not {value:?}"))?
             }
             other => return Err(format!("unknown argument {other:?}")),
         }

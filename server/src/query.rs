@@ -56,7 +56,8 @@ pub fn range(raw: Option<&str>) -> ApiResult<RangeQuery> {
                 q.bounded = true;
             }
             "limit" => {
-                let limit: usize = value.parse().map_err(|_| ApiError::bad(format!("limit must be a whole number, not {value:?}")))?;
+                let limit: usize =
+                    value.parse().map_err(|_| ApiError::bad(format!("limit must be a whole number, not {value:?}")))?;
                 q.options.limit = Some(limit);
             }
             "reverse" => {

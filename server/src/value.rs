@@ -78,11 +78,14 @@ fn corrupt(why: &str) -> ApiError {
 
 pub fn decode(stored: &[u8]) -> ApiResult<Stored<'_>> {
     let (&tag, payload) = stored.split_first().ok_or_else(|| corrupt("a stored value without its type tag"))?;
-    let text = |p: &[u8]| core::str::from_utf8(p).map(str::to_owned).map_err(|_| corrupt("a stored text that is not UTF-8"));
+    let text =
+        |p: &[u8]| core::str::from_utf8(p).map(str::to_owned).map_err(|_| corrupt("a stored text that is not UTF-8"));
     match ValueTag::try_from(tag) {
         Ok(ValueTag::Bytes) => Ok(Stored::Bytes(payload)),
         Ok(ValueTag::String) => Ok(Stored::Json(to_raw(&Value::String(text(payload)?)))),
-        Ok(ValueTag::Json) => RawValue::from_string(text(payload)?).map(Stored::Json).map_err(|_| corrupt("stored JSON that does not parse")),
+        Ok(ValueTag::Json) => RawValue::from_string(text(payload)?)
+            .map(Stored::Json)
+            .map_err(|_| corrupt("stored JSON that does not parse")),
         Err(other) => Err(corrupt(&format!("unknown value type tag {other:#04x}"))),
     }
 }

@@ -63,7 +63,11 @@ fn original_endpoints_keep_their_meaning_and_shapes() {
     assert_eq!(health["data"]["backend"], "fs");
     assert_eq!(health["data"]["server"]["preset"], "teaching");
 
-    let (status, put) = json_call("POST", &format!("{base}/api/put"), r#"{"key":"product:1","value":{"name":"Laptop","price":999.99,"qty":1.0,"big":6.02E23}}"#);
+    let (status, put) = json_call(
+        "POST",
+        &format!("{base}/api/put"),
+        r#"{"key":"product:1","value":{"name":"Laptop","price":999.99,"qty":1.0,"big":6.02E23}}"#,
+    );
     assert_eq!(status, 200, "{put}");
     assert_eq!(put["key"], "product:1");
     // Values come back exactly: number text and member order.
@@ -81,7 +85,8 @@ fn original_endpoints_keep_their_meaning_and_shapes() {
     assert_eq!(get(&format!("{base}/api/get/a/b%20c"))["value"], "text");
 
     // batch_put: both forms, atomic.
-    let (status, batch) = json_call("POST", &format!("{base}/api/batch_put"), r#"{"items":{"user:1":"Ann","user:2":[1,2]}}"#);
+    let (status, batch) =
+        json_call("POST", &format!("{base}/api/batch_put"), r#"{"items":{"user:1":"Ann","user:2":[1,2]}}"#);
     assert_eq!(status, 200, "{batch}");
     assert_eq!((batch["total"].clone(), batch["successful"].clone()), (json!(2), json!(2)));
     assert_eq!(batch["results"]["user:1"], true);
@@ -183,7 +188,8 @@ fn extras_binary_values_mixed_batches_range_deletes_and_reports() {
     // Events as one JSON page.
     let page = agent().get(&format!("{base}/api/events?since=0")).set("Accept", "application/json").call().unwrap();
     let page: Value = serde_json::from_reader(page.into_reader()).unwrap();
-    let types: Vec<&str> = page["data"]["events"].as_array().unwrap().iter().filter_map(|e| e["type"].as_str()).collect();
+    let types: Vec<&str> =
+        page["data"]["events"].as_array().unwrap().iter().filter_map(|e| e["type"].as_str()).collect();
     assert!(types.contains(&"opened") && types.contains(&"flushed"), "{types:?}");
 }
 
@@ -265,7 +271,11 @@ fn bad_input_gets_a_4xx_with_a_code_and_nothing_applied() {
     // A batch with one bad op is refused whole.
     let (s, b) = json_call("POST", &format!("{base}/api/batch_put"), r#"{"ok:1":1,"":2}"#);
     expect_error(s, &b, 400, "LSMKV_INVALID_KEY");
-    let (s, b) = json_call("POST", &format!("{base}/api/batch"), r#"{"ops":[{"type":"put","key":"ok:2","value":1},{"type":"rename","key":"x"}]}"#);
+    let (s, b) = json_call(
+        "POST",
+        &format!("{base}/api/batch"),
+        r#"{"ops":[{"type":"put","key":"ok:2","value":1},{"type":"rename","key":"x"}]}"#,
+    );
     expect_error(s, &b, 400, "LSMKV_INVALID_ARGUMENT");
     assert_eq!(get(&format!("{base}/api/keys"))["count"], 0, "nothing of a refused batch applied");
 
@@ -305,7 +315,11 @@ fn openapi_describes_exactly_the_routes() {
                 continue; // a stream; tested above
             }
             let (status, body, _) = call(&method.to_uppercase(), &url, Some(("application/json", b"{}")));
-            assert!(status != 405 && !(status == 404 && body["error"]["message"].as_str().is_some_and(|m| m.starts_with("no route"))), "{method} {path}: {status} {body}");
+            assert!(
+                status != 405
+                    && !(status == 404 && body["error"]["message"].as_str().is_some_and(|m| m.starts_with("no route"))),
+                "{method} {path}: {status} {body}"
+            );
         }
     }
     // Every route of API.md is documented.
@@ -317,7 +331,10 @@ fn openapi_describes_exactly_the_routes() {
             continue;
         }
         let path = path.replace("<key>", "{key}").replace("<table>", "{table}");
-        assert!(paths.get(&path).and_then(|p| p.get(method.to_lowercase())).is_some(), "{method} {path} missing from openapi.json");
+        assert!(
+            paths.get(&path).and_then(|p| p.get(method.to_lowercase())).is_some(),
+            "{method} {path} missing from openapi.json"
+        );
     }
 }
 
@@ -357,7 +374,11 @@ fn sigterm_stops_gracefully_and_data_survives() {
 #[test]
 fn the_playground_is_served_with_the_server_backend_marked() {
     let root = tempfile_dir("web-root");
-    std::fs::write(root.join("index.html"), "<!doctype html><html><head><title>t</title></head><body>app</body></html>").unwrap();
+    std::fs::write(
+        root.join("index.html"),
+        "<!doctype html><html><head><title>t</title></head><body>app</body></html>",
+    )
+    .unwrap();
     std::fs::write(root.join("app.js"), "export {};").unwrap();
     let server = TestServer::start_with(&["--web-root", root.to_str().unwrap()]);
     let base = server.base_url();

@@ -109,7 +109,10 @@ impl Writer {
         let (write, request) = match roll {
             0..=39 => {
                 let body = json!({ "key": single, "value": value(self.id, n, &single) });
-                (Write { n, effects: vec![(single, Some(n))], batch: false }, send(agent.post(&format!("{base}/api/put")), &body))
+                (
+                    Write { n, effects: vec![(single, Some(n))], batch: false },
+                    send(agent.post(&format!("{base}/api/put")), &body),
+                )
             }
             40..=54 => {
                 let url = format!("{base}/api/kv/{}", single.replace('/', "%2F"));
@@ -121,14 +124,22 @@ impl Writer {
                 (Write { n, effects: vec![(single, None)], batch: false }, agent.delete(&url).call().map_err(Box::new))
             }
             65..=84 => {
-                let ops: Vec<Value> = group.iter().map(|k| json!({ "type": "put", "key": k, "value": value(self.id, n, k) })).collect();
+                let ops: Vec<Value> =
+                    group.iter().map(|k| json!({ "type": "put", "key": k, "value": value(self.id, n, k) })).collect();
                 let effects = group.iter().map(|k| (k.clone(), Some(n))).collect();
-                (Write { n, effects, batch: true }, send(agent.post(&format!("{base}/api/batch")), &json!({ "ops": ops })))
+                (
+                    Write { n, effects, batch: true },
+                    send(agent.post(&format!("{base}/api/batch")), &json!({ "ops": ops })),
+                )
             }
             _ => {
-                let items: serde_json::Map<String, Value> = group.iter().map(|k| (k.clone(), value(self.id, n, k))).collect();
+                let items: serde_json::Map<String, Value> =
+                    group.iter().map(|k| (k.clone(), value(self.id, n, k))).collect();
                 let effects = group.iter().map(|k| (k.clone(), Some(n))).collect();
-                (Write { n, effects, batch: true }, send(agent.post(&format!("{base}/api/batch_put")), &json!({ "items": items })))
+                (
+                    Write { n, effects, batch: true },
+                    send(agent.post(&format!("{base}/api/batch_put")), &json!({ "items": items })),
+                )
             }
         };
         self.in_flight = Some(write.clone());
@@ -147,7 +158,11 @@ impl Writer {
             }
             Err(error) => match *error {
                 ureq::Error::Status(status, response) => {
-                    panic!("writer {}: request {n}: status {status}: {}", self.id, response.into_string().unwrap_or_default())
+                    panic!(
+                        "writer {}: request {n}: status {status}: {}",
+                        self.id,
+                        response.into_string().unwrap_or_default()
+                    )
                 }
                 transport => Err(transport.to_string()),
             },
@@ -163,7 +178,11 @@ impl Writer {
             }
             if let Err(e) = self.write_one(&agent, base) {
                 // `killed` is set before the kill, so a failure without it is real.
-                assert!(killed.load(Ordering::SeqCst), "writer {}: a request failed with the server alive: {e}", self.id);
+                assert!(
+                    killed.load(Ordering::SeqCst),
+                    "writer {}: a request failed with the server alive: {e}",
+                    self.id
+                );
                 return;
             }
         }
@@ -183,13 +202,24 @@ impl Writer {
         let touched = |key: &str| in_flight.iter().flat_map(|w| &w.effects).any(|(k, _)| k == key);
         for (key, known) in &self.known {
             if !touched(key) {
-                assert_eq!(state_of(key), *known, "{what}: {key}: acknowledged state lost (or a write that never ran appeared)");
+                assert_eq!(
+                    state_of(key),
+                    *known,
+                    "{what}: {key}: acknowledged state lost (or a write that never ran appeared)"
+                );
             }
         }
         if let Some(write) = in_flight {
             let landed = write.effects.iter().all(|(k, s)| state_of(k) == *s);
             let not_landed = write.effects.iter().all(|(k, _)| state_of(k) == self.known[k]);
-            assert!(landed || not_landed, "{what}: request {} of writer {} is torn: {:?} found {:?}", write.n, self.id, write.effects, write.effects.iter().map(|(k, _)| state_of(k)).collect::<Vec<_>>());
+            assert!(
+                landed || not_landed,
+                "{what}: request {} of writer {} is torn: {:?} found {:?}",
+                write.n,
+                self.id,
+                write.effects,
+                write.effects.iter().map(|(k, _)| state_of(k)).collect::<Vec<_>>()
+            );
             if landed && !not_landed {
                 totals.in_flight_landed += 1;
             } else if !landed {
@@ -210,7 +240,8 @@ fn read_all(base: &str) -> BTreeMap<String, Value> {
     let response = agent.get(&format!("{base}/api/range")).call().expect("range after restart");
     let body: Value = serde_json::from_reader(response.into_reader()).unwrap();
     let items = body["items"].as_array().expect("range items");
-    let all: BTreeMap<String, Value> = items.iter().map(|i| (i["key"].as_str().unwrap().to_string(), i["value"].clone())).collect();
+    let all: BTreeMap<String, Value> =
+        items.iter().map(|i| (i["key"].as_str().unwrap().to_string(), i["value"].clone())).collect();
     assert_eq!(all.len(), items.len(), "a key listed twice");
     all
 }
@@ -244,8 +275,12 @@ fn kill_cycles(preset: &str, kills: u64, seed: u64, totals: &mut Totals) {
         let universe: usize = writers.iter().map(|w| w.known.len()).sum();
         let what = format!("{preset} seed {seed} kill {}", cycle + 1);
         for key in found.keys() {
-            let writer: Option<u64> = key.strip_prefix('w').and_then(|k| k.split('/').next()).and_then(|w| w.parse().ok());
-            assert!(writer.is_some_and(|w| writers.get(w as usize).is_some_and(|w| w.known.contains_key(key))), "{what}: {key} was never written");
+            let writer: Option<u64> =
+                key.strip_prefix('w').and_then(|k| k.split('/').next()).and_then(|w| w.parse().ok());
+            assert!(
+                writer.is_some_and(|w| writers.get(w as usize).is_some_and(|w| w.known.contains_key(key))),
+                "{what}: {key} was never written"
+            );
         }
         assert!(found.len() <= universe);
         for writer in &mut writers {

@@ -396,7 +396,8 @@ struct Answer {
 
 impl Answer {
     fn json(&self) -> Json {
-        parse_json(&self.body).unwrap_or_else(|e| panic!("answer is not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+        parse_json(&self.body)
+            .unwrap_or_else(|e| panic!("answer is not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
     }
 
     /// The JSON body of a 200 with `"success": true`.
@@ -410,7 +411,12 @@ impl Answer {
     /// Asserts the error shape of the API: status, `success: false`, `error.code`.
     fn error(&self, status: u16, code: &str, what: &str) {
         let json = self.json();
-        assert_eq!((self.status, json.get("error").and_then(|e| e.get("code"))), (status, Some(&Json::String(code.into()))), "{what}: {}", json.text());
+        assert_eq!(
+            (self.status, json.get("error").and_then(|e| e.get("code"))),
+            (status, Some(&Json::String(code.into()))),
+            "{what}: {}",
+            json.text()
+        );
         assert_eq!(json.get("success"), Some(&Json::Bool(false)), "{what}");
     }
 }
@@ -457,7 +463,10 @@ fn encode(text: &str) -> String {
 
 /// Pieces of key suffixes: path characters, characters that need percent
 /// encoding in a path or a query, and multi-byte UTF-8 (ordering is by bytes).
-const KEY_PIECES: &[&str] = &["a", "b", "z", "ab", "0", "9", "/", " ", "%", "%20", "?", "#", "&", "=", "+", "é", "日本", "🦀", "~", "a.b", "\u{7f}", "ÿ"];
+const KEY_PIECES: &[&str] = &[
+    "a", "b", "z", "ab", "0", "9", "/", " ", "%", "%20", "?", "#", "&", "=", "+", "é", "日本", "🦀", "~", "a.b",
+    "\u{7f}", "ÿ",
+];
 
 /// A client's key space: its prefix and a fixed set of keys under it, small
 /// enough that puts overwrite, deletes hit and ranges find something.
@@ -482,13 +491,49 @@ fn key_space(rng: &mut Rng, prefix: &str, size: usize) -> Vec<String> {
 
 /// Number texts that a round trip through a float or an i64 would change.
 const NUMBERS: &[&str] = &[
-    "0", "-0", "1.0", "-0.0", "1.50", "0.1", "1e3", "1E+400", "-2.5e-8", "6.02E23", "9007199254740993",
-    "18446744073709551616", "-123456789012345678901234567890", "3.14159265358979323846264338327950288", "100", "1e-400",
+    "0",
+    "-0",
+    "1.0",
+    "-0.0",
+    "1.50",
+    "0.1",
+    "1e3",
+    "1E+400",
+    "-2.5e-8",
+    "6.02E23",
+    "9007199254740993",
+    "18446744073709551616",
+    "-123456789012345678901234567890",
+    "3.14159265358979323846264338327950288",
+    "100",
+    "1e-400",
 ];
 
 const STRING_PIECES: &[&str] = &[
-    "abc", " ", "\"", "\\", "\n", "\t", "\r", "\u{1}", "\u{1f}", "/", "é", "日本語", "🦀", "\u{2028}", "\u{ffff}", "\u{10ffff}",
-    "{\"a\":1}", "[1,2]", "123", "true", "null", "$base64", "<b>&amp;</b>", "'",
+    "abc",
+    " ",
+    "\"",
+    "\\",
+    "\n",
+    "\t",
+    "\r",
+    "\u{1}",
+    "\u{1f}",
+    "/",
+    "é",
+    "日本語",
+    "🦀",
+    "\u{2028}",
+    "\u{ffff}",
+    "\u{10ffff}",
+    "{\"a\":1}",
+    "[1,2]",
+    "123",
+    "true",
+    "null",
+    "$base64",
+    "<b>&amp;</b>",
+    "'",
 ];
 
 fn random_string(rng: &mut Rng) -> String {
@@ -522,7 +567,11 @@ fn random_value(rng: &mut Rng, depth: u32) -> Json {
         _ => {
             let mut members: Vec<(String, Json)> = Vec::new();
             for _ in 0..rng.below(5) {
-                let name = if rng.chance(30) { ["z", "a", "m", "é", "", "$base64", "🦀"][rng.below(7) as usize].to_string() } else { random_string(rng) };
+                let name = if rng.chance(30) {
+                    ["z", "a", "m", "é", "", "$base64", "🦀"][rng.below(7) as usize].to_string()
+                } else {
+                    random_string(rng)
+                };
                 if !members.iter().any(|(n, _)| *n == name) {
                     members.push((name, random_value(rng, depth - 1)));
                 }
@@ -593,7 +642,16 @@ impl Client {
         let mut rng = Rng::new(seed.wrapping_mul(1_000_003).wrapping_add(index as u64 + 1));
         let prefix = format!("c{index}/");
         let keys = key_space(&mut rng, &prefix, 40);
-        Client { name: format!("seed {seed} client {index}"), prefix, keys, model: Model::new(), rng, agent: agent(), base: String::new(), ops: 0 }
+        Client {
+            name: format!("seed {seed} client {index}"),
+            prefix,
+            keys,
+            model: Model::new(),
+            rng,
+            agent: agent(),
+            base: String::new(),
+            ops: 0,
+        }
     }
 
     fn key(&mut self) -> String {
@@ -654,7 +712,11 @@ impl Client {
         let (key, value) = (self.key(), random_value(&mut self.rng, 3));
         let body = Json::Object(vec![("key".into(), Json::String(key.clone())), ("value".into(), value.clone())]);
         let answer = self.post("/api/put", &body).ok(what);
-        assert_eq!((answer.field("key"), answer.field("value")), (&Json::String(key.clone()), &value), "{what}: put echo");
+        assert_eq!(
+            (answer.field("key"), answer.field("value")),
+            (&Json::String(key.clone()), &value),
+            "{what}: put echo"
+        );
         self.model.insert(key, value);
     }
 
@@ -693,7 +755,11 @@ impl Client {
                 assert_eq!(answer.status, 200, "{what}: kv get {key:?}");
                 match want.binary() {
                     Some(bytes) => {
-                        assert!(answer.content_type.starts_with("application/octet-stream"), "{what}: {}", answer.content_type);
+                        assert!(
+                            answer.content_type.starts_with("application/octet-stream"),
+                            "{what}: {}",
+                            answer.content_type
+                        );
                         assert_eq!(answer.body, bytes, "{what}: kv get {key:?} bytes");
                     }
                     None => {
@@ -731,7 +797,11 @@ impl Client {
         let body = if self.rng.chance(50) { Json::Object(vec![("items".into(), object)]) } else { object };
         let answer = self.post("/api/batch_put", &body).ok(what);
         let n = items.len() as u64;
-        assert_eq!((answer.field("total").number(), answer.field("successful").number()), (n, n), "{what}: batch_put counts");
+        assert_eq!(
+            (answer.field("total").number(), answer.field("successful").number()),
+            (n, n),
+            "{what}: batch_put counts"
+        );
         let results = answer.field("results").members();
         assert_eq!(results.len(), items.len(), "{what}: batch_put results");
         for (key, value) in items {
@@ -748,11 +818,18 @@ impl Client {
         for _ in 0..1 + self.rng.below(15) {
             let key = self.key();
             if self.rng.chance(35) {
-                ops.push(Json::Object(vec![("type".into(), Json::String("delete".into())), ("key".into(), Json::String(key.clone()))]));
+                ops.push(Json::Object(vec![
+                    ("type".into(), Json::String("delete".into())),
+                    ("key".into(), Json::String(key.clone())),
+                ]));
                 next.remove(&key);
             } else {
                 let value = random_value(&mut self.rng, 2);
-                let op = vec![("type".into(), Json::String("put".into())), ("key".into(), Json::String(key.clone())), ("value".into(), value.clone())];
+                let op = vec![
+                    ("type".into(), Json::String("put".into())),
+                    ("key".into(), Json::String(key.clone())),
+                    ("value".into(), value.clone()),
+                ];
                 ops.push(Json::Object(op));
                 next.insert(key, value);
             }
@@ -773,12 +850,26 @@ impl Client {
         let (mut ops, _) = self.random_ops();
         let at = self.rng.below(ops.len() as u64 + 1) as usize;
         let (bad, code) = match self.rng.below(3) {
-            0 => (vec![("type", Json::String("put".into())), ("key", Json::String(String::new())), ("value", Json::Number("1".into()))], "LSMKV_INVALID_KEY"),
+            0 => (
+                vec![
+                    ("type", Json::String("put".into())),
+                    ("key", Json::String(String::new())),
+                    ("value", Json::Number("1".into())),
+                ],
+                "LSMKV_INVALID_KEY",
+            ),
             1 => (
-                vec![("type", Json::String("put".into())), ("key", Json::String(self.key())), ("value", Json::Object(vec![("$base64".into(), Json::String("*not base64*".into()))]))],
+                vec![
+                    ("type", Json::String("put".into())),
+                    ("key", Json::String(self.key())),
+                    ("value", Json::Object(vec![("$base64".into(), Json::String("*not base64*".into()))])),
+                ],
                 "LSMKV_INVALID_ARGUMENT",
             ),
-            _ => (vec![("type", Json::String("rename".into())), ("key", Json::String(self.key()))], "LSMKV_INVALID_ARGUMENT"),
+            _ => (
+                vec![("type", Json::String("rename".into())), ("key", Json::String(self.key()))],
+                "LSMKV_INVALID_ARGUMENT",
+            ),
         };
         ops.insert(at, Json::Object(bad.into_iter().map(|(k, v)| (k.to_string(), v)).collect()));
         let answer = self.post("/api/batch", &Json::Object(vec![("ops".into(), Json::Array(ops))]));
@@ -794,7 +885,11 @@ impl Client {
         let bound = |rng: &mut Rng, names: [&'static str; 2], keys: &[String]| {
             let key = &keys[rng.below(keys.len() as u64) as usize];
             // A stored key, or a point between stored keys.
-            let key = if rng.chance(30) { format!("{key}{}", KEY_PIECES[rng.below(KEY_PIECES.len() as u64) as usize]) } else { key.clone() };
+            let key = if rng.chance(30) {
+                format!("{key}{}", KEY_PIECES[rng.below(KEY_PIECES.len() as u64) as usize])
+            } else {
+                key.clone()
+            };
             (names[rng.below(2) as usize], key)
         };
         if self.rng.chance(70) {
@@ -808,8 +903,10 @@ impl Client {
         // Without both bounds, a prefix keeps the request inside our keys.
         if bounds.lower.is_none() || bounds.upper.is_none() || self.rng.chance(30) {
             let key = self.key();
-            let cut: Vec<usize> = key.char_indices().map(|(i, _)| i).filter(|&i| i >= self.prefix.len()).chain([key.len()]).collect();
-            let end = if self.rng.chance(40) { self.prefix.len() } else { cut[self.rng.below(cut.len() as u64) as usize] };
+            let cut: Vec<usize> =
+                key.char_indices().map(|(i, _)| i).filter(|&i| i >= self.prefix.len()).chain([key.len()]).collect();
+            let end =
+                if self.rng.chance(40) { self.prefix.len() } else { cut[self.rng.below(cut.len() as u64) as usize] };
             bounds.prefix = Some(key[..end].to_string());
         }
         bounds
@@ -830,7 +927,8 @@ impl Client {
     }
 
     fn expect(&self, bounds: &Bounds, limit: Option<usize>, reverse: bool) -> Vec<(String, Json)> {
-        let mut want: Vec<_> = self.model.iter().filter(|(k, _)| bounds.contains(k)).map(|(k, v)| (k.clone(), v.clone())).collect();
+        let mut want: Vec<_> =
+            self.model.iter().filter(|(k, _)| bounds.contains(k)).map(|(k, v)| (k.clone(), v.clone())).collect();
         if reverse {
             want.reverse();
         }
@@ -861,7 +959,11 @@ impl Client {
         let answer = send(&self.agent, "DELETE", &url, None).ok(what);
         let gone: Vec<String> = self.model.keys().filter(|k| bounds.contains(k)).cloned().collect();
         match answer.field("deleted") {
-            Json::Array(keys) => assert_eq!(keys, &gone.iter().map(|k| Json::String(k.clone())).collect::<Vec<_>>(), "{what}: delete range ?{query}"),
+            Json::Array(keys) => assert_eq!(
+                keys,
+                &gone.iter().map(|k| Json::String(k.clone())).collect::<Vec<_>>(),
+                "{what}: delete range ?{query}"
+            ),
             count => assert_eq!(count.number(), gone.len() as u64, "{what}: delete range ?{query}"),
         }
         for key in gone {
@@ -878,12 +980,22 @@ impl Client {
 
 /// Checks a range answer: `items` in order, `data` with the same entries, `count`.
 fn check_range(answer: &Json, want: &[(String, Json)], what: &str) {
-    let items: Vec<(String, Json)> =
-        answer.field("items").array().iter().map(|item| (item.field("key").str().to_string(), item.field("value").clone())).collect();
+    let items: Vec<(String, Json)> = answer
+        .field("items")
+        .array()
+        .iter()
+        .map(|item| (item.field("key").str().to_string(), item.field("value").clone()))
+        .collect();
     if items != want {
         let at = items.iter().zip(want).position(|(a, b)| a != b).unwrap_or(items.len().min(want.len()));
         let show = |e: Option<&(String, Json)>| e.map(|(k, v)| format!("{k:?} = {}", v.text()));
-        panic!("{what}: {} items, want {}; first difference at {at}:\n got {:?}\nwant {:?}", items.len(), want.len(), show(items.get(at)), show(want.get(at)));
+        panic!(
+            "{what}: {} items, want {}; first difference at {at}:\n got {:?}\nwant {:?}",
+            items.len(),
+            want.len(),
+            show(items.get(at)),
+            show(want.get(at))
+        );
     }
     let mut data = answer.field("data").members().to_vec();
     data.sort_by(|a, b| a.0.cmp(&b.0));
@@ -911,7 +1023,11 @@ fn check_everything(server_base: &str, clients: &[Client], what: &str) {
     let answer = send(&agent, "GET", &format!("{server_base}/api/range?reverse=true"), None).ok(what);
     check_range(&answer, &reversed, &format!("{what}: full reverse scan"));
     let keys = send(&agent, "GET", &format!("{server_base}/api/keys"), None).ok(what);
-    assert_eq!(keys.field("data").array(), want.iter().map(|(k, _)| Json::String(k.clone())).collect::<Vec<_>>(), "{what}: all keys");
+    assert_eq!(
+        keys.field("data").array(),
+        want.iter().map(|(k, _)| Json::String(k.clone())).collect::<Vec<_>>(),
+        "{what}: all keys"
+    );
 }
 
 /// Flushes and compactions since the server started, from `/api/stats`.

@@ -46,9 +46,8 @@ fn main() {
     let ranges = option("ranges", (n / 10).min(1000));
     let mut rng = Rng::new(0x9E37_79B9_7F4A_7C15);
     // 1000 random values, tagged as the wasm layer tags a Uint8Array (0x00).
-    let values: Vec<Vec<u8>> = (0..1000)
-        .map(|_| std::iter::once(0u8).chain((0..100).map(|_| rng.next_u64() as u8)).collect())
-        .collect();
+    let values: Vec<Vec<u8>> =
+        (0..1000).map(|_| std::iter::once(0u8).chain((0..100).map(|_| rng.next_u64() as u8)).collect()).collect();
     let value = |i: usize| values[i % values.len()].as_slice();
     let mut rows = Vec::new();
     let mut row = |workload: &str, ops: usize, start: Instant| {

@@ -27,7 +27,10 @@ pub(crate) fn check_fields(object: &JsValue, known: &[&str], what: &str) -> JsRe
     for name in Object::keys(object.unchecked_ref::<Object>()).iter() {
         let name = name.as_string().unwrap_or_default();
         if !known.contains(&name.as_str()) {
-            return Err(invalid_argument(format!("{what} has an unknown field '{name}' (known: {})", known.join(", "))));
+            return Err(invalid_argument(format!(
+                "{what} has an unknown field '{name}' (known: {})",
+                known.join(", ")
+            )));
         }
     }
     Ok(())

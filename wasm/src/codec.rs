@@ -59,10 +59,7 @@ pub fn key_bytes(value: &JsValue, what: &str) -> JsResult<Vec<u8>> {
     if let Some(bytes) = value.dyn_ref::<Uint8Array>() {
         return Ok(bytes.to_vec());
     }
-    Err(JsFailure::new(
-        code::INVALID_KEY,
-        format!("{what} must be a string or a Uint8Array, got {}", type_name(value)),
-    ))
+    Err(JsFailure::new(code::INVALID_KEY, format!("{what} must be a string or a Uint8Array, got {}", type_name(value))))
 }
 
 /// A key for JS.
@@ -91,8 +88,9 @@ pub fn encode_value(value: &JsValue) -> JsResult<Vec<u8>> {
         return Ok(out);
     }
     check_json(value, "value", 0)?;
-    let text = JSON::stringify(value)
-        .map_err(|e| JsFailure::new(code::INVALID_VALUE, format!("value cannot be stored as JSON: {}", describe_js(&e))))?;
+    let text = JSON::stringify(value).map_err(|e| {
+        JsFailure::new(code::INVALID_VALUE, format!("value cannot be stored as JSON: {}", describe_js(&e)))
+    })?;
     let text = String::from(text);
     let mut out = Vec::with_capacity(1 + text.len());
     out.push(ValueTag::Json as u8);
@@ -115,7 +113,9 @@ pub fn decode_value(stored: &[u8]) -> JsResult<JsValue> {
         Ok(ValueTag::String) => Ok(JsValue::from_str(utf8(payload)?)),
         Ok(ValueTag::Json) => JSON::parse(utf8(payload)?)
             .map_err(|_| JsFailure::new(code::CORRUPTION, "stored JSON value does not parse")),
-        Err(unknown) => Err(JsFailure::new(code::CORRUPTION, format!("stored value has unknown type tag {unknown:#04x}"))),
+        Err(unknown) => {
+            Err(JsFailure::new(code::CORRUPTION, format!("stored value has unknown type tag {unknown:#04x}")))
+        }
     }
 }
 
@@ -140,11 +140,17 @@ pub fn entries_to_js<K: AsRef<[u8]>, V: AsRef<[u8]>>(entries: &[(K, V)], encodin
             Ok(ValueTag::Bytes) => {}
             Ok(ValueTag::String | ValueTag::Json) => {
                 if std::str::from_utf8(payload).is_err() {
-                    return Err(JsFailure::new(code::CORRUPTION, format!("stored value with tag {tag:#04x} is not UTF-8")));
+                    return Err(JsFailure::new(
+                        code::CORRUPTION,
+                        format!("stored value with tag {tag:#04x} is not UTF-8"),
+                    ));
                 }
             }
             Err(unknown) => {
-                return Err(JsFailure::new(code::CORRUPTION, format!("stored value has unknown type tag {unknown:#04x}")))
+                return Err(JsFailure::new(
+                    code::CORRUPTION,
+                    format!("stored value has unknown type tag {unknown:#04x}"),
+                ))
             }
         }
         bytes.extend_from_slice(key);

@@ -71,9 +71,17 @@ pub struct StoreIterator {
 }
 
 enum Cursor {
-    Local { inner: Rc<Inner>, iterator: Rc<RefCell<Option<DbIterator>>>, encoding: KeyEncoding },
+    Local {
+        inner: Rc<Inner>,
+        iterator: Rc<RefCell<Option<DbIterator>>>,
+        encoding: KeyEncoding,
+    },
     /// An iterator held by the worker, by its id there.
-    Remote { remote: Rc<RemoteStore>, id: u32, closed: std::cell::Cell<bool> },
+    Remote {
+        remote: Rc<RemoteStore>,
+        id: u32,
+        closed: std::cell::Cell<bool>,
+    },
 }
 
 impl StoreIterator {
@@ -110,7 +118,8 @@ impl StoreIterator {
             inner.readable()?;
             let mut slot = iterator.borrow_mut();
             let iterator = slot.as_mut().ok_or_else(closed_iterator)?;
-            let entries = iterator.take(usize::try_from(count).unwrap_or(usize::MAX)).collect::<lsmkv::Result<Vec<_>>>()?;
+            let entries =
+                iterator.take(usize::try_from(count).unwrap_or(usize::MAX)).collect::<lsmkv::Result<Vec<_>>>()?;
             crate::codec::entries_to_js(&entries, encoding)
         })
     }

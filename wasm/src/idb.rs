@@ -91,14 +91,15 @@ enum TxFailure {
 impl TxFailure {
     fn into_js(self, database: &str) -> JsFailure {
         match self {
-            TxFailure::Quota(m) => JsFailure::new(
-                code::QUOTA,
-                format!("IndexedDB quota exceeded while writing store '{database}': {m}"),
-            ),
+            TxFailure::Quota(m) => {
+                JsFailure::new(code::QUOTA, format!("IndexedDB quota exceeded while writing store '{database}': {m}"))
+            }
             TxFailure::ConnectionLost(m) => {
                 JsFailure::new(code::IO, format!("IndexedDB connection to '{database}' lost: {m}"))
             }
-            TxFailure::Other(m) => JsFailure::new(code::IO, format!("IndexedDB transaction on '{database}' failed: {m}")),
+            TxFailure::Other(m) => {
+                JsFailure::new(code::IO, format!("IndexedDB transaction on '{database}' failed: {m}"))
+            }
         }
     }
 }
@@ -158,7 +159,8 @@ async fn await_request(request: &IdbRequest) -> Result<JsValue, String> {
 /// whether it was just created.
 async fn connect(database: &str, lost: &Rc<Cell<bool>>) -> JsResult<(Connection, bool)> {
     let io = |m: String| JsFailure::new(code::IO, format!("cannot open IndexedDB database '{database}': {m}"));
-    let request: IdbOpenDbRequest = factory()?.open_with_u32(database, SCHEMA_VERSION).map_err(|e| io(describe_js(&e)))?;
+    let request: IdbOpenDbRequest =
+        factory()?.open_with_u32(database, SCHEMA_VERSION).map_err(|e| io(describe_js(&e)))?;
     let created = Rc::new(Cell::new(false));
     let upgrade = {
         let (request, created) = (request.clone(), created.clone());
@@ -243,9 +245,8 @@ fn parse_records(names: &Array, values: &Array) -> JsResult<Vec<journal::Record>
 fn parse_chunks(keys: &Array, values: &Array) -> JsResult<Vec<(FileId, u64, Vec<u8>)>> {
     let mut chunks = Vec::with_capacity(keys.length() as usize);
     for (key, value) in keys.iter().zip(values.iter()) {
-        let key: Array = key
-            .dyn_into()
-            .map_err(|_| JsFailure::new(code::CORRUPTION, "IndexedDB chunk key is not [id, offset]"))?;
+        let key: Array =
+            key.dyn_into().map_err(|_| JsFailure::new(code::CORRUPTION, "IndexedDB chunk key is not [id, offset]"))?;
         let bytes = value
             .dyn_into::<Uint8Array>()
             .map_err(|_| JsFailure::new(code::CORRUPTION, "IndexedDB chunk is not a Uint8Array"))?;

@@ -44,12 +44,30 @@ pub const COALESCE_CHUNKS_MIN: usize = 64;
 /// One storage mutation, as the engine made it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Mutation {
-    Create { name: String, id: FileId },
-    Append { id: FileId, offset: u64, data: Vec<u8> },
-    Truncate { id: FileId, len: u64 },
+    Create {
+        name: String,
+        id: FileId,
+    },
+    Append {
+        id: FileId,
+        offset: u64,
+        data: Vec<u8>,
+    },
+    Truncate {
+        id: FileId,
+        len: u64,
+    },
     /// `replaced`: the id of the file `to` named before, whose chunks go.
-    Rename { from: String, to: String, id: FileId, replaced: Option<FileId> },
-    Remove { name: String, id: FileId },
+    Rename {
+        from: String,
+        to: String,
+        id: FileId,
+        replaced: Option<FileId>,
+    },
+    Remove {
+        name: String,
+        id: FileId,
+    },
 }
 
 /// One request against the object stores. A batch's requests run in one
@@ -57,11 +75,23 @@ pub enum Mutation {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Request {
     /// The file's record: it exists, under this name, with this id.
-    PutFile { name: String, id: FileId },
-    DeleteFile { name: String },
-    PutChunk { id: FileId, offset: u64, data: Vec<u8> },
+    PutFile {
+        name: String,
+        id: FileId,
+    },
+    DeleteFile {
+        name: String,
+    },
+    PutChunk {
+        id: FileId,
+        offset: u64,
+        data: Vec<u8>,
+    },
     /// Deletes every chunk of `id` whose offset is ≥ `from`.
-    DeleteChunks { id: FileId, from: u64 },
+    DeleteChunks {
+        id: FileId,
+        from: u64,
+    },
 }
 
 /// Mutations taken from the journal to persist together.
@@ -173,9 +203,7 @@ impl State {
     fn extend_open_append(&mut self, id: FileId, offset: u64, data: &[u8]) -> bool {
         let Some(&index) = self.open_append.get(&id) else { return false };
         match self.journal.get_mut(index) {
-            Some(Mutation::Append { offset: start, data: pending, .. })
-                if *start + pending.len() as u64 == offset =>
-            {
+            Some(Mutation::Append { offset: start, data: pending, .. }) if *start + pending.len() as u64 == offset => {
                 pending.extend_from_slice(data);
                 // Still one more mutation: persist waiters compare positions.
                 self.journaled += 1;
@@ -354,7 +382,10 @@ impl Loaded {
     /// Files with more than `COALESCE_CHUNKS_MIN` chunks (`coalesce_plan`
     /// rewrites each as one).
     pub fn fragmented(&self) -> usize {
-        self.files.iter().filter(|(_, id, _)| self.chunk_counts.get(id).copied().unwrap_or(0) > COALESCE_CHUNKS_MIN).count()
+        self.files
+            .iter()
+            .filter(|(_, id, _)| self.chunk_counts.get(id).copied().unwrap_or(0) > COALESCE_CHUNKS_MIN)
+            .count()
     }
 }
 

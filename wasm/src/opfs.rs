@@ -112,7 +112,9 @@ fn opfs_failure(store: &str, what: &str, error: &JsValue) -> JsFailure {
                 f.message
             ),
         ),
-        IoKind::QuotaExceeded => JsFailure::new(code::QUOTA, format!("OPFS quota exceeded while {what}: {}", f.message)),
+        IoKind::QuotaExceeded => {
+            JsFailure::new(code::QUOTA, format!("OPFS quota exceeded while {what}: {}", f.message))
+        }
         _ => JsFailure::new(code::IO, format!("OPFS failed while {what} for store '{store}': {}", f.message)),
     }
 }

@@ -67,10 +67,27 @@ pub enum LockMode {
 /// Every option name, to reject unknown ones (a typo must not silently fall
 /// back to a default; serde-wasm-bindgen only reads the fields it knows).
 const OPTION_NAMES: &[&str] = &[
-    "backend", "preset", "durability", "lock", "persist", "keyEncoding", "opfsGlueUrl",
-    "memtableMaxEntries", "memtableMaxBytes", "sstableMaxEntries", "sstableMaxBytes",
-    "blockSize", "bloomBitsPerKey", "l0CompactionTrigger", "levelBaseBytes", "levelSizeRatio",
-    "autoCompaction", "keySizeMax", "valueSizeMax", "blockCacheBytes", "eventLogCapacity",
+    "backend",
+    "preset",
+    "durability",
+    "lock",
+    "persist",
+    "keyEncoding",
+    "opfsGlueUrl",
+    "memtableMaxEntries",
+    "memtableMaxBytes",
+    "sstableMaxEntries",
+    "sstableMaxBytes",
+    "blockSize",
+    "bloomBitsPerKey",
+    "l0CompactionTrigger",
+    "levelBaseBytes",
+    "levelSizeRatio",
+    "autoCompaction",
+    "keySizeMax",
+    "valueSizeMax",
+    "blockCacheBytes",
+    "eventLogCapacity",
 ];
 
 /// The JS options object, as given.
@@ -119,14 +136,15 @@ impl StoreConfig {
         let raw: RawOptions = if value.is_undefined() || value.is_null() {
             RawOptions::default()
         } else {
-            crate::args::check_fields(value, OPTION_NAMES, "options")
-                .map_err(|f| invalid_options(f.message))?;
+            crate::args::check_fields(value, OPTION_NAMES, "options").map_err(|f| invalid_options(f.message))?;
             serde_wasm_bindgen::from_value(value.clone()).map_err(|e| invalid_options(format!("options: {e}")))?
         };
         let key_encoding = match raw.key_encoding.as_deref() {
             None | Some("utf8") => KeyEncoding::Utf8,
             Some("binary") => KeyEncoding::Binary,
-            Some(other) => return Err(invalid_options(format!("keyEncoding must be 'utf8' or 'binary', got '{other}'"))),
+            Some(other) => {
+                return Err(invalid_options(format!("keyEncoding must be 'utf8' or 'binary', got '{other}'")))
+            }
         };
         let engine = engine_options(&raw);
         // The core checks every field and names the one that is wrong.

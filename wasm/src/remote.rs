@@ -53,7 +53,12 @@ impl RemoteStore {
     /// Starts the worker and opens store `name` in it with `options` (the
     /// caller's object, already validated). `glue` is the URL of the
     /// package's JS module, which the worker imports.
-    pub async fn open(name: &str, options: &JsValue, glue: Option<String>, encoding: KeyEncoding) -> JsResult<RemoteStore> {
+    pub async fn open(
+        name: &str,
+        options: &JsValue,
+        glue: Option<String>,
+        encoding: KeyEncoding,
+    ) -> JsResult<RemoteStore> {
         if !lsmkv_opfs_spawn_capable() {
             return Err(JsFailure::new(
                 code::UNSUPPORTED,
@@ -74,9 +79,8 @@ impl RemoteStore {
         let module = wasm_bindgen::module();
         #[cfg(not(feature = "transfer-module"))]
         let module = JsValue::UNDEFINED;
-        let handle = JsFuture::from(lsmkv_opfs_spawn(&glue, &module, name, options))
-            .await
-            .map_err(|e| failure_from_js(&e))?;
+        let handle =
+            JsFuture::from(lsmkv_opfs_spawn(&glue, &module, name, options)).await.map_err(|e| failure_from_js(&e))?;
         Ok(RemoteStore {
             handle: handle.unchecked_into(),
             name: name.to_string(),

@@ -16,10 +16,9 @@ use crate::error::{code, JsFailure, JsResult};
 
 /// Serializes a report to a plain JS object.
 pub fn to_js<T: Serialize>(value: &T) -> JsResult<JsValue> {
-    let serializer = serde_wasm_bindgen::Serializer::new().serialize_missing_as_null(true).serialize_maps_as_objects(true);
-    value
-        .serialize(&serializer)
-        .map_err(|e| JsFailure::new(code::IO, format!("cannot convert a report for JS: {e}")))
+    let serializer =
+        serde_wasm_bindgen::Serializer::new().serialize_missing_as_null(true).serialize_maps_as_objects(true);
+    value.serialize(&serializer).map_err(|e| JsFailure::new(code::IO, format!("cannot convert a report for JS: {e}")))
 }
 
 fn style(encoding: KeyEncoding) -> KeyStyle {

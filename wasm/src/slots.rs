@@ -302,8 +302,7 @@ impl<F: SlotFile> Pool<F> {
             pool.release(id).map_err(|f| failed(&format!("OPFS slot {id}"), "freeing a stale slot", f))?;
             pool.counters.stale_slots_freed += 1;
         }
-        let free: Vec<u64> =
-            pool.slots.iter().filter(|(_, s)| s.name.is_none()).map(|(id, _)| *id).collect();
+        let free: Vec<u64> = pool.slots.iter().filter(|(_, s)| s.name.is_none()).map(|(id, _)| *id).collect();
         for id in free {
             if pool.slots[&id].len > 0 {
                 pool.clean(id).map_err(|f| failed(&format!("OPFS slot {id}"), "cleaning a free slot", f))?;

@@ -251,9 +251,9 @@ async fn acquire_lock(name: &str, mode: LockMode) -> JsResult<Function> {
 }
 
 async fn acquire_lock_named(lock: &str, name: &str, mode: LockMode) -> JsResult<Function> {
-    let outcome = JsFuture::from(glue::lsmkv_lock_acquire(lock, mode == LockMode::Wait))
-        .await
-        .map_err(|e| JsFailure::new(code::IO, format!("Web Locks request failed: {}", crate::error::describe_js(&e))))?;
+    let outcome = JsFuture::from(glue::lsmkv_lock_acquire(lock, mode == LockMode::Wait)).await.map_err(|e| {
+        JsFailure::new(code::IO, format!("Web Locks request failed: {}", crate::error::describe_js(&e)))
+    })?;
     if outcome.is_undefined() {
         return Err(JsFailure::new(
             code::UNSUPPORTED,
@@ -261,7 +261,10 @@ async fn acquire_lock_named(lock: &str, name: &str, mode: LockMode) -> JsResult<
         ));
     }
     outcome.dyn_into::<Function>().map_err(|_| {
-        JsFailure::new(code::LOCKED, format!("store '{name}' is open in another tab or worker (pass lock: 'wait' to wait)"))
+        JsFailure::new(
+            code::LOCKED,
+            format!("store '{name}' is open in another tab or worker (pass lock: 'wait' to wait)"),
+        )
     })
 }
 
@@ -281,7 +284,8 @@ async fn open_indexeddb(name: String, config: StoreConfig) -> JsResult<Inner> {
     idb::check_available()?;
     let release = acquire_lock(&name, config.lock).await?;
     let opened = async {
-        let persisted = JsFuture::from(glue::lsmkv_storage_persist(config.persist)).await.ok().and_then(|v| v.as_bool());
+        let persisted =
+            JsFuture::from(glue::lsmkv_storage_persist(config.persist)).await.ok().and_then(|v| v.as_bool());
         let backend = IdbBackend::open(&name, config.durability).await?;
         // Did the browser delete the database since the last session? A
         // store ever opened holds files (at least its manifest).
@@ -334,7 +338,8 @@ async fn open_opfs(name: String, config: StoreConfig) -> JsResult<Inner> {
     opfs::check_sync_capable()?;
     let release = acquire_lock_named(&opfs_lock_name(&name), &name, config.lock).await?;
     let opened = async {
-        let persisted = JsFuture::from(glue::lsmkv_storage_persist(config.persist)).await.ok().and_then(|v| v.as_bool());
+        let persisted =
+            JsFuture::from(glue::lsmkv_storage_persist(config.persist)).await.ok().and_then(|v| v.as_bool());
         let backend = OpfsBackend::open(&name, config.durability).await?;
         // Recovery may flush a replayed WAL and compact.
         if let Err(failure) = backend.prepare(4).await {
@@ -551,8 +556,8 @@ impl Store {
             };
         }
         let inner = self.local();
-        let parsed = key_bytes(&key, "key")
-            .and_then(|k| Ok((k, args::get_options(&options, |s| inner.find_snapshot(s))?)));
+        let parsed =
+            key_bytes(&key, "key").and_then(|k| Ok((k, args::get_options(&options, |s| inner.find_snapshot(s))?)));
         call(parsed, move |(key, snapshot)| async move { inner.get_value(&key, snapshot.as_ref()) })
     }
 
@@ -620,7 +625,10 @@ impl Store {
 
     /// `[key, value]` pairs in key order (or reverse).
     #[wasm_bindgen(unchecked_return_type = "Promise<Array<[Key, Value]>>")]
-    pub fn range(&self, #[wasm_bindgen(unchecked_optional_param_type = "RangeOptions")] options: Option<JsValue>) -> Promise {
+    pub fn range(
+        &self,
+        #[wasm_bindgen(unchecked_optional_param_type = "RangeOptions")] options: Option<JsValue>,
+    ) -> Promise {
         let options = options.unwrap_or(JsValue::UNDEFINED);
         if let Target::Remote(remote) = &self.target {
             return self.forward_range(remote, "range", &options);
@@ -635,7 +643,10 @@ impl Store {
 
     /// Keys in key order (or reverse).
     #[wasm_bindgen(unchecked_return_type = "Promise<Key[]>")]
-    pub fn keys(&self, #[wasm_bindgen(unchecked_optional_param_type = "RangeOptions")] options: Option<JsValue>) -> Promise {
+    pub fn keys(
+        &self,
+        #[wasm_bindgen(unchecked_optional_param_type = "RangeOptions")] options: Option<JsValue>,
+    ) -> Promise {
         let options = options.unwrap_or(JsValue::UNDEFINED);
         if let Target::Remote(remote) = &self.target {
             return self.forward_range(remote, "keys", &options);
@@ -650,7 +661,10 @@ impl Store {
 
     /// A cursor over a range, read in batches with `next(n)`.
     #[wasm_bindgen(unchecked_return_type = "Promise<StoreIterator>")]
-    pub fn iterator(&self, #[wasm_bindgen(unchecked_optional_param_type = "RangeOptions")] options: Option<JsValue>) -> Promise {
+    pub fn iterator(
+        &self,
+        #[wasm_bindgen(unchecked_optional_param_type = "RangeOptions")] options: Option<JsValue>,
+    ) -> Promise {
         let options = options.unwrap_or(JsValue::UNDEFINED);
         if let Target::Remote(remote) = &self.target {
             let parsed = remote.read_options(&options, |rest| {
@@ -973,9 +987,8 @@ impl Store {
     }
 
     fn forward_range(&self, remote: &Rc<RemoteStore>, op: &str, options: &JsValue) -> Promise {
-        let parsed = remote.read_options(options, |rest| {
-            args::range(rest, remote.encoding(), |_| unreachable_snapshot()).map(|_| ())
-        });
+        let parsed = remote
+            .read_options(options, |rest| args::range(rest, remote.encoding(), |_| unreachable_snapshot()).map(|_| ()));
         match parsed {
             Ok(options) => remote.call(op, &[options]),
             Err(failure) => rejected(failure),

@@ -127,8 +127,12 @@ pub async fn detect(name: &str, database: &str, empty: bool) -> Wipe {
          (the browser discards an origin's IndexedDB data when it finds it damaged, e.g. after a crash, \
          or it was deleted outside lsmkv): the store starts empty"
     );
-    let detected =
-        WipeReport { store: name.to_string(), database: database.to_string(), detected_at: js_sys::Date::now(), message };
+    let detected = WipeReport {
+        store: name.to_string(),
+        database: database.to_string(),
+        detected_at: js_sys::Date::now(),
+        message,
+    };
     Wipe { detection, detected: Some(detected), marked: true }
 }
 

@@ -6,7 +6,6 @@
 //! time, calls of one tick sharing one flush.
 #![cfg(target_arch = "wasm32")]
 
-
 use js_sys::{Array, Function, Promise, Reflect, Uint8Array, JSON};
 use lsmkv_wasm::Store;
 use wasm_bindgen::prelude::*;
@@ -79,7 +78,10 @@ async fn values_and_bytes_cross_the_worker_unchanged_and_are_copied_at_call_time
     let pending = start(&store, "put", &[s("v"), object.clone()]);
     Reflect::set(&object, &"nested".into(), &JsValue::NULL).unwrap();
     JsFuture::from(pending).await.unwrap();
-    assert_eq!(String::from(JSON::stringify(&ok(&store, "get", &[s("v")]).await).unwrap()), r#"{"nested":{"list":[1,2]}}"#);
+    assert_eq!(
+        String::from(JSON::stringify(&ok(&store, "get", &[s("v")]).await).unwrap()),
+        r#"{"nested":{"list":[1,2]}}"#
+    );
     for text in [r#""text""#, "42.5", "true", "null", r#"[1,"x",{"y":null}]"#] {
         ok(&store, "put", &[s("v"), json(text)]).await;
         assert_eq!(String::from(JSON::stringify(&ok(&store, "get", &[s("v")]).await).unwrap()), text);
@@ -162,7 +164,8 @@ async fn writes_in_one_tick_share_one_flush() {
     let store = open(&name, r#"{"backend":"opfs"}"#).await;
     ok(&store, "put", &[s("warm"), s("up")]).await;
     let before = num(&ok(&store, "health", &[]).await, "opfs.walSyncs");
-    let pending: Array = (0..200).map(|i| JsValue::from(start(&store, "put", &[s(&format!("g{i}")), JsValue::from(i)]))).collect();
+    let pending: Array =
+        (0..200).map(|i| JsValue::from(start(&store, "put", &[s(&format!("g{i}")), JsValue::from(i)]))).collect();
     JsFuture::from(Promise::all(&pending)).await.unwrap();
     let health = ok(&store, "health", &[]).await;
     let syncs = num(&health, "opfs.walSyncs") - before;
@@ -179,7 +182,8 @@ async fn writes_in_one_tick_share_one_flush() {
 async fn writes_in_flight_when_close_is_called_complete_and_persist() {
     let name = unique("close-in-flight");
     let store = open(&name, OPTIONS).await;
-    let pending: Array = (0..50).map(|i| JsValue::from(start(&store, "put", &[s(&format!("f{i:02}")), JsValue::from(i)]))).collect();
+    let pending: Array =
+        (0..50).map(|i| JsValue::from(start(&store, "put", &[s(&format!("f{i:02}")), JsValue::from(i)]))).collect();
     let closing = start(&store, "close", &[]);
     JsFuture::from(Promise::all(&pending)).await.expect("writes issued before close() resolve");
     JsFuture::from(closing).await.expect("close resolves");
@@ -202,7 +206,8 @@ async fn a_second_opener_is_locked_out_then_waits() {
     let second = JsFuture::from(waiting).await.expect("the waiting opener gets the store");
     assert_eq!(ok(&second, "get", &[s("owner")]).await, s("first"));
     // Destroy is refused while the store is open.
-    let code = error_code(&JsFuture::from(Store::destroy(s(&name), Some(json(r#"{"backend":"opfs"}"#)))).await.unwrap_err());
+    let code =
+        error_code(&JsFuture::from(Store::destroy(s(&name), Some(json(r#"{"backend":"opfs"}"#)))).await.unwrap_err());
     assert_eq!(code, "LSMKV_LOCKED");
     ok(&second, "close", &[]).await;
     destroy(&name).await;

@@ -100,7 +100,10 @@ async fn batch_put_takes_a_plain_object_or_a_map_too() {
     let store = open(&unique("batch-object"), idb_options()).await;
     let object = json(r#"{"product:2":{"name":"Lamp","price":19.5},"product:1":"x","product:3":[1,null]}"#);
     ok(&store, "batchPut", &[object]).await;
-    assert_eq!(JSON::stringify(&ok(&store, "get", &[s("product:2")]).await).unwrap(), r#"{"name":"Lamp","price":19.5}"#);
+    assert_eq!(
+        JSON::stringify(&ok(&store, "get", &[s("product:2")]).await).unwrap(),
+        r#"{"name":"Lamp","price":19.5}"#
+    );
     assert_eq!(ok(&store, "get", &[s("product:1")]).await, s("x"));
     let range = ok(&store, "range", &[json(r#"{"prefix":"product:"}"#)]).await;
     assert_eq!(
@@ -123,7 +126,14 @@ async fn batch_put_takes_a_plain_object_or_a_map_too() {
     assert_eq!(ok(&store, "get", &[s("m:a")]).await, s("bytes key"));
     assert_eq!(ok(&store, "get", &[s("m:b")]).await, json("2"));
     // Anything else is refused, and nothing of a refused batch is written.
-    for bad in [s("k=v"), json("42"), JsValue::NULL, JsValue::UNDEFINED, js_sys::Date::new_0().into(), js_sys::Set::new(&JsValue::UNDEFINED).into()] {
+    for bad in [
+        s("k=v"),
+        json("42"),
+        JsValue::NULL,
+        JsValue::UNDEFINED,
+        js_sys::Date::new_0().into(),
+        js_sys::Set::new(&JsValue::UNDEFINED).into(),
+    ] {
         assert_eq!(fails(&store, "batchPut", &[bad]).await, "LSMKV_INVALID_ARGUMENT");
     }
     assert_eq!(fails(&store, "batchPut", &[json(r#"{"ok:1":"v","":"empty key"}"#)]).await, "LSMKV_INVALID_KEY");
@@ -252,9 +262,8 @@ async fn writes_in_one_tick_share_one_transaction() {
     let store = open(&unique("group"), r#"{"backend":"indexeddb"}"#).await;
     let before = transactions(&store).await;
     let put: Function = Reflect::get(&store, &"put".into()).unwrap().unchecked_into();
-    let pending: Array = (0..50)
-        .map(|i| put.call2(&store, &s(&format!("g{i:02}")), &JsValue::from_f64(i as f64)).unwrap())
-        .collect();
+    let pending: Array =
+        (0..50).map(|i| put.call2(&store, &s(&format!("g{i:02}")), &JsValue::from_f64(i as f64)).unwrap()).collect();
     settle(Promise::all(&pending)).await.expect("all puts resolve");
     let used = transactions(&store).await - before;
     assert!((1.0..=2.0).contains(&used), "50 same-tick puts used {used} transactions");

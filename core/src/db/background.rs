@@ -7,11 +7,11 @@
 
 #[cfg(feature = "std")]
 mod imp {
-    use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
-    use std::thread::JoinHandle;
     use std::format;
     use std::panic::{self, AssertUnwindSafe};
     use std::string::String;
+    use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
+    use std::thread::JoinHandle;
     use std::time::{Duration, Instant};
 
     use crate::db::DbInner;
@@ -132,7 +132,9 @@ mod imp {
                 Ok(Err(e)) => {
                     db.fail(e);
                 }
-                Err(payload) => db.go_read_only(format!("background maintenance panicked: {}", panic_message(&*payload))),
+                Err(payload) => {
+                    db.go_read_only(format!("background maintenance panicked: {}", panic_message(&*payload)))
+                }
             }
             drop(db);
             signal.flags().rounds += 1;

@@ -10,13 +10,13 @@ use core::sync::atomic::Ordering;
 use super::iter::{LevelIter, MergeIter};
 use super::{bump, DbInner, TreeState};
 use crate::compaction::{self, CompactionTask, Retention};
-use crate::storage::Storage;
 use crate::error::{Error, IoKind, Result};
 use crate::event::{CompactionReason, CompactionReport, EventKind};
 use crate::filename;
 use crate::iterator::{Direction, EntryIter};
 use crate::manifest::VersionEdit;
 use crate::stats::TableSummary;
+use crate::storage::Storage;
 use crate::version::{TableMeta, Version};
 
 /// Automatic compaction runs at most this many steps after one flush; the
@@ -96,10 +96,9 @@ impl DbInner {
         merged.seek(None)?;
         let version = tree.version.clone();
         let level = task.output_level;
-        let written =
-            self.write_tables(&mut merged, Retention::new(self.oldest_snapshot()), |key| {
-                version.is_bottom_for_key(level, key)
-            })?;
+        let written = self.write_tables(&mut merged, Retention::new(self.oldest_snapshot()), |key| {
+            version.is_bottom_for_key(level, key)
+        })?;
         drop(merged);
         let removed: Vec<(usize, u64)> = task.input_tables().map(|(l, t)| (l, t.number)).collect();
         let added: Vec<(usize, Arc<TableMeta>)> = written.tables.into_iter().map(|t| (level, Arc::new(t))).collect();
@@ -130,7 +129,8 @@ impl DbInner {
             if *level == 0 {
                 for meta in tables {
                     let table = self.tables.get(meta)?;
-                    let cursor = table.iter(self.tables.storage.clone(), self.tables.blocks.clone(), Direction::Forward);
+                    let cursor =
+                        table.iter(self.tables.storage.clone(), self.tables.blocks.clone(), Direction::Forward);
                     sources.push(Box::new(cursor));
                 }
             } else if !tables.is_empty() {

@@ -8,16 +8,16 @@ use core::sync::atomic::Ordering;
 
 use super::{bump, DbInner, TreeState, WriteState};
 use crate::compaction::{Retention, Verdict};
-use crate::storage::Storage;
 use crate::error::Result;
 use crate::event::{EventKind, FlushReport};
 use crate::filename;
 use crate::iterator::{Direction, EntryIter};
 use crate::manifest::VersionEdit;
-use crate::options::Options;
 use crate::memtable::{Memtable, MemtableIter};
+use crate::options::Options;
 use crate::sstable::TableWriter;
 use crate::stats::TableSummary;
+use crate::storage::Storage;
 use crate::version::TableMeta;
 
 /// What writing a merged stream into tables produced.
@@ -158,7 +158,9 @@ impl DbInner {
                     Verdict::DropTombstone => out.dropped_tombstones += 1,
                     Verdict::Keep => {
                         let value = source.value();
-                        if let Some((number, writer)) = current.take_if(|(_, t)| self.table_full(t, key.len(), value.len())) {
+                        if let Some((number, writer)) =
+                            current.take_if(|(_, t)| self.table_full(t, key.len(), value.len()))
+                        {
                             out.tables.push(finish_table(number, writer, &self.options)?);
                         }
                         if current.is_none() {

@@ -35,7 +35,14 @@ pub struct RangeOptions {
 
 impl Default for RangeOptions {
     fn default() -> Self {
-        RangeOptions { start: Bound::Unbounded, end: Bound::Unbounded, prefix: None, reverse: false, limit: None, snapshot: None }
+        RangeOptions {
+            start: Bound::Unbounded,
+            end: Bound::Unbounded,
+            prefix: None,
+            reverse: false,
+            limit: None,
+            snapshot: None,
+        }
     }
 }
 
@@ -176,7 +183,8 @@ impl EntryIter for LevelIter {
                 Some(i)
             }
             (Direction::Reverse, Some((k, s))) => {
-                let i = self.tables.partition_point(|t| key::compare(&t.smallest.user_key, t.smallest.seq, k, s).is_le());
+                let i =
+                    self.tables.partition_point(|t| key::compare(&t.smallest.user_key, t.smallest.seq, k, s).is_le());
                 i.checked_sub(1)
             }
         };
@@ -325,7 +333,10 @@ impl DbIterator {
     fn next_forward(&mut self) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
         while self.merged.valid() {
             let key = self.merged.user_key();
-            if !above_lower(&self.lower, key) || self.decided.as_deref() == Some(key) || self.merged.seq() > self.snapshot {
+            if !above_lower(&self.lower, key)
+                || self.decided.as_deref() == Some(key)
+                || self.merged.seq() > self.snapshot
+            {
                 self.merged.next()?;
                 continue;
             }

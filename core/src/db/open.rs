@@ -6,8 +6,8 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
 
-use super::tables::{CountingStorage, TableCache};
 use super::background::Maintenance;
+use super::tables::{CountingStorage, TableCache};
 use super::{Counters, DbInner, GroupCommit, ReadView, SnapshotList, Status, TreeState, WalFile, WriteState};
 use crate::error::{Error, IoKind, Result};
 use crate::event::{EventKind, EventLog};
@@ -77,7 +77,8 @@ pub(super) fn open(storage: Arc<dyn Storage>, options: Options) -> Result<DbInne
     let inner = assemble(counting.clone(), options, events, recovered, manifest, next_file_number);
 
     // Step 8: replay the WAL files into the memtable.
-    let wals: Vec<u64> = files.iter().filter_map(|(kind, _)| if let FileKind::Wal(n) = kind { Some(*n) } else { None }).collect();
+    let wals: Vec<u64> =
+        files.iter().filter_map(|(kind, _)| if let FileKind::Wal(n) = kind { Some(*n) } else { None }).collect();
     replay_wals(&inner, &wals)?;
     inner.event(EventKind::Opened { created });
     Ok(inner)
@@ -101,21 +102,13 @@ fn file_number(kind: FileKind) -> Option<u64> {
 /// Step 2: a new database, unless data files exist without a CURRENT.
 fn create_database(s: &dyn Storage, files: &[(FileKind, String)]) -> Result<u64> {
     if let Some((_, name)) = files.iter().find(|(kind, _)| matches!(kind, FileKind::Table(_) | FileKind::Wal(_))) {
-        return Err(Error::corruption(
-            filename::CURRENT,
-            0,
-            format!("CURRENT is missing but data file {name} exists"),
-        ));
+        return Err(Error::corruption(filename::CURRENT, 0, format!("CURRENT is missing but data file {name} exists")));
     }
     for (_, name) in files {
         s.remove(name)?;
     }
-    let first = VersionEdit {
-        next_file_number: Some(2),
-        flushed_seq: Some(0),
-        last_seq: Some(0),
-        ..VersionEdit::default()
-    };
+    let first =
+        VersionEdit { next_file_number: Some(2), flushed_seq: Some(0), last_seq: Some(0), ..VersionEdit::default() };
     ManifestWriter::create(s, 1, &first)?;
     manifest::install_current(s, 1)?;
     Ok(1)
@@ -134,7 +127,8 @@ fn replay_edits(edits: &[VersionEdit], manifest_name: &str) -> Result<Recovered>
             r.last_seq = r.last_seq.max(seq);
         }
         let added: Vec<(usize, Arc<TableMeta>)> = edit.added.iter().map(|(l, t)| (*l, Arc::new(t.clone()))).collect();
-        r.version = r.version.apply(&edit.removed, &added).map_err(|reason| Error::corruption(manifest_name, 0, reason))?;
+        r.version =
+            r.version.apply(&edit.removed, &added).map_err(|reason| Error::corruption(manifest_name, 0, reason))?;
     }
     r.last_seq = r.last_seq.max(r.flushed_seq);
     Ok(r)
@@ -250,7 +244,11 @@ fn replay_wals(inner: &DbInner, wals: &[u64]) -> Result<()> {
         if let Some(torn) = contents.torn_tail.as_ref().filter(|_| Some(&number) != wals.last()) {
             // A WAL is synced when the next one starts, so only the newest
             // can end torn; anywhere else the damage is a hole in the log.
-            return Err(Error::corruption(&name, torn.offset, "damaged record in a WAL file that newer WAL files follow"));
+            return Err(Error::corruption(
+                &name,
+                torn.offset,
+                "damaged record in a WAL file that newer WAL files follow",
+            ));
         }
         if contents.torn_tail.is_none() && s.len(&name)? > contents.valid_len {
             // Zeros a preallocating backend never wrote: trim them quietly.
@@ -259,7 +257,11 @@ fn replay_wals(inner: &DbInner, wals: &[u64]) -> Result<()> {
         if let Some(torn) = &contents.torn_tail {
             s.truncate(&name, contents.valid_len)?;
             inner.counters.wal_tail_truncations.fetch_add(1, Ordering::Relaxed);
-            inner.event(EventKind::WalTailTruncated { file: name.clone(), offset: torn.offset, dropped_bytes: torn.dropped_bytes });
+            inner.event(EventKind::WalTailTruncated {
+                file: name.clone(),
+                offset: torn.offset,
+                dropped_bytes: torn.dropped_bytes,
+            });
         }
         let mut file_last_seq = 0;
         for (first, batch) in &contents.batches {

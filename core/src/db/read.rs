@@ -41,7 +41,12 @@ pub struct GetTrace {
 type Version = (u64, ValueKind, Vec<u8>);
 
 impl DbInner {
-    pub(super) fn get(&self, key: &[u8], snapshot: Option<u64>, trace: Option<&mut Vec<Probe>>) -> Result<Option<Vec<u8>>> {
+    pub(super) fn get(
+        &self,
+        key: &[u8],
+        snapshot: Option<u64>,
+        trace: Option<&mut Vec<Probe>>,
+    ) -> Result<Option<Vec<u8>>> {
         Ok(self.find(key, snapshot, trace)?.and_then(|(_, kind, value)| (kind == ValueKind::Put).then_some(value)))
     }
 

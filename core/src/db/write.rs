@@ -8,13 +8,13 @@ use core::sync::atomic::Ordering;
 
 use super::{bump, DbInner, Status, WalFile, WriteState};
 use crate::batch::Op;
-use crate::storage::Storage;
 use crate::error::{Error, IoKind, Result};
 use crate::event::EventKind;
 use crate::key::{ValueKind, SEQ_MAX};
 use crate::memtable::Memtable;
 use crate::options::Durability;
 use crate::record::RECORD_PAYLOAD_MAX;
+use crate::storage::Storage;
 use crate::wal::WalWriter;
 
 /// Writers wait while this many frozen memtables await a background flush.

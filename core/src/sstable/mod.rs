@@ -25,10 +25,10 @@ mod properties;
 mod reader;
 mod writer;
 
-#[cfg(test)]
-mod tests;
 #[cfg(any(test, feature = "fuzzing"))]
 pub(crate) mod fuzzing;
+#[cfg(test)]
+mod tests;
 
 pub use bloom::bloom_hash;
 pub use cache::BlockCache;

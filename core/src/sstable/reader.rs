@@ -123,7 +123,18 @@ impl Table {
         }
         let index_entries = index.entry_positions()?;
         let index_words = IndexWords::new(&index, &index_entries);
-        Ok(Table { name: file, number, file_size, footer, properties, filter, index, index_entries, handles, index_words })
+        Ok(Table {
+            name: file,
+            number,
+            file_size,
+            footer,
+            properties,
+            filter,
+            index,
+            index_entries,
+            handles,
+            index_words,
+        })
     }
 
     pub fn number(&self) -> u64 {

@@ -355,11 +355,7 @@ pub fn check_exists(s: &dyn Storage) {
     expect_eq("exists of an empty file is true", ok("exists works", s.exists(name)), true);
     ok("append works", s.append(name, b"x"));
     expect_eq("exists of a non-empty file is true", ok("exists works", s.exists(name)), true);
-    expect_eq(
-        "exists matches names exactly, not by prefix",
-        ok("exists works", s.exists("conformance-exist")),
-        false,
-    );
+    expect_eq("exists matches names exactly, not by prefix", ok("exists works", s.exists("conformance-exist")), false);
     cleanup(s, &[name]);
     expect_eq("exists after remove is false", ok("exists works", s.exists(name)), false);
 }

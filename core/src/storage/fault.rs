@@ -99,7 +99,9 @@ struct State {
 enum Fate {
     Run,
     /// This call is the crash (`first` = true) or comes after it.
-    Crash { first: bool },
+    Crash {
+        first: bool,
+    },
     Fail(IoKind),
 }
 
@@ -551,7 +553,11 @@ mod tests {
         assert_eq!(s.after_crash(Tear::DropUnsynced).read_all("f").unwrap(), b"synced".to_vec());
         s.sync("f").unwrap();
         assert_eq!(s.synced_len("f"), Some(16), "the retried sync reports success");
-        assert_eq!(s.after_crash(Tear::DropUnsynced).read_all("f").unwrap(), b"synced".to_vec(), "but they may be gone");
+        assert_eq!(
+            s.after_crash(Tear::DropUnsynced).read_all("f").unwrap(),
+            b"synced".to_vec(),
+            "but they may be gone"
+        );
         assert_eq!(s.after_crash(Tear::KeepUnsynced).read_all("f").unwrap(), b"synced-unsynced!".to_vec(), "or not");
         // A cut back to the durable prefix starts fresh pages: they sync.
         s.truncate("f", 6).unwrap();

@@ -204,9 +204,8 @@ impl FsStorage {
             .write(true)
             .open(dir.join(LOCK_FILE))
             .map_err(|e| io_error(LOCK_FILE, e))?;
-        lock.try_lock().map_err(|_| {
-            Error::io(IoKind::Locked, &dir_name, "another process or handle has this directory open")
-        })?;
+        lock.try_lock()
+            .map_err(|_| Error::io(IoKind::Locked, &dir_name, "another process or handle has this directory open"))?;
         Ok(FsStorage { dir, handles: Mutex::new(HashMap::new()), _lock: lock })
     }
 
@@ -227,11 +226,7 @@ impl FsStorage {
         if let Some(open) = self.handles.lock().get(name) {
             return Ok(open.clone());
         }
-        let file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .open(self.path(name)?)
-            .map_err(|e| io_error(name, e))?;
+        let file = OpenOptions::new().read(true).append(true).open(self.path(name)?).map_err(|e| io_error(name, e))?;
         let open = Arc::new(OpenFile::new(file, None));
         self.handles.lock().insert(name.to_string(), open.clone());
         Ok(open)
@@ -247,9 +242,7 @@ impl FsStorage {
     }
 
     fn sync_dir(&self) -> Result<()> {
-        File::open(&self.dir)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| io_error(&self.dir.display().to_string(), e))
+        File::open(&self.dir).and_then(|d| d.sync_all()).map_err(|e| io_error(&self.dir.display().to_string(), e))
     }
 
     fn create_file(&self, name: &str, log: bool) -> Result<()> {

@@ -370,7 +370,10 @@ fn every_crash_point_of_every_operation_leaves_the_old_or_the_new_state() {
                     let state = contents(&mut reloaded);
                     if result.is_ok() {
                         assert!(!crashed, "{label}: an operation that returned did not crash");
-                        assert_eq!(state, after, "{label}: an operation that returned is durable ({model:?}, budget {budget})");
+                        assert_eq!(
+                            state, after,
+                            "{label}: an operation that returned is durable ({model:?}, budget {budget})"
+                        );
                     } else {
                         assert!(
                             allowed(&state, &states),
@@ -456,7 +459,11 @@ fn random_operations_with_crashes_match_a_model() {
             let result = match next(5) {
                 0 => {
                     after.entry(name.to_string()).or_default();
-                    if model.contains_key(name) { continue } else { pool.create(name) }
+                    if model.contains_key(name) {
+                        continue;
+                    } else {
+                        pool.create(name)
+                    }
                 }
                 1 => {
                     if !model.contains_key(name) {
@@ -488,7 +495,8 @@ fn random_operations_with_crashes_match_a_model() {
                 Ok(()) => model = after,
                 Err(_) => {
                     // Crashed mid-operation: the reload shows the old or the new state.
-                    let model_kind = if next(2) == 0 { Model::Kill } else { Model::PowerLoss { keep: next(3) as usize } };
+                    let model_kind =
+                        if next(2) == 0 { Model::Kill } else { Model::PowerLoss { keep: next(3) as usize } };
                     disk = reboot(&disk, model_kind);
                     let mut reloaded = load(&disk);
                     let state = contents(&mut reloaded);
@@ -522,7 +530,10 @@ fn directory_names_are_safe_and_distinct() {
         assert!(stem.len() <= 150, "{dir}");
         for (i, byte) in stem.iter().enumerate() {
             if *byte == b'%' {
-                assert!(i + 2 < stem.len() && stem[i + 1].is_ascii_hexdigit() && stem[i + 2].is_ascii_hexdigit(), "{dir}");
+                assert!(
+                    i + 2 < stem.len() && stem[i + 1].is_ascii_hexdigit() && stem[i + 2].is_ascii_hexdigit(),
+                    "{dir}"
+                );
             }
         }
     }

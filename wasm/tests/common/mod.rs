@@ -132,8 +132,11 @@ pub async fn btreemap_model(name: &str, options: &str, seed: u64, steps: u64, re
                 let (lo, hi) = (format!("k{:02}", rng.below(60)), format!("k{:02}", rng.below(60)));
                 let range = format!(r#"{{"gte":"{lo}","lt":"{hi}"}}"#);
                 let got = JSON::stringify(&ok(&store, "range", &[json(&range)]).await).unwrap();
-                let want: Vec<[&str; 2]> =
-                    model.range(lo.clone()..).take_while(|(k, _)| **k < hi).map(|(k, v)| [k.as_str(), v.as_str()]).collect();
+                let want: Vec<[&str; 2]> = model
+                    .range(lo.clone()..)
+                    .take_while(|(k, _)| **k < hi)
+                    .map(|(k, v)| [k.as_str(), v.as_str()])
+                    .collect();
                 let want = JSON::stringify(&serde_wasm_bindgen::to_value(&want).unwrap()).unwrap();
                 assert_eq!(got, want, "seed {seed} step {step} range {lo}..{hi}");
             }
@@ -144,7 +147,8 @@ pub async fn btreemap_model(name: &str, options: &str, seed: u64, steps: u64, re
             }
             _ => {
                 let deleted = format!("k{:02}", rng.below(60));
-                let batch = format!(r#"[{{"type":"put","key":"{key}","value":"b{step}"}},{{"type":"del","key":"{deleted}"}}]"#);
+                let batch =
+                    format!(r#"[{{"type":"put","key":"{key}","value":"b{step}"}},{{"type":"del","key":"{deleted}"}}]"#);
                 ok(&store, "batch", &[json(&batch)]).await;
                 model.insert(key, format!("b{step}"));
                 model.remove(&deleted);
