@@ -8,7 +8,7 @@
 use std::ops::Bound;
 use std::sync::Arc;
 
-use lsmkv::storage::{FaultStorage, Tear};
+use lsmkv::testing::{FaultStorage, Tear};
 use lsmkv::{Db, EventKind, Options, RangeOptions, Result, Stats};
 
 fn main() -> Result<()> {
@@ -129,7 +129,9 @@ fn print_events(db: &Db, since: u64) {
             EventKind::WalTailTruncated { file, offset, dropped_bytes } => {
                 format!("WAL tail cut: {file} at byte {offset} ({dropped_bytes} bytes)")
             }
-            EventKind::MemtableFrozen { entries, .. } => format!("memtable frozen at {entries} entries"),
+            EventKind::MemtableFrozen { entries, .. } => {
+                format!("memtable frozen at {entries} entries")
+            }
             EventKind::Flushed(r) => format!(
                 "flushed {} entries into L0 table(s) {:?}",
                 r.memtable_entries,

@@ -21,6 +21,9 @@ pub struct FlushReport {
     pub flushed_seq: u64,
     /// WAL files retired by this flush.
     pub retired_wals: Vec<u64>,
+    /// The table numbers of every level once the flush was installed (L0
+    /// newest first): the engine's own tree after this step, for pictures.
+    pub levels_after: Vec<Vec<u64>>,
 }
 
 /// Why a compaction ran.
@@ -50,6 +53,9 @@ pub struct CompactionReport {
     pub dropped_overwritten: u64,
     /// Tombstones dropped because no older version can exist below.
     pub dropped_tombstones: u64,
+    /// The table numbers of every level once the step was installed (L0
+    /// newest first): the engine's own tree after this step, for pictures.
+    pub levels_after: Vec<Vec<u64>>,
 }
 
 /// Something the engine did.

@@ -8,8 +8,6 @@
 use alloc::vec::Vec;
 use core::cmp::Ordering;
 
-use crate::error::{Error, Result};
-
 /// Sequence numbers fit in 56 bits: the trailer packs `seq << 8 | kind`.
 pub const SEQ_MAX: u64 = (1 << 56) - 1;
 
@@ -97,15 +95,6 @@ pub fn prefix_successor(prefix: &[u8]) -> Option<Vec<u8>> {
     let mut out = prefix[..=keep].to_vec();
     out[keep] += 1;
     Some(out)
-}
-
-/// Checks the sequence-number range, which input never reaches in practice
-/// but a corrupted manifest could claim.
-pub fn check_seq(seq: u64, file: &str) -> Result<u64> {
-    if seq > SEQ_MAX {
-        return Err(Error::corruption(file, 0, "sequence number exceeds 56 bits"));
-    }
-    Ok(seq)
 }
 
 #[cfg(test)]

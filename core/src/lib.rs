@@ -12,38 +12,45 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
-pub mod batch;
+// Every module is private: the crate's surface is the `pub use` list below,
+// `storage` (the trait and its backends), `report` (serde views) and, behind
+// features, `testing` and the fuzz entry points.
+mod batch;
 mod coding;
-pub mod compaction;
+mod compaction;
 mod db;
-pub mod error;
-pub mod event;
-pub mod filename;
+mod error;
+mod event;
+mod filename;
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzz;
-pub mod iterator;
-pub mod key;
-pub mod manifest;
-pub mod memtable;
-pub mod options;
-pub mod record;
+mod iterator;
+mod key;
+mod manifest;
+mod memtable;
+mod options;
+mod record;
 #[cfg(feature = "serde")]
 pub mod report;
-pub mod sstable;
-pub mod stats;
+mod sstable;
+mod stats;
 pub mod storage;
 mod sync;
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
-pub mod version;
-pub mod wal;
+#[cfg(test)]
+mod tests;
+mod version;
+mod wal;
 
 pub use batch::{BatchOp, WriteBatch};
 pub use db::{Db, DbIterator, GetTrace, Probe, RangeOptions, Snapshot};
 pub use error::{Error, IoKind, Result};
 pub use event::{CompactionReason, CompactionReport, Event, EventKind, EventPage, FlushReport};
 pub use key::ValueKind;
-pub use options::{Durability, Options};
+pub use options::{Durability, Footprint, Options, KEY_SIZE_LIMIT, LEVELS, VALUE_SIZE_LIMIT};
+pub use sstable::{BlockSummary, FilterSummary, InspectedEntry, TableInspection};
 pub use stats::{Health, HealthStatus, LevelStats, SpaceStats, Stats, TableSummary};
 #[cfg(feature = "std")]
 pub use storage::FsStorage;

@@ -230,7 +230,6 @@ fn check_table(level: usize, table: &TableMeta) -> core::result::Result<(), Stri
 
 /// The manifest file being appended to.
 pub struct ManifestWriter {
-    number: u64,
     name: String,
 }
 
@@ -246,7 +245,7 @@ impl ManifestWriter {
         // a header but no snapshot unless a crash tore the append.
         storage.append(&name, &bytes)?;
         storage.sync(&name)?;
-        Ok(ManifestWriter { number, name })
+        Ok(ManifestWriter { name })
     }
 
     /// Appends one edit and syncs: when this returns Ok, the edit is committed.
@@ -257,10 +256,6 @@ impl ManifestWriter {
         storage.append(&self.name, &bytes)?;
         storage.sync(&self.name)?;
         Ok(bytes.len() as u64)
-    }
-
-    pub fn number(&self) -> u64 {
-        self.number
     }
 
     pub fn name(&self) -> &str {
@@ -371,7 +366,8 @@ mod tests {
     use super::*;
     use crate::key::ValueKind;
     use crate::record::LOG_HEADER_SIZE;
-    use crate::storage::{FaultStorage, MemStorage};
+    use crate::storage::MemStorage;
+    use crate::testing::FaultStorage;
     use crate::testing::Rng;
     use alloc::vec;
 
@@ -548,7 +544,7 @@ mod tests {
         let storage = FaultStorage::new();
         let snapshot = full_edit(7, 20);
         let mut writer = ManifestWriter::create(&storage, 4, &snapshot).unwrap();
-        assert_eq!((writer.number(), writer.name()), (4, "MANIFEST-000004"));
+        assert_eq!(writer.name(), "MANIFEST-000004");
         let len = |s: &FaultStorage| s.raw_bytes("MANIFEST-000004").unwrap().len() as u64;
         assert_eq!(storage.synced_len("MANIFEST-000004"), Some(len(&storage)));
         let mut edits = vec![snapshot];

@@ -104,21 +104,11 @@ struct SharedEntry {
     kind: ValueKind,
 }
 
-/// One entry copied out of the memtable.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct MemEntry {
-    pub user_key: Vec<u8>,
-    pub seq: u64,
-    pub kind: ValueKind,
-    pub value: Vec<u8>,
-}
-
 /// A sorted, versioned map from (user key, seq) to a value or tombstone.
 pub struct Memtable {
     map: RwLock<BTreeMap<MemKey, ValueKind>>,
     entries: AtomicU64,
     bytes: AtomicU64,
-    min_seq: AtomicU64,
     max_seq: AtomicU64,
 }
 
@@ -140,7 +130,6 @@ impl Memtable {
             map: RwLock::new(BTreeMap::new()),
             entries: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
-            min_seq: AtomicU64::new(u64::MAX),
             max_seq: AtomicU64::new(0),
         }
     }
@@ -159,7 +148,6 @@ impl Memtable {
         assert!(previous.is_none(), "sequence number {seq} inserted twice");
         self.entries.fetch_add(1, AtomicOrdering::Relaxed);
         self.bytes.fetch_add(Self::charge(user_key.len(), value.len()), AtomicOrdering::Relaxed);
-        self.min_seq.fetch_min(seq, AtomicOrdering::Relaxed);
         self.max_seq.fetch_max(seq, AtomicOrdering::Release);
     }
 
@@ -181,11 +169,6 @@ impl Memtable {
 
     pub fn is_empty(&self) -> bool {
         self.entries() == 0
-    }
-
-    /// Smallest sequence number held (u64::MAX when empty).
-    pub fn min_seq(&self) -> u64 {
-        self.min_seq.load(AtomicOrdering::Relaxed)
     }
 
     /// Largest sequence number held (0 when empty).
@@ -211,19 +194,6 @@ impl Memtable {
                 out.extend(map.range::<dyn LookupKey, _>((Bound::Unbounded, pivot)).rev().take(max).map(copy))
             }
         }
-    }
-
-    /// Every entry in internal-key order (for flushing a frozen memtable).
-    pub fn entries_sorted(&self) -> Vec<MemEntry> {
-        let map = self.map.read();
-        map.iter()
-            .map(|(k, kind)| MemEntry {
-                user_key: k.user_key().to_vec(),
-                seq: k.seq,
-                kind: *kind,
-                value: k.value().to_vec(),
-            })
-            .collect()
     }
 }
 
@@ -326,7 +296,7 @@ mod tests {
         assert_eq!(m.get(b"a", 0), None);
         assert_eq!(m.get(b"c", 100), None);
         assert_eq!(m.get(b"", 100), None);
-        assert_eq!((m.entries(), m.min_seq(), m.max_seq()), (4, 1, 8));
+        assert_eq!((m.entries(), m.max_seq()), (4, 8));
         assert_eq!(m.bytes(), 4 * 32 + 7);
     }
 

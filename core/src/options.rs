@@ -15,6 +15,30 @@ pub const VALUE_SIZE_LIMIT: usize = 64 * 1024 * 1024;
 /// kind, and the map's bookkeeping), for `memtable_max_bytes`.
 pub const MEMTABLE_ENTRY_OVERHEAD: usize = 32;
 
+/// Files a call may hold at once beyond its flushes' and compactions'
+/// outputs: a manifest being rewritten, `CURRENT.tmp`, and margin.
+const FOOTPRINT_FILES_SLACK: usize = 32;
+/// Bytes a table may hold beyond its entries (index, filter, properties,
+/// footer, crcs), with margin.
+const FOOTPRINT_TABLE_OVERHEAD: u64 = 8 << 10;
+/// Bytes an entry may take in a WAL record or a table beyond its key and
+/// value (varint lengths, sequence and kind, block offsets).
+const FOOTPRINT_ENTRY_OVERHEAD: u64 = 32;
+/// Memtables a crash can leave in WAL files for the next open to replay and
+/// flush: the active one and those frozen awaiting a flush (writers stall
+/// at two), with one to spare.
+const REPLAYED_MEMTABLES_MAX: usize = 4;
+
+/// The most storage one engine call can add before it returns, beyond what
+/// is live when it starts: `Options::footprint`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Footprint {
+    /// Files that may exist at once beyond the live ones.
+    pub files: usize,
+    /// Bytes that may be stored at once beyond the live ones.
+    pub bytes: u64,
+}
+
 /// When a write's WAL bytes are made durable.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Durability {
@@ -165,6 +189,65 @@ impl Options {
             ),
         )?;
         Ok(())
+    }
+
+    /// Memtables a write of `entries` entries holding `bytes` key and value
+    /// bytes may freeze, at most (a batch larger than a memtable spans several).
+    pub fn memtables_filled(&self, entries: usize, bytes: usize) -> usize {
+        let charged = bytes.saturating_add(entries.saturating_mul(MEMTABLE_ENTRY_OVERHEAD));
+        entries / self.memtable_max_entries.max(1) + charged / self.memtable_max_bytes.max(1) + 1
+    }
+
+    /// Tables one flush may write: a table is cut when the next entry would
+    /// break either SSTable cap, so each cap bounds the count on its own.
+    pub fn tables_per_flush(&self) -> usize {
+        self.memtable_max_entries / self.sstable_max_entries.max(1)
+            + self.memtable_max_bytes / self.sstable_max_bytes.max(1)
+            + 1
+    }
+
+    /// The one place that knows how much storage a call can need, for
+    /// backends that must reserve it before the call starts (the OPFS file
+    /// pool): the most files and bytes, beyond the live ones, that a call
+    /// writing `entries` entries of `bytes` key and value bytes can hold at
+    /// once, on a store holding `live_files` files of `live_bytes`.
+    ///
+    /// Each memtable the call fills adds a WAL file and a flush's tables. A
+    /// compaction keeps its inputs until its outputs are committed, and
+    /// writes at most about twice as many tables as it reads (an output is
+    /// cut when either cap would break, inputs by one of them), so at worst
+    /// every live and new table is rewritten once more before the old ones
+    /// go. Bytes follow the same reasoning, each table and entry charged its
+    /// format overhead. A snapshot or iterator that pins obsolete tables
+    /// keeps them beyond this bound.
+    pub fn footprint(&self, live_files: usize, live_bytes: u64, entries: usize, bytes: usize) -> Footprint {
+        let data = (bytes as u64).saturating_add((entries as u64).saturating_mul(FOOTPRINT_ENTRY_OVERHEAD));
+        self.footprint_of_flushes(live_files, live_bytes, self.memtables_filled(entries, bytes), data)
+    }
+
+    /// `footprint` of opening a store: recovery replays and flushes what a
+    /// crash left in WAL files, then compacts as needed.
+    pub fn open_footprint(&self, live_files: usize, live_bytes: u64) -> Footprint {
+        let data = (REPLAYED_MEMTABLES_MAX as u64).saturating_mul(self.memtable_max_bytes as u64);
+        self.footprint_of_flushes(live_files, live_bytes, REPLAYED_MEMTABLES_MAX, data)
+    }
+
+    fn footprint_of_flushes(&self, live_files: usize, live_bytes: u64, flushes: usize, data: u64) -> Footprint {
+        let new_tables = flushes.saturating_mul(self.tables_per_flush());
+        let files = live_files
+            .saturating_add(new_tables)
+            .saturating_mul(2)
+            .saturating_add(new_tables.saturating_mul(2))
+            .saturating_add(FOOTPRINT_FILES_SLACK);
+        let table_overhead = (new_tables as u64).saturating_mul(FOOTPRINT_TABLE_OVERHEAD);
+        // Live data and the call's (in its WAL and its tables), all of it
+        // possibly rewritten once more by a compaction.
+        let bytes = live_bytes
+            .saturating_add(data.saturating_mul(2))
+            .saturating_add(table_overhead)
+            .saturating_mul(2)
+            .saturating_add((files as u64).saturating_mul(FOOTPRINT_TABLE_OVERHEAD));
+        Footprint { files, bytes }
     }
 
     /// Target size in bytes of level `level` (1-based levels; L0 is counted in tables).

@@ -172,6 +172,7 @@ pub struct FlushView<'a> {
     dropped_entries: u64,
     flushed_seq: u64,
     retired_wals: &'a [u64],
+    levels_after: &'a [Vec<u64>],
 }
 
 pub fn flush_report(r: &FlushReport, style: KeyStyle) -> FlushView<'_> {
@@ -181,6 +182,7 @@ pub fn flush_report(r: &FlushReport, style: KeyStyle) -> FlushView<'_> {
         dropped_entries: r.dropped_entries,
         flushed_seq: r.flushed_seq,
         retired_wals: &r.retired_wals,
+        levels_after: &r.levels_after,
     }
 }
 
@@ -197,6 +199,7 @@ pub struct CompactionView<'a> {
     entries_out: u64,
     dropped_overwritten: u64,
     dropped_tombstones: u64,
+    levels_after: &'a [Vec<u64>],
 }
 
 pub fn compaction_report(r: &CompactionReport, style: KeyStyle) -> CompactionView<'_> {
@@ -214,6 +217,7 @@ pub fn compaction_report(r: &CompactionReport, style: KeyStyle) -> CompactionVie
         entries_out: r.entries_out,
         dropped_overwritten: r.dropped_overwritten,
         dropped_tombstones: r.dropped_tombstones,
+        levels_after: &r.levels_after,
     }
 }
 

@@ -53,8 +53,9 @@ impl Version {
         self.levels.iter().enumerate().flat_map(|(level, tables)| tables.iter().map(move |t| (level, t)))
     }
 
-    pub fn table_count(&self) -> usize {
-        self.levels.iter().map(Vec::len).sum()
+    /// The table numbers of every level, in level order.
+    pub fn table_numbers(&self) -> Vec<Vec<u64>> {
+        self.levels.iter().map(|tables| tables.iter().map(|t| t.number).collect()).collect()
     }
 
     pub fn level_bytes(&self, level: usize) -> u64 {

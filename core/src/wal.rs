@@ -89,11 +89,6 @@ impl WalWriter {
         }
     }
 
-    /// Syncs everything appended so far.
-    pub fn sync(&self, storage: &dyn Storage) -> Result<()> {
-        storage.sync(&self.name)
-    }
-
     pub fn number(&self) -> u64 {
         self.number
     }
@@ -105,15 +100,6 @@ impl WalWriter {
     /// Bytes in the file, header included.
     pub fn len(&self) -> u64 {
         self.len
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    #[doc(hidden)]
-    pub fn _scratch(&mut self) -> &mut Vec<u8> {
-        &mut self.scratch
     }
 }
 
@@ -160,7 +146,9 @@ fn last_seq(first_seq: u64, count: u32) -> Option<u64> {
 }
 
 /// Encodes a batch record payload (FORMAT.md) into `out` (cleared first).
-/// The batch must pass [`check_batch`] (asserted).
+/// The batch must pass [`check_batch`] (asserted). The writer encodes in
+/// place (`encode_batch_ops`); this is for tests and the fuzz round trip.
+#[cfg(any(test, feature = "fuzzing"))]
 pub fn encode_batch(first_seq: u64, ops: &[Op<'_>], out: &mut Vec<u8>) {
     out.clear();
     encode_batch_ops(first_seq, ops, out);
@@ -280,7 +268,8 @@ mod tests {
     use super::*;
     use crate::coding::put_varint32;
     use crate::record::{encode_record, file_header};
-    use crate::storage::{FaultStorage, MemStorage};
+    use crate::storage::MemStorage;
+    use crate::testing::FaultStorage;
     use crate::testing::Rng;
     use alloc::vec;
 
@@ -455,7 +444,7 @@ mod tests {
             total += wal.append(&storage, *first_seq, &batch.as_ops()).unwrap();
             assert_eq!(wal.len(), total);
         }
-        wal.sync(&storage).unwrap();
+        storage.sync(wal.name()).unwrap();
         assert_eq!(storage.len(wal.name()).unwrap(), total);
         let contents = read_wal(&storage, wal.name()).unwrap();
         assert_eq!(contents, WalContents { batches, torn_tail: None, valid_len: total });
@@ -483,15 +472,15 @@ mod tests {
         let mut batch = WriteBatch::new();
         batch.put(vec![1u8; 16], vec![2u8; 100]);
         wal.append(&storage, 1, &batch.as_ops()).unwrap();
-        let (ptr, capacity) = (wal._scratch().as_ptr(), wal._scratch().capacity());
+        let (ptr, capacity) = (wal.scratch.as_ptr(), wal.scratch.capacity());
         for seq in 2..1000 {
             wal.append(&storage, seq, &batch.as_ops()).unwrap();
-            assert_eq!((wal._scratch().as_ptr(), wal._scratch().capacity()), (ptr, capacity), "seq {seq}");
+            assert_eq!((wal.scratch.as_ptr(), wal.scratch.capacity()), (ptr, capacity), "seq {seq}");
         }
         let mut huge = WriteBatch::new();
         huge.put(b"k".to_vec(), vec![0u8; SCRATCH_RETAIN_MAX + 1]);
         wal.append(&storage, 1000, &huge.as_ops()).unwrap();
-        assert!(wal._scratch().capacity() <= SCRATCH_RETAIN_MAX);
+        assert!(wal.scratch.capacity() <= SCRATCH_RETAIN_MAX);
         assert_eq!(read_wal(&storage, wal.name()).unwrap().batches.len(), 1000);
     }
 

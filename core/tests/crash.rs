@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use common::workload::{check, contents, models, options, run, workload, TEARS};
 use common::Rng;
-use lsmkv::storage::{FaultStorage, Tear};
+use lsmkv::testing::{FaultStorage, Tear};
 use lsmkv::{Db, Durability, Options};
 
 #[test]

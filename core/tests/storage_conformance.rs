@@ -1,4 +1,4 @@
-//! Runs the backend conformance suite (`lsmkv::storage::conformance`) against
+//! Runs the backend conformance suite (`lsmkv::testing::conformance`) against
 //! every native backend: `MemStorage`, `FaultStorage` with no fault armed,
 //! and `FsStorage` in a fresh temporary directory. The browser backends run
 //! the same suite from the wasm crate.
@@ -7,9 +7,10 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use lsmkv::storage::conformance;
-use lsmkv::storage::{FaultStorage, MemStorage, Storage};
+use lsmkv::testing::conformance;
+use lsmkv::testing::FaultStorage;
 use lsmkv::FsStorage;
+use lsmkv::{MemStorage, Storage};
 
 /// A directory under the system temp dir, unique to this process and call,
 /// removed (with its contents) on drop.

@@ -15,7 +15,7 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 
 use common::workload::{check, contents, models, options, workload, Op, TEARS};
-use lsmkv::storage::{FaultStorage, Tear, INJECTED_MESSAGE};
+use lsmkv::testing::{FaultStorage, Tear, INJECTED_MESSAGE};
 use lsmkv::{Db, Error, HealthStatus, IoKind, Options, Result};
 
 /// Runs every op, carrying on after failures (a caller that keeps writing).

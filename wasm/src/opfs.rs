@@ -5,8 +5,9 @@
 //! handles, so the engine runs on real files: nothing is loaded at open and
 //! a store may be larger than memory. What OPFS only offers asynchronously
 //! (creating, opening and deleting files) happens between engine calls: the
-//! pool is topped up before any call that may write, to at least
-//! `slots::free_slots_wanted` free slots, and trimmed when far above it.
+//! pool is topped up before any call that may write, to at least the files
+//! the engine says that call may need (`lsmkv::Options::footprint`), and
+//! trimmed when far above it.
 //!
 //! Layout: `navigator.storage.getDirectory()` / `lsmkv-opfs` / store
 //! directory (the store name, percent-encoded) / `slot-<n>` files.
@@ -36,7 +37,7 @@ use web_sys::{FileSystemReadWriteOptions, FileSystemSyncAccessHandle};
 
 use crate::error::{code, describe_js, JsFailure, JsResult};
 use crate::options::DurabilityMode;
-use crate::slots::{self, directory_name, IoFailure, IoResult, Pool, PoolStorage, SlotFile};
+use crate::slots::{directory_name, IoFailure, IoResult, Pool, PoolStorage, SlotFile};
 
 /// The OPFS directory holding every store's directory.
 pub const ROOT: &str = "lsmkv-opfs";
@@ -157,6 +158,8 @@ pub struct OpfsBackend {
     dir: JsValue,
     files: Arc<PoolStorage<OpfsFile>>,
     durability: DurabilityMode,
+    /// The engine's options: what a call may need is theirs to say.
+    engine: lsmkv::Options,
     next_id: Cell<u64>,
     /// A top-up in progress: later writers wait for it, in order.
     topping_up: RefCell<Option<Promise>>,
@@ -191,10 +194,21 @@ pub async fn destroy(name: &str) -> JsResult<()> {
     }
 }
 
+/// An engine call about to run, as far as the file pool cares.
+#[derive(Clone, Copy, Debug)]
+pub enum Call {
+    /// Opening the store: recovery may flush a replayed WAL and compact.
+    Open,
+    /// A call writing `entries` entries of about `bytes` key and value bytes
+    /// (flush and compactions count as a write of nothing: they may still
+    /// rewrite every table).
+    Write { entries: usize, bytes: usize },
+}
+
 impl OpfsBackend {
     /// Opens every slot file of store `name` and loads the pool (repairing
     /// what a crash left).
-    pub async fn open(name: &str, durability: DurabilityMode) -> JsResult<OpfsBackend> {
+    pub async fn open(name: &str, durability: DurabilityMode, engine: &lsmkv::Options) -> JsResult<OpfsBackend> {
         check_sync_capable()?;
         let directory_name = directory_name(name);
         let dir = directory(&[ROOT, &directory_name], true)
@@ -223,6 +237,7 @@ impl OpfsBackend {
             dir,
             files: Arc::new(PoolStorage::new(pool)),
             durability,
+            engine: engine.clone(),
             next_id: Cell::new(next_id),
             topping_up: RefCell::new(None),
             failed: RefCell::new(None),
@@ -261,18 +276,27 @@ impl OpfsBackend {
         self.counters.set(counters);
     }
 
-    /// True if a call that may fill `flushes` memtables can start now:
-    /// enough free slots and no top-up in progress.
-    pub fn ready(&self, flushes: usize) -> bool {
-        let (live, free) = self.files.with(|p| (p.live_files(), p.free_slots()));
-        self.topping_up.borrow().is_none() && free >= slots::free_slots_wanted(live, flushes)
+    /// Free slots `call` may need, by the engine's own bound.
+    fn free_slots_wanted(&self, call: Call) -> usize {
+        let (live, bytes) = self.files.with(|p| (p.live_files(), p.data_bytes()));
+        let footprint = match call {
+            Call::Open => self.engine.open_footprint(live, bytes),
+            Call::Write { entries, bytes: written } => self.engine.footprint(live, bytes, entries, written),
+        };
+        footprint.files
     }
 
-    /// Waits until a call that may fill `flushes` memtables can start:
+    /// True if `call` can start now: enough free slots and no top-up in progress.
+    pub fn ready(&self, call: Call) -> bool {
+        let free = self.files.with(|p| p.free_slots());
+        self.topping_up.borrow().is_none() && free >= self.free_slots_wanted(call)
+    }
+
+    /// Waits until `call` can start:
     /// tops the pool up if needed (callers arriving meanwhile wait for the
     /// same top-up, and resume in the order they arrived). Trims a pool far
     /// larger than needed.
-    pub async fn prepare(&self, flushes: usize) -> JsResult<()> {
+    pub async fn prepare(&self, call: Call) -> JsResult<()> {
         loop {
             let in_flight = self.topping_up.borrow().clone();
             if let Some(in_flight) = in_flight {
@@ -280,8 +304,8 @@ impl OpfsBackend {
                 let _ = JsFuture::from(in_flight).await;
                 continue;
             }
-            let (live, free) = self.files.with(|p| (p.live_files(), p.free_slots()));
-            let wanted = slots::free_slots_wanted(live, flushes);
+            let free = self.files.with(|p| p.free_slots());
+            let wanted = self.free_slots_wanted(call);
             if free >= wanted {
                 if free > 4 * wanted + 64 {
                     self.trim(free - 2 * wanted).await;

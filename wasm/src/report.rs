@@ -6,7 +6,7 @@
 
 use js_sys::{Array, Reflect};
 use lsmkv::report::{self as view, KeyStyle};
-use lsmkv::sstable::TableInspection;
+use lsmkv::TableInspection;
 use lsmkv::{CompactionReport, EventPage, FlushReport, GetTrace, Health, SpaceStats, Stats};
 use serde::ser::Serialize;
 use wasm_bindgen::prelude::*;

@@ -690,16 +690,6 @@ impl<F: SlotFile + Send> Storage for PoolStorage<F> {
     }
 }
 
-/// Free slots to keep before an engine call that may write: enough that a
-/// flush and every compaction it triggers never runs out mid-call. A
-/// compaction writes at most about twice as many tables as it reads (an
-/// output is cut when the next entry would overflow it), and its inputs are
-/// live files; each memtable a call fills adds a flush (a table or two, a
-/// WAL). `flushes` is how many memtables the call may fill.
-pub fn free_slots_wanted(live: usize, flushes: usize) -> usize {
-    2 * (live + flushes) + 2 * flushes + 32
-}
-
 /// A store's directory name in OPFS: the store name with every byte outside
 /// `[A-Za-z0-9_-]` percent-encoded (so `.`, `/` and `\` never appear), and
 /// names that would encode longer than 200 bytes cut to 150 plus `~` and a

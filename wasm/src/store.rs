@@ -167,11 +167,11 @@ impl Inner {
     ) -> JsResult<T> {
         if let Backend::Opfs(backend) = &self.backend {
             self.writable()?;
-            let flushes = self.flushes(entries, bytes);
+            let call = opfs::Call::Write { entries, bytes };
             // The worker reserves room for a whole batch before starting
             // it, so this waits only if the estimate fell short.
-            if !backend.ready(flushes) {
-                backend.prepare(flushes).await?;
+            if !backend.ready(call) {
+                backend.prepare(call).await?;
             }
         }
         let result = f(self.writable()?);
@@ -184,18 +184,6 @@ impl Inner {
         }
         self.persist().await?;
         Ok(result?)
-    }
-
-    /// Memtables a call of `entries` entries and `bytes` bytes may fill,
-    /// counting a flush that writes several tables as several.
-    fn flushes(&self, entries: usize, bytes: usize) -> usize {
-        let o = &self.config.engine;
-        let by_entries = entries / o.memtable_max_entries.max(1);
-        let by_bytes = (bytes + entries * lsmkv::options::MEMTABLE_ENTRY_OVERHEAD) / o.memtable_max_bytes.max(1);
-        let tables_per_flush = o.memtable_max_entries / o.sstable_max_entries.max(1)
-            + o.memtable_max_bytes / o.sstable_max_bytes.max(1)
-            + 1;
-        (by_entries + by_bytes + 1) * tables_per_flush
     }
 
     /// The value under `key` (at `snapshot`, if given), decoded, or `undefined`.
@@ -340,9 +328,8 @@ async fn open_opfs(name: String, config: StoreConfig) -> JsResult<Inner> {
     let opened = async {
         let persisted =
             JsFuture::from(glue::lsmkv_storage_persist(config.persist)).await.ok().and_then(|v| v.as_bool());
-        let backend = OpfsBackend::open(&name, config.durability).await?;
-        // Recovery may flush a replayed WAL and compact.
-        if let Err(failure) = backend.prepare(4).await {
+        let backend = OpfsBackend::open(&name, config.durability, &config.engine).await?;
+        if let Err(failure) = backend.prepare(opfs::Call::Open).await {
             backend.close();
             return Err(failure);
         }
@@ -596,7 +583,9 @@ impl Store {
     #[wasm_bindgen(js_name = batchPut, unchecked_return_type = "Promise<void>")]
     pub fn batch_put(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "Array<[Key, Value]> | Record<string, Value> | Map<Key, Value>")]
+        #[wasm_bindgen(
+            unchecked_param_type = "Array<[Key, Value]> | Record<string, Value> | Map<Key, Value>"
+        )]
         entries: JsValue,
     ) -> Promise {
         let parsed = args::entries(&entries);
@@ -932,19 +921,23 @@ impl Store {
     /// and about `bytes` bytes, else a promise that resolves once it has.
     #[wasm_bindgen(js_name = opfsReserve, skip_typescript)]
     pub fn opfs_reserve(&self, entries: f64, bytes: f64) -> JsValue {
-        let Target::Local(inner) = &self.target else { return JsValue::UNDEFINED };
-        let Backend::Opfs(backend) = &inner.backend else { return JsValue::UNDEFINED };
+        let Target::Local(inner) = &self.target else {
+            return JsValue::UNDEFINED;
+        };
+        let Backend::Opfs(backend) = &inner.backend else {
+            return JsValue::UNDEFINED;
+        };
         if inner.is_closed() {
             return JsValue::UNDEFINED;
         }
-        let flushes = inner.flushes(entries as usize, bytes as usize);
-        if backend.ready(flushes) {
+        let call = opfs::Call::Write { entries: entries as usize, bytes: bytes as usize };
+        if backend.ready(call) {
             return JsValue::UNDEFINED;
         }
         let inner = inner.clone();
         promise(async move {
             if let Backend::Opfs(backend) = &inner.backend {
-                backend.prepare(flushes).await?;
+                backend.prepare(call).await?;
             }
             Ok(JsValue::UNDEFINED)
         })

@@ -140,6 +140,8 @@ export interface FlushReport {
   droppedEntries: number;
   flushedSeq: number;
   retiredWals: number[];
+  /** Table numbers of every level once the flush was installed (L0 newest first). */
+  levelsAfter: number[][];
 }
 
 export interface CompactionReport {
@@ -150,6 +152,8 @@ export interface CompactionReport {
   trivialMove: boolean;
   entriesIn: number; entriesOut: number;
   droppedOverwritten: number; droppedTombstones: number;
+  /** Table numbers of every level once the step was installed (L0 newest first). */
+  levelsAfter: number[][];
 }
 
 export type StoreEvent = { cursor: number } & (

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use js_sys::{Array, Reflect, JSON};
 use lsmkv::Storage;
-use lsmkv_wasm::opfs::{self, OpfsBackend};
+use lsmkv_wasm::opfs::{self, Call, OpfsBackend};
 use lsmkv_wasm::options::DurabilityMode;
 use lsmkv_wasm::Store;
 use wasm_bindgen::prelude::*;
@@ -20,12 +20,15 @@ wasm_bindgen_test_configure!(run_in_dedicated_worker);
 mod common;
 use common::{ok, s, unique};
 
+/// A call that writes nothing (a flush, say): room for rewriting what is live.
+const NOTHING: Call = Call::Write { entries: 0, bytes: 0 };
+
 fn contents(storage: &dyn Storage) -> BTreeMap<String, Vec<u8>> {
     storage.list().unwrap().into_iter().map(|n| (n.clone(), storage.read_all(&n).unwrap())).collect()
 }
 
 async fn open(name: &str) -> OpfsBackend {
-    match OpfsBackend::open(name, DurabilityMode::Strict).await {
+    match OpfsBackend::open(name, DurabilityMode::Strict, &lsmkv::Options::teaching()).await {
         Ok(backend) => backend,
         Err(failure) => panic!("OPFS backend opens: {failure:?}"),
     }
@@ -35,9 +38,9 @@ async fn open(name: &str) -> OpfsBackend {
 async fn conformance_suite_passes_on_opfs_and_a_reopen_sees_the_same_files() {
     let name = unique("conformance");
     let backend = open(&name).await;
-    backend.prepare(0).await.expect("the pool fills");
+    backend.prepare(NOTHING).await.expect("the pool fills");
     let files = backend.files();
-    lsmkv::storage::conformance::run_all(files.as_ref());
+    lsmkv::testing::conformance::run_all(files.as_ref());
     files.create("left-behind").unwrap();
     files.append("left-behind", b"bytes that must survive").unwrap();
     files.sync("left-behind").unwrap();
@@ -55,7 +58,7 @@ async fn conformance_suite_passes_on_opfs_and_a_reopen_sees_the_same_files() {
     assert_eq!(contents(files.as_ref()), before, "a reopen finds exactly the files left");
     files.remove("CURRENT").unwrap();
     files.remove("left-behind").unwrap();
-    lsmkv::storage::conformance::run_all(files.as_ref());
+    lsmkv::testing::conformance::run_all(files.as_ref());
     reopened.close();
     opfs::destroy(&name).await.expect("destroy");
 }
@@ -64,7 +67,7 @@ async fn conformance_suite_passes_on_opfs_and_a_reopen_sees_the_same_files() {
 async fn the_pool_grows_before_calls_that_need_it() {
     let name = unique("pool");
     let backend = open(&name).await;
-    backend.prepare(0).await.unwrap();
+    backend.prepare(NOTHING).await.unwrap();
     let files = backend.files();
     let first = files.with(|p| p.slot_count());
     assert!(first >= 32, "a new store gets free slots: {first}");
@@ -72,9 +75,10 @@ async fn the_pool_grows_before_calls_that_need_it() {
     for i in 0..40 {
         files.create(&format!("{i:06}.sst")).unwrap();
     }
-    assert!(!backend.ready(1));
-    backend.prepare(1).await.unwrap();
-    assert!(backend.ready(1));
+    let put = Call::Write { entries: 1, bytes: 10 };
+    assert!(!backend.ready(put));
+    backend.prepare(put).await.unwrap();
+    assert!(backend.ready(put));
     let (live, free) = files.with(|p| (p.live_files(), p.free_slots()));
     assert_eq!(live, 40);
     assert!(free >= 2 * 40 + 32, "free slots {free}");
@@ -90,8 +94,8 @@ async fn the_pool_grows_before_calls_that_need_it() {
 async fn a_second_opener_is_locked_out_by_the_handles() {
     let name = unique("locked");
     let backend = open(&name).await;
-    backend.prepare(0).await.unwrap();
-    let failure = match OpfsBackend::open(&name, DurabilityMode::Strict).await {
+    backend.prepare(NOTHING).await.unwrap();
+    let failure = match OpfsBackend::open(&name, DurabilityMode::Strict, &lsmkv::Options::teaching()).await {
         Ok(_) => panic!("a second open of the same files must fail"),
         Err(failure) => failure,
     };

@@ -32,7 +32,7 @@ fn idb_options() -> &'static str {
 
 #[wasm_bindgen_test]
 fn conformance_suite_on_memory_storage() {
-    lsmkv::storage::conformance::run_all(&lsmkv::MemStorage::new());
+    lsmkv::testing::conformance::run_all(&lsmkv::MemStorage::new());
 }
 
 #[wasm_bindgen_test]
@@ -42,7 +42,7 @@ async fn conformance_suite_on_indexeddb_storage_survives_reload() {
     let name = unique("conformance");
     let backend = IdbBackend::open(&name, DurabilityMode::Strict).await.expect("backend opens");
     let files = backend.files();
-    lsmkv::storage::conformance::run_all(files.as_ref());
+    lsmkv::testing::conformance::run_all(files.as_ref());
     files.create("left-behind").unwrap();
     files.append("left-behind", b"bytes that must survive").unwrap();
     backend.persist().await.expect("persisted");
@@ -54,7 +54,7 @@ async fn conformance_suite_on_indexeddb_storage_survives_reload() {
     let after: BTreeMap<String, Vec<u8>> =
         files.list().unwrap().into_iter().map(|n| (n.clone(), files.read_all(&n).unwrap())).collect();
     assert_eq!(before, after);
-    lsmkv::storage::conformance::run_all(&lsmkv_wasm::journal::JournaledFiles::default());
+    lsmkv::testing::conformance::run_all(&lsmkv_wasm::journal::JournaledFiles::default());
     reloaded.close().await;
 }
 

@@ -87,6 +87,7 @@ impl DbInner {
             entries_out: entries,
             dropped_overwritten: 0,
             dropped_tombstones: 0,
+            levels_after: tree.version.table_numbers(),
         })
     }
 
@@ -118,6 +119,7 @@ impl DbInner {
             entries_out,
             dropped_overwritten: written.dropped_shadowed,
             dropped_tombstones: written.dropped_tombstones,
+            levels_after: tree.version.table_numbers(),
         })
     }
 

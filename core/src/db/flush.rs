@@ -112,6 +112,7 @@ impl DbInner {
             dropped_entries: written.dropped_shadowed,
             flushed_seq,
             retired_wals,
+            levels_after: tree.version.table_numbers(),
         };
         self.event(EventKind::Flushed(report.clone()));
         self.remove_obsolete(tree);

@@ -98,8 +98,9 @@ impl TableCache {
         Ok(table)
     }
 
-    /// Forgets a table whose file is being removed.
+    /// Forgets a table whose file is being removed, and its cached blocks.
     pub fn evict(&self, number: u64) {
         self.open.lock().remove(&number);
+        self.blocks.forget_table(number);
     }
 }

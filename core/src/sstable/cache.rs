@@ -56,19 +56,19 @@ impl BlockCache {
         self.state.lock().misses
     }
 
-    #[must_use]
+    #[cfg(test)]
     pub fn capacity_bytes(&self) -> usize {
         self.capacity_bytes
     }
 
     /// Bytes of block data held now (never more than the capacity).
-    #[must_use]
+    #[cfg(test)]
     pub fn used_bytes(&self) -> usize {
         self.state.lock().used_bytes
     }
 
     /// Blocks held now.
-    #[must_use]
+    #[cfg(test)]
     pub fn block_count(&self) -> usize {
         self.state.lock().map.len()
     }

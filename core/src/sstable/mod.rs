@@ -30,7 +30,6 @@ pub(crate) mod fuzzing;
 #[cfg(test)]
 mod tests;
 
-pub use bloom::bloom_hash;
 pub use cache::BlockCache;
 pub use reader::{Table, TableIter};
 pub use writer::{single_entry_table_size, TableWriter};

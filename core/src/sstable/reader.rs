@@ -137,23 +137,9 @@ impl Table {
         })
     }
 
-    pub fn number(&self) -> u64 {
-        self.number
-    }
-
+    #[cfg(test)]
     pub fn properties(&self) -> &Properties {
         &self.properties
-    }
-
-    /// The table file's name.
-    #[must_use]
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    #[must_use]
-    pub fn file_size(&self) -> u64 {
-        self.file_size
     }
 
     /// False only if the bloom filter proves `user_key` is absent.

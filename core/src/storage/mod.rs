@@ -5,8 +5,8 @@
 //!
 //! The trait is designed for the weakest backend: no random-offset writes,
 //! no directories, no memory mapping. Every method states its contract; the
-//! conformance suite in [`conformance`] checks each one and runs against
-//! every backend.
+//! conformance suite (`lsmkv::testing::conformance`, feature `testing`)
+//! checks each one and runs against every backend.
 //!
 //! Durability model (what the engine assumes, and what the crash tests
 //! simulate): bytes given to `append` may be lost or torn (any prefix
@@ -20,9 +20,6 @@ use alloc::vec::Vec;
 
 use crate::error::Result;
 
-pub mod conformance;
-pub mod fault;
-pub use fault::{FaultStorage, Tear, CRASH_MESSAGE, INJECTED_MESSAGE};
 mod mem;
 pub use mem::MemStorage;
 

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use lsmkv::storage::Tear;
+use lsmkv::testing::Tear;
 use lsmkv::{Db, Durability, Options, RangeOptions, Result, WriteBatch};
 
 use super::Rng;

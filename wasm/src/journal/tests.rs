@@ -63,7 +63,7 @@ fn loaded_snapshot(loaded: &Loaded) -> BTreeMap<String, Vec<u8>> {
 #[test]
 fn conformance_suite_passes() {
     // The core's storage contract, on the journaled files.
-    lsmkv::storage::conformance::run_all(&JournaledFiles::default());
+    lsmkv::testing::conformance::run_all(&JournaledFiles::default());
 }
 
 #[test]

@@ -7,12 +7,17 @@
 //! noting which operations returned Ok, and read the state `after_crash`
 //! gives for each `Tear`.
 
-use lsmkv::key::{InternalKey, ValueKind};
-use lsmkv::manifest::{install_current, read_current, read_manifest, ManifestWriter, VersionEdit};
-use lsmkv::storage::{FaultStorage, Storage, Tear};
-use lsmkv::version::TableMeta;
-use lsmkv::wal::{read_wal, WalWriter};
-use lsmkv::{Result, WriteBatch};
+use alloc::format;
+use alloc::vec;
+use alloc::vec::Vec;
+
+use crate::key::{InternalKey, ValueKind};
+use crate::manifest::{install_current, read_current, read_manifest, ManifestWriter, VersionEdit};
+use crate::storage::Storage;
+use crate::testing::{FaultStorage, Tear};
+use crate::version::TableMeta;
+use crate::wal::{read_wal, WalWriter};
+use crate::{Result, WriteBatch};
 
 const TEARS: [Tear; 6] = [
     Tear::DropUnsynced,
@@ -64,7 +69,7 @@ fn wal_workload(storage: &dyn Storage, batches: &[(u64, WriteBatch)], progress: 
         progress.crashed_in_append = false;
         progress.appended = i + 1;
         if i % 3 == 2 {
-            wal.sync(storage)?;
+            storage.sync(wal.name())?;
             progress.synced = i + 1;
         }
     }

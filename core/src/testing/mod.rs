@@ -1,8 +1,16 @@
-//! Test support shared by the crate's own tests, the browser tests of
-//! `lsmkv-wasm` and the examples, so there is one generator to trust.
-//! (The storage test tools live in `storage`: `FaultStorage`, `conformance`.)
+//! Test tools (feature `testing`), shared by the crate's own tests, the
+//! backends' tests in `lsmkv-wasm`, the server's tests, the benchmark and
+//! the examples, so there is one of each to trust:
+//!
+//! - [`Rng`], a seedable generator;
+//! - [`FaultStorage`], storage that crashes, tears and fails on demand;
+//! - [`conformance`], the suite every `Storage` backend must pass.
 
 use alloc::vec::Vec;
+
+pub mod conformance;
+mod fault;
+pub use fault::{FaultStorage, Tear, CRASH_MESSAGE, INJECTED_MESSAGE};
 
 /// A seedable pseudo-random generator (splitmix64): tiny, well mixed, the
 /// same on every platform, so a failing randomized test replays from its seed.

@@ -11,7 +11,8 @@
 //! restarted process would find:
 //!
 //! ```
-//! use lsmkv::storage::{FaultStorage, Storage, Tear};
+//! use lsmkv::testing::{FaultStorage, Tear};
+//! use lsmkv::Storage;
 //!
 //! let storage = FaultStorage::new();
 //! storage.create("000001.wal").unwrap(); // call 1
@@ -37,8 +38,8 @@ use alloc::collections::BTreeMap;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
-use super::Storage;
 use crate::error::{Error, IoKind, Result};
+use crate::storage::Storage;
 use crate::sync::Mutex;
 use crate::testing::Rng;
 
@@ -220,7 +221,9 @@ impl FaultStorage {
     /// the file or the bit does not exist. Not counted.
     pub fn flip_bit(&self, name: &str, bit: u64) -> bool {
         let mut state = self.state.lock();
-        let Some(file) = state.files.get_mut(name) else { return false };
+        let Some(file) = state.files.get_mut(name) else {
+            return false;
+        };
         let byte = usize::try_from(bit / 8).ok().and_then(|index| file.data.get_mut(index));
         match byte {
             Some(byte) => {
@@ -419,7 +422,7 @@ impl Storage for FaultStorage {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::conformance;
+    use crate::testing::conformance;
     use alloc::vec;
 
     fn is_crash<T>(result: Result<T>) -> bool {
