@@ -1,7 +1,8 @@
-//! Leveled compaction, in two halves kept apart: `pick*` decide what to
-//! compact from a `Version` and the options alone (no I/O, so they are easy
-//! to test and to show), and `Retention` decides entry by entry what a merge
-//! keeps. The engine (`db::compact`) executes a task with them.
+//! Leveled compaction, in two halves kept apart: `pick` and `pick_range`
+//! decide what the tree needs from a `Version`, the options and the oldest
+//! snapshot alone (no I/O, so they are easy to test and to show), returning
+//! a `Decision`; `Retention` decides entry by entry what a merge keeps. The
+//! engine (`db::compact`) carries a decision out.
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -25,25 +26,87 @@ impl CompactionTask {
     pub fn input_tables(&self) -> impl Iterator<Item = (usize, &Arc<TableMeta>)> {
         self.inputs.iter().flat_map(|(level, tables)| tables.iter().map(move |t| (*level, t)))
     }
+}
 
-    /// One table moving down with nothing to merge: its file can be relinked
-    /// to the output level unchanged.
-    pub fn is_trivial_move(&self) -> bool {
-        let mut inputs = self.input_tables();
-        matches!((inputs.next(), inputs.next()), (Some((level, _)), None) if level < self.output_level)
+/// What the tree needs next, and how to do it. Every variant but `Nothing`
+/// carries the task: the input tables, the output level and the reason.
+#[derive(Clone, Debug)]
+pub enum Decision {
+    /// Every level is within its limits.
+    Nothing,
+    /// One table, with nothing to merge it with below, relinks to the output
+    /// level unchanged: no bytes rewritten.
+    Move(CompactionTask),
+    /// The inputs merge into new tables at the output level.
+    Merge(CompactionTask),
+    /// The inputs hold only tombstones that every reader sees past and that
+    /// shadow nothing (no other table at their levels or below holds their
+    /// keys): their files are dropped without being read.
+    Drop(CompactionTask),
+}
+
+impl Decision {
+    /// How a task is best carried out.
+    fn of(version: &Version, task: CompactionTask, oldest_snapshot: u64) -> Decision {
+        if only_dead_tombstones(version, &task, oldest_snapshot) {
+            return Decision::Drop(task);
+        }
+        let lone = {
+            let mut inputs = task.input_tables();
+            matches!((inputs.next(), inputs.next()), (Some((level, _)), None) if level < task.output_level)
+        };
+        if lone {
+            Decision::Move(task)
+        } else {
+            Decision::Merge(task)
+        }
+    }
+
+    /// The task, unless there is nothing to do.
+    pub fn task(&self) -> Option<&CompactionTask> {
+        match self {
+            Decision::Nothing => None,
+            Decision::Move(task) | Decision::Merge(task) | Decision::Drop(task) => Some(task),
+        }
     }
 }
 
-/// The compaction the tree needs most, if any: L0 when it holds more than
+/// True when every input is tombstones only, all at or below the oldest
+/// snapshot, and every table at the inputs' levels and below that overlaps
+/// their key span is an input: then no read at any snapshot changes when
+/// they go.
+fn only_dead_tombstones(version: &Version, task: &CompactionTask, oldest_snapshot: u64) -> bool {
+    let inputs: Vec<&Arc<TableMeta>> = task.input_tables().map(|(_, t)| t).collect();
+    let dead = |t: &&Arc<TableMeta>| t.tombstone_count == t.entry_count && t.max_seq <= oldest_snapshot;
+    if inputs.is_empty() || !inputs.iter().all(dead) {
+        return false;
+    }
+    let shallowest = task.input_tables().map(|(level, _)| level).min().unwrap_or(0);
+    let (start, end) = user_key_span(&inputs.iter().map(|t| Arc::clone(t)).collect::<Vec<_>>());
+    (shallowest..LEVELS).all(|level| {
+        version.overlapping(level, Some(&start), Some(&end)).iter().all(|t| inputs.iter().any(|i| i.number == t.number))
+    })
+}
+
+/// The compaction the tree needs most: L0 when it holds more than
 /// `l0_compaction_trigger` tables, else the level most over its target size.
 /// `pointers[level]` is where the last compaction of that level ended, so
 /// successive compactions walk the key space round-robin.
-pub fn pick(version: &Version, options: &Options, pointers: &[Option<Vec<u8>>; LEVELS]) -> Option<CompactionTask> {
-    if version.levels[0].len() > options.l0_compaction_trigger {
-        return Some(pick_l0(version));
-    }
-    let level = most_oversized_level(version, options)?;
-    Some(pick_from_level(version, level, pointers[level].as_deref()))
+/// `oldest_snapshot` is the oldest sequence number any reader may read at.
+pub fn pick(
+    version: &Version,
+    options: &Options,
+    pointers: &[Option<Vec<u8>>; LEVELS],
+    oldest_snapshot: u64,
+) -> Decision {
+    let task = if version.levels[0].len() > options.l0_compaction_trigger {
+        pick_l0(version)
+    } else if let Some(level) = most_oversized_level(version, options) {
+        pick_from_level(version, level, pointers[level].as_deref())
+    } else {
+        return Decision::Nothing;
+    };
+    Decision::of(version, task, oldest_snapshot)
 }
 
 /// Levels 1..=5 whose size exceeds the target; the last level cannot move down.
@@ -101,7 +164,7 @@ fn pick_from_level(version: &Version, level: usize, pointer: Option<&[u8]>) -> C
 /// unbounded), merged into the deepest level among them (at least L1). The
 /// range widens until it covers every input table, so no version of a key
 /// is left behind above the output.
-pub fn pick_range(version: &Version, start: Option<&[u8]>, end: Option<&[u8]>) -> Option<CompactionTask> {
+pub fn pick_range(version: &Version, start: Option<&[u8]>, end: Option<&[u8]>, oldest_snapshot: u64) -> Decision {
     let (mut lo, mut hi) = (start.map(<[u8]>::to_vec), end.map(<[u8]>::to_vec));
     loop {
         let inputs: Vec<(usize, Vec<Arc<TableMeta>>)> = (0..LEVELS)
@@ -110,7 +173,7 @@ pub fn pick_range(version: &Version, start: Option<&[u8]>, end: Option<&[u8]>) -
             .collect();
         let all: Vec<Arc<TableMeta>> = inputs.iter().flat_map(|(_, t)| t.iter().cloned()).collect();
         if all.is_empty() {
-            return None;
+            return Decision::Nothing;
         }
         let (span_lo, span_hi) = user_key_span(&all);
         // An unbounded side stays unbounded; a bounded one grows to the span.
@@ -118,7 +181,8 @@ pub fn pick_range(version: &Version, start: Option<&[u8]>, end: Option<&[u8]>) -
         let widened_hi = hi.as_ref().map(|h| h.clone().max(span_hi));
         if widened_lo == lo && widened_hi == hi {
             let deepest = inputs.iter().map(|(level, _)| *level).max().unwrap_or(0);
-            return Some(CompactionTask { reason: CompactionReason::Manual, inputs, output_level: deepest.max(1) });
+            let task = CompactionTask { reason: CompactionReason::Manual, inputs, output_level: deepest.max(1) };
+            return Decision::of(version, task, oldest_snapshot);
         }
         (lo, hi) = (widened_lo, widened_hi);
     }
@@ -203,6 +267,22 @@ mod tests {
         })
     }
 
+    /// An oldest snapshot that sees every table written.
+    const SEE_ALL: u64 = u64::MAX;
+
+    fn merge(decision: Decision) -> CompactionTask {
+        match decision {
+            Decision::Merge(task) => task,
+            other => panic!("expected a merge, got {other:?}"),
+        }
+    }
+
+    fn tombstones(number: u64, lo: &str, hi: &str) -> Arc<TableMeta> {
+        let mut t = (*table(number, lo, hi, 60)).clone();
+        t.tombstone_count = t.entry_count;
+        Arc::new(t)
+    }
+
     fn numbers(tables: &[Arc<TableMeta>]) -> Vec<u64> {
         tables.iter().map(|t| t.number).collect()
     }
@@ -214,13 +294,15 @@ mod tests {
         v.levels[0] = vec![table(9, "c", "f", 10), table(8, "a", "b", 10)];
         v.levels[1] = vec![table(1, "a", "a", 10), table(2, "d", "e", 10), table(3, "x", "z", 10)];
         let none: [Option<Vec<u8>>; LEVELS] = Default::default();
-        assert!(pick(&v, &options, &none).is_none(), "two tables do not exceed a trigger of two");
+        assert!(
+            matches!(pick(&v, &options, &none, SEE_ALL), Decision::Nothing),
+            "two tables do not exceed a trigger of two"
+        );
         v.levels[0].push(table(7, "b", "c", 10));
-        let task = pick(&v, &options, &none).expect("three tables exceed it");
+        let task = merge(pick(&v, &options, &none, SEE_ALL));
         assert_eq!(task.output_level, 1);
         assert_eq!(numbers(&task.inputs[0].1), [9, 8, 7]);
         assert_eq!(numbers(&task.inputs[1].1), [1, 2]);
-        assert!(!task.is_trivial_move());
     }
 
     #[test]
@@ -230,15 +312,15 @@ mod tests {
         v.levels[1] = vec![table(1, "a", "c", 60), table(2, "c", "e", 60), table(3, "g", "h", 60)];
         v.levels[2] = vec![table(4, "d", "d", 10), table(5, "h", "k", 10)];
         let mut pointers: [Option<Vec<u8>>; LEVELS] = Default::default();
-        let task = pick(&v, &options, &pointers).expect("L1 is over target");
+        let task = merge(pick(&v, &options, &pointers, SEE_ALL));
         assert_eq!(numbers(&task.inputs[0].1), [1, 2], "table 2 shares key c with table 1");
         assert_eq!(numbers(&task.inputs[1].1), [4]);
         pointers[1] = Some(b"e".to_vec());
-        let task = pick(&v, &options, &pointers).unwrap();
+        let task = merge(pick(&v, &options, &pointers, SEE_ALL));
         assert_eq!(numbers(&task.inputs[0].1), [3]);
         assert_eq!(numbers(&task.inputs[1].1), [5]);
         pointers[1] = Some(b"h".to_vec());
-        let task = pick(&v, &options, &pointers).unwrap();
+        let task = merge(pick(&v, &options, &pointers, SEE_ALL));
         assert_eq!(numbers(&task.inputs[0].1), [1, 2], "wraps around");
     }
 
@@ -251,7 +333,7 @@ mod tests {
         let options = Options { level_base_bytes: 10, ..Options::teaching() };
         v.levels[1] = vec![table(1, "a", "h", 60)];
         v.levels[2] = vec![table(4, "g", "k", 1), table(5, "k", "m", 1), table(6, "n", "p", 1)];
-        let task = pick(&v, &options, &Default::default()).unwrap();
+        let task = merge(pick(&v, &options, &Default::default(), SEE_ALL));
         assert_eq!(numbers(&task.inputs[1].1), [4, 5]);
     }
 
@@ -261,8 +343,7 @@ mod tests {
         let options = Options { level_base_bytes: 10, ..Options::teaching() };
         v.levels[1] = vec![table(1, "a", "c", 60)];
         v.levels[2] = vec![table(2, "d", "e", 1)];
-        let task = pick(&v, &options, &Default::default()).unwrap();
-        assert!(task.is_trivial_move());
+        assert!(matches!(pick(&v, &options, &Default::default(), SEE_ALL), Decision::Move(_)));
     }
 
     #[test]
@@ -272,14 +353,14 @@ mod tests {
         v.levels[1] = vec![table(5, "a", "f", 1), table(6, "g", "n", 1), table(7, "p", "z", 1)];
         v.levels[3] = vec![table(2, "b", "c", 1)];
         // [h, h] touches only table 6 (g..n), which widens to reach L0's m..q, then table 7 (p..z).
-        let task = pick_range(&v, Some(b"h"), Some(b"h")).unwrap();
+        let task = merge(pick_range(&v, Some(b"h"), Some(b"h"), SEE_ALL));
         assert_eq!(task.output_level, 1);
         let all: Vec<u64> = task.input_tables().map(|(_, t)| t.number).collect();
         assert_eq!(all, [10, 6, 7]);
-        let task = pick_range(&v, None, None).unwrap();
+        let task = merge(pick_range(&v, None, None, SEE_ALL));
         assert_eq!(task.output_level, 3);
         assert_eq!(task.input_tables().count(), 5);
-        assert!(pick_range(&Version::default(), None, None).is_none());
+        assert!(matches!(pick_range(&Version::default(), None, None, SEE_ALL), Decision::Nothing));
     }
 
     #[test]
@@ -296,5 +377,24 @@ mod tests {
         assert_eq!(r.judge(b"m", 1, ValueKind::Put, bottom), Verdict::DropShadowed);
         assert_eq!(r.judge(b"n", 3, ValueKind::Delete, bottom), Verdict::DropTombstone);
         assert_eq!(r.judge(b"n", 1, ValueKind::Put, bottom), Verdict::DropShadowed);
+    }
+
+    #[test]
+    fn tombstones_that_shadow_nothing_are_dropped_unread() {
+        let options = Options { level_base_bytes: 10, ..Options::teaching() };
+        let mut v = Version::default();
+        v.levels[1] = vec![tombstones(7, "a", "c")];
+        v.levels[2] = vec![table(2, "d", "e", 1)];
+        let decision = pick(&v, &options, &Default::default(), SEE_ALL);
+        assert!(matches!(&decision, Decision::Drop(task) if numbers(&task.inputs[0].1) == [7]), "{decision:?}");
+        // A snapshot older than the tombstones: they move down as they are.
+        assert!(matches!(pick(&v, &options, &Default::default(), 6), Decision::Move(_)));
+        // Something below holds their keys: they must be merged with it.
+        v.levels[2].insert(0, table(3, "b", "b", 1));
+        assert!(matches!(pick(&v, &options, &Default::default(), SEE_ALL), Decision::Merge(_)));
+        // A manual compaction over tombstones alone drops them too.
+        let mut v = Version::default();
+        v.levels[3] = vec![tombstones(8, "k", "m"), tombstones(9, "n", "p")];
+        assert!(matches!(pick_range(&v, None, None, SEE_ALL), Decision::Drop(_)));
     }
 }

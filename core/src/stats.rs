@@ -23,7 +23,7 @@ pub struct TableSummary {
 }
 
 impl TableSummary {
-    pub fn new(level: usize, meta: &TableMeta) -> Self {
+    pub(crate) fn new(level: usize, meta: &TableMeta) -> Self {
         TableSummary {
             number: meta.number,
             level,

@@ -9,12 +9,14 @@
 //! A batch is exactly one record, so after a crash it is replayed whole or
 //! not at all.
 
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::batch::{BatchOp, Op, WriteBatch};
-use crate::coding::{len_u32, put_u32, put_u64, put_varint32, Decoder};
+use crate::coding::{len_u32, put_u32, put_u64, put_varint32, Decoder, VARINT32_LEN_MAX};
 use crate::error::{Error, Result};
 use crate::filename::wal_name;
 use crate::key::{ValueKind, SEQ_MAX};
@@ -117,6 +119,21 @@ pub fn check_batch(first_seq: u64, ops: &[Op<'_>]) -> Result<()> {
         Error::invalid_argument(format!("sequence numbers {first_seq} + {count} operations leave 1..={SEQ_MAX}"))
     })?;
     ops.iter().try_for_each(check_op)
+}
+
+/// Refuses a batch that might not fit one WAL record, before anything is
+/// written: its payload is measured with every length at its longest varint.
+pub fn check_fits(ops: &[Op<'_>]) -> Result<()> {
+    let header = 8 + 4; // first sequence number, count
+    let most = ops.iter().fold(header, |sum: usize, op| {
+        sum.saturating_add(1 + VARINT32_LEN_MAX + op.key.len() + VARINT32_LEN_MAX + op.value.len())
+    });
+    if most > RECORD_PAYLOAD_MAX {
+        return Err(Error::invalid_argument(format!(
+            "batch encodes to about {most} bytes; a batch may be at most {RECORD_PAYLOAD_MAX}"
+        )));
+    }
+    Ok(())
 }
 
 fn check_op(op: &Op<'_>) -> Result<()> {
@@ -264,6 +281,7 @@ pub fn read_wal(storage: &dyn Storage, name: &str) -> Result<WalContents> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 mod tests {
     use super::*;
     use crate::coding::put_varint32;

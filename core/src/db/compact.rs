@@ -1,19 +1,20 @@
 //! Running compactions (FORMAT.md, "Compaction"): the picker in
-//! `crate::compaction` decides, this executes — merge or move, commit the
-//! edit to the manifest, install the version, remove files no reader holds.
+//! `crate::compaction` decides, this carries the decision out — move, merge
+//! or drop, commit the edit to the manifest, install the version, remove
+//! files no reader holds.
 
 use alloc::boxed::Box;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
 
-use super::iter::{LevelIter, MergeIter};
-use super::{bump, DbInner, TreeState};
-use crate::compaction::{self, CompactionTask, Retention};
+use super::state::{DbInner, TreeState};
+use super::stats::bump;
+use crate::compaction::{self, CompactionTask, Decision, Retention};
 use crate::error::{Error, IoKind, Result};
 use crate::event::{CompactionReason, CompactionReport, EventKind};
 use crate::filename;
-use crate::iterator::{Direction, EntryIter};
+use crate::iterator::{Direction, EntryIter, LevelIter, MergeIter};
 use crate::manifest::VersionEdit;
 use crate::stats::TableSummary;
 use crate::storage::Storage;
@@ -27,11 +28,9 @@ impl DbInner {
     /// Runs compactions until the tree needs none (bounded per call).
     pub(super) fn compact_while_needed(&self, tree: &mut TreeState) -> Result<()> {
         for _ in 0..AUTO_COMPACTION_STEPS_MAX {
-            match compaction::pick(&tree.version, &self.options, &tree.pointers) {
-                Some(task) => {
-                    self.run_compaction(tree, task)?;
-                }
-                None => break,
+            let decision = compaction::pick(&tree.version, &self.options, &tree.pointers, self.oldest_snapshot());
+            if self.carry_out(tree, decision)?.is_none() {
+                break;
             }
         }
         Ok(())
@@ -40,34 +39,37 @@ impl DbInner {
     pub(super) fn compact_step(&self) -> Result<Option<CompactionReport>> {
         let mut tree = self.tree.lock();
         self.check_open()?;
-        match compaction::pick(&tree.version, &self.options, &tree.pointers) {
-            Some(task) => self.run_compaction(&mut tree, task).map(Some),
-            None => Ok(None),
-        }
+        let decision = compaction::pick(&tree.version, &self.options, &tree.pointers, self.oldest_snapshot());
+        self.carry_out(&mut tree, decision)
     }
 
     pub(super) fn compact_range(&self, start: Option<&[u8]>, end: Option<&[u8]>) -> Result<Vec<CompactionReport>> {
         let mut tree = self.tree.lock();
         self.check_open()?;
-        match compaction::pick_range(&tree.version, start, end) {
-            Some(task) => Ok(alloc::vec![self.run_compaction(&mut tree, task)?]),
-            None => Ok(Vec::new()),
-        }
+        let decision = compaction::pick_range(&tree.version, start, end, self.oldest_snapshot());
+        Ok(self.carry_out(&mut tree, decision)?.into_iter().collect())
     }
 
-    fn run_compaction(&self, tree: &mut TreeState, task: CompactionTask) -> Result<CompactionReport> {
-        let result = if task.is_trivial_move() { self.move_table(tree, &task) } else { self.merge(tree, &task) };
+    /// Runs a decision; `None` if there was nothing to do.
+    fn carry_out(&self, tree: &mut TreeState, decision: Decision) -> Result<Option<CompactionReport>> {
+        let result = match &decision {
+            Decision::Nothing => return Ok(None),
+            Decision::Move(task) => self.move_table(tree, task),
+            Decision::Merge(task) => self.merge(tree, task),
+            Decision::Drop(task) => self.drop_tables(tree, task),
+        };
         let report = result.map_err(|e| self.fail(e))?;
+        let task = decision.task().expect("a decision to act on has a task");
         if task.reason == CompactionReason::LevelSize {
             if let Some((_, upper)) = task.inputs.first() {
                 tree.pointers[task.inputs[0].0] = upper.iter().map(|t| t.largest.user_key.clone()).max();
             }
         }
-        drop(task);
+        drop(decision);
         bump(&self.counters.compactions, 1);
         self.event(EventKind::Compacted(report.clone()));
         self.remove_obsolete(tree);
-        Ok(report)
+        Ok(Some(report))
     }
 
     /// Relinks a lone table one level down: no bytes rewritten.
@@ -87,6 +89,26 @@ impl DbInner {
             entries_out: entries,
             dropped_overwritten: 0,
             dropped_tombstones: 0,
+            levels_after: tree.version.table_numbers(),
+        })
+    }
+
+    /// Removes input tables of tombstones that shadow nothing: no bytes read.
+    fn drop_tables(&self, tree: &mut TreeState, task: &CompactionTask) -> Result<CompactionReport> {
+        let removed: Vec<(usize, u64)> = task.input_tables().map(|(l, t)| (l, t.number)).collect();
+        self.commit(tree, &removed, &[])?;
+        tree.obsolete.extend(task.input_tables().map(|(_, t)| t.clone()));
+        let entries: u64 = task.input_tables().map(|(_, t)| t.entry_count).sum();
+        Ok(CompactionReport {
+            reason: task.reason,
+            output_level: task.output_level,
+            inputs: task.input_tables().map(|(l, t)| TableSummary::new(l, t)).collect(),
+            outputs: Vec::new(),
+            trivial_move: false,
+            entries_in: entries,
+            entries_out: 0,
+            dropped_overwritten: 0,
+            dropped_tombstones: entries,
             levels_after: tree.version.table_numbers(),
         })
     }

@@ -1,50 +1,25 @@
-//! Maintenance rounds, and flush: a frozen memtable becomes L0 tables
-//! (FORMAT.md, "Flush"). Also the table-writing loop shared with compaction,
-//! which enforces the SSTable caps on every table ever written.
+//! Flush: the oldest frozen memtable becomes L0 tables (through the table
+//! sink), committed to the manifest, and the WAL files it covered retire
+//! (FORMAT.md, "Flush").
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
 
-use super::{bump, DbInner, TreeState, WriteState};
-use crate::compaction::{Retention, Verdict};
+use super::state::{DbInner, TreeState, WriteState};
+use super::stats::bump;
+use crate::compaction::Retention;
 use crate::error::Result;
 use crate::event::{EventKind, FlushReport};
 use crate::filename;
 use crate::iterator::{Direction, EntryIter};
 use crate::manifest::VersionEdit;
 use crate::memtable::{Memtable, MemtableIter};
-use crate::options::Options;
-use crate::sstable::TableWriter;
 use crate::stats::TableSummary;
 use crate::storage::Storage;
 use crate::version::TableMeta;
 
-/// What writing a merged stream into tables produced.
-pub(super) struct Written {
-    pub tables: Vec<TableMeta>,
-    pub dropped_shadowed: u64,
-    pub dropped_tombstones: u64,
-    pub entries_in: u64,
-}
-
 impl DbInner {
-    /// One round of maintenance: flush every frozen memtable, then, if
-    /// automatic, compact until the tree needs nothing. Runs inline after a
-    /// write that froze a memtable, or on the background worker; the tree
-    /// lock serialises rounds.
-    pub(super) fn maintain(&self) -> Result<()> {
-        let mut tree = self.tree.lock();
-        if self.check_open().is_err() {
-            return Ok(()); // Closed, or read-only after a failure: leave the files alone.
-        }
-        self.flush_frozen(&mut tree)?;
-        if self.options.auto_compaction {
-            self.compact_while_needed(&mut tree)?;
-        }
-        Ok(())
-    }
-
     /// `Db::flush`: freeze the memtable, flush, compact as needed if
     /// automatic. Returns the report of the last flush this call made (none
     /// if the memtable was empty, or the background worker got there first).
@@ -65,7 +40,7 @@ impl DbInner {
     }
 
     /// Flushes every frozen memtable, oldest first; returns the last report.
-    fn flush_frozen(&self, tree: &mut TreeState) -> Result<Option<FlushReport>> {
+    pub(super) fn flush_frozen(&self, tree: &mut TreeState) -> Result<Option<FlushReport>> {
         let mut last = None;
         loop {
             // A statement of its own, so the write lock is released before flushing.
@@ -137,88 +112,4 @@ impl DbInner {
         w.closed_wals = kept;
         retired
     }
-
-    /// Writes the entries of `source` that `retention` keeps into new tables,
-    /// starting a new table whenever the next entry would break
-    /// `sstable_max_entries` or `sstable_max_bytes`. `bottom` tells
-    /// `retention` whether a key can exist below the output level.
-    pub(super) fn write_tables(
-        &self,
-        source: &mut dyn EntryIter,
-        mut retention: Retention,
-        bottom: impl Fn(&[u8]) -> bool,
-    ) -> Result<Written> {
-        let mut out = Written { tables: Vec::new(), dropped_shadowed: 0, dropped_tombstones: 0, entries_in: 0 };
-        let mut current: Option<(u64, TableWriter<'_>)> = None;
-        let result = (|| {
-            while source.valid() {
-                out.entries_in += 1;
-                let (key, seq, kind) = (source.user_key(), source.seq(), source.kind());
-                match retention.judge(key, seq, kind, &bottom) {
-                    Verdict::DropShadowed => out.dropped_shadowed += 1,
-                    Verdict::DropTombstone => out.dropped_tombstones += 1,
-                    Verdict::Keep => {
-                        let value = source.value();
-                        if let Some((number, writer)) =
-                            current.take_if(|(_, t)| self.table_full(t, key.len(), value.len()))
-                        {
-                            out.tables.push(finish_table(number, writer, &self.options)?);
-                        }
-                        if current.is_none() {
-                            let number = self.allocate_file_number();
-                            let writer = TableWriter::create(
-                                &*self.storage,
-                                &filename::table_name(number),
-                                self.options.block_size,
-                                self.options.bloom_bits_per_key,
-                            )?;
-                            current = Some((number, writer));
-                        }
-                        current.as_mut().expect("set above").1.add(key, seq, kind, value)?;
-                    }
-                }
-                source.next()?;
-            }
-            if let Some((number, writer)) = current.take() {
-                out.tables.push(finish_table(number, writer, &self.options)?);
-            }
-            Ok(())
-        })();
-        if let Err(e) = result {
-            // Leave no half-written table behind (open would remove it anyway).
-            if let Some((number, writer)) = current.take() {
-                drop(writer);
-                let _ = self.storage.remove(&filename::table_name(number));
-            }
-            for table in &out.tables {
-                let _ = self.storage.remove(&filename::table_name(table.number));
-            }
-            return Err(e);
-        }
-        Ok(out)
-    }
-
-    fn table_full(&self, writer: &TableWriter<'_>, key_len: usize, value_len: usize) -> bool {
-        writer.entry_count() >= self.options.sstable_max_entries
-            || writer.size_if_added(key_len, value_len) > self.options.sstable_max_bytes as u64
-    }
-}
-
-fn finish_table(number: u64, writer: TableWriter<'_>, options: &Options) -> Result<TableMeta> {
-    let info = writer.finish()?;
-    assert!(
-        info.properties.entry_count <= options.sstable_max_entries as u64
-            && info.file_size <= options.sstable_max_bytes as u64,
-        "every table ever written respects the SSTable caps"
-    );
-    Ok(TableMeta {
-        number,
-        file_size: info.file_size,
-        entry_count: info.properties.entry_count,
-        tombstone_count: info.properties.tombstone_count,
-        min_seq: info.properties.min_seq,
-        max_seq: info.properties.max_seq,
-        smallest: info.smallest,
-        largest: info.largest,
-    })
 }

@@ -2,13 +2,16 @@
 //! table per deeper level; the first version found decides. The same walk
 //! can record each step for `explain_get`.
 
+use alloc::format;
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
 
-use super::{bump, DbInner};
+use super::state::DbInner;
+use super::stats::bump;
 use crate::error::{Error, Result};
 use crate::key::ValueKind;
 use crate::options::LEVELS;
+use crate::sstable::TableInspection;
 use crate::version::TableMeta;
 
 /// Where one step of a get looked, for `Db::explain_get`.
@@ -37,8 +40,8 @@ pub struct GetTrace {
     pub decided_by: Option<(u64, bool)>,
 }
 
-/// The newest visible version: sequence number, kind, value.
-type Version = (u64, ValueKind, Vec<u8>);
+/// The newest visible version of a key: sequence number, kind, value.
+type Found = (u64, ValueKind, Vec<u8>);
 
 impl DbInner {
     pub(super) fn get(
@@ -60,7 +63,7 @@ impl DbInner {
         })
     }
 
-    fn find(&self, key: &[u8], snapshot: Option<u64>, mut trace: Option<&mut Vec<Probe>>) -> Result<Option<Version>> {
+    fn find(&self, key: &[u8], snapshot: Option<u64>, mut trace: Option<&mut Vec<Probe>>) -> Result<Option<Found>> {
         self.check_not_closed()?;
         if key.is_empty() {
             return Err(Error::InvalidKey { reason: "keys must not be empty".into() });
@@ -92,7 +95,7 @@ impl DbInner {
         // flush may split a key's versions over two tables whose seq ranges
         // interleave; so a hit ends the search only once no remaining table
         // can hold a newer version.
-        let mut best: Option<Version> = None;
+        let mut best: Option<Found> = None;
         for table in &view.version.levels[0] {
             if best.as_ref().is_some_and(|(seq, _, _)| table.max_seq <= *seq) {
                 break;
@@ -125,7 +128,7 @@ impl DbInner {
         key: &[u8],
         snapshot: u64,
         record: &mut impl FnMut(Probe),
-    ) -> Result<Option<Version>> {
+    ) -> Result<Option<Found>> {
         if !meta.contains_user_key(key) || meta.min_seq > snapshot {
             record(Probe::OutOfRange { level, table: meta.number });
             return Ok(None);
@@ -140,5 +143,18 @@ impl DbInner {
         let found = table.get(&*self.tables.storage, &self.tables.blocks, key, snapshot)?;
         record(Probe::Searched { level, table: meta.number, found: found.is_some() });
         Ok(found.map(|f| (f.seq, f.kind, f.value)))
+    }
+
+    /// Every block and entry of live table `number`.
+    pub(super) fn inspect_table(&self, number: u64) -> Result<TableInspection> {
+        let view = self.view();
+        let meta = view
+            .version
+            .tables()
+            .find(|(_, t)| t.number == number)
+            .map(|(_, t)| t.clone())
+            .ok_or_else(|| Error::invalid_argument(format!("no live table numbered {number}")))?;
+        let table = self.tables.get(&meta)?;
+        table.inspect(&*self.tables.storage)
     }
 }

@@ -4,23 +4,29 @@
 
 use alloc::format;
 use alloc::sync::Arc;
-use core::sync::atomic::Ordering;
+use core::sync::atomic::{AtomicU64, Ordering};
 
-use super::{bump, DbInner, Status, WalFile, WriteState};
+use super::state::{DbInner, Status, WalFile, WriteState};
+use super::stats::bump;
 use crate::batch::Op;
 use crate::error::{Error, IoKind, Result};
 use crate::event::EventKind;
 use crate::key::{ValueKind, SEQ_MAX};
 use crate::memtable::Memtable;
 use crate::options::Durability;
-use crate::record::RECORD_PAYLOAD_MAX;
 use crate::storage::Storage;
-use crate::wal::WalWriter;
+use crate::sync::Mutex;
+use crate::wal::{self, WalWriter};
 
-/// Writers wait while this many frozen memtables await a background flush.
-const FROZEN_MEMTABLES_MAX: usize = 2;
-/// ...or while L0 holds this many times `l0_compaction_trigger` tables.
-const L0_STOP_FACTOR: usize = 3;
+/// Group commit: one syncer at a time; a writer whose bytes a finished sync
+/// covered returns without syncing again.
+pub(crate) struct GroupCommit {
+    pub(super) leader: Mutex<()>,
+    /// Every WAL byte of sequence numbers ≤ this is durable.
+    pub(super) synced_seq: AtomicU64,
+    /// The WAL file holding the newest appended bytes, and their last sequence.
+    pub(super) head: Mutex<(Arc<str>, u64)>,
+}
 
 impl DbInner {
     /// Writes the operations atomically (one WAL record).
@@ -55,60 +61,14 @@ impl DbInner {
         Ok(())
     }
 
-    /// A memtable was frozen: flush it (and compact) inline, or hand the
-    /// work to the background worker and wait only if work is piling up.
-    /// The write itself is already durable and acknowledged; a failure here
-    /// turns the database read-only and shows on the next write.
-    fn after_freeze(&self) {
-        if !self.maintenance.is_background() {
-            if let Err(e) = self.maintain() {
-                self.fail(e);
-            }
-            return;
-        }
-        self.maintenance.request();
-        self.throttle();
-    }
-
-    /// Backpressure: waits while the worker is behind — too many frozen
-    /// memtables (memory) or too many L0 tables (read cost) — so memory stays
-    /// bounded however fast writers are. Counted in `Stats::write_stalls`.
-    fn throttle(&self) {
-        let l0_stop = self.options.l0_compaction_trigger.saturating_mul(L0_STOP_FACTOR);
-        let mut waited = None;
-        loop {
-            let view = self.view();
-            let behind = view.frozen.len() >= FROZEN_MEMTABLES_MAX || view.version.levels[0].len() >= l0_stop;
-            drop(view);
-            if !behind || self.check_open().is_err() {
-                break;
-            }
-            self.maintenance.request();
-            *waited.get_or_insert(0) += self.maintenance.wait_for_progress();
-        }
-        if let Some(micros) = waited {
-            bump(&self.counters.write_stalls, 1);
-            bump(&self.counters.write_stall_micros, micros);
-        }
-    }
-
     /// Keys are 1..=key_size_max bytes, values at most value_size_max, a
     /// batch holds at least one op and fits one WAL record.
     fn validate_ops(&self, ops: &[Op<'_>]) -> Result<()> {
         if ops.is_empty() {
             return Err(Error::invalid_argument("a batch needs at least one operation"));
         }
-        let mut encoded = 12usize;
-        for op in ops {
-            self.validate_op(op)?;
-            encoded += 1 + 5 + op.key.len() + 5 + op.value.len();
-        }
-        if encoded > RECORD_PAYLOAD_MAX {
-            return Err(Error::invalid_argument(format!(
-                "batch encodes to about {encoded} bytes; a batch may be at most {RECORD_PAYLOAD_MAX}"
-            )));
-        }
-        Ok(())
+        ops.iter().try_for_each(|op| self.validate_op(op))?;
+        wal::check_fits(ops)
     }
 
     fn validate_op(&self, op: &Op<'_>) -> Result<()> {

@@ -23,6 +23,7 @@ mod cache;
 mod footer;
 mod properties;
 mod reader;
+mod table_cache;
 mod writer;
 
 #[cfg(any(test, feature = "fuzzing"))]
@@ -32,6 +33,7 @@ mod tests;
 
 pub use cache::BlockCache;
 pub use reader::{Table, TableIter};
+pub use table_cache::TableCache;
 pub use writer::{single_entry_table_size, TableWriter};
 
 /// "LSMKVSST": the last 8 bytes of every table.

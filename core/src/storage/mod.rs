@@ -20,7 +20,9 @@ use alloc::vec::Vec;
 
 use crate::error::Result;
 
+mod counting;
 mod mem;
+pub(crate) use counting::CountingStorage;
 pub use mem::MemStorage;
 
 #[cfg(feature = "std")]

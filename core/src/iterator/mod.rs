@@ -1,6 +1,15 @@
 //! The read path's one abstraction: a cursor over internal entries moving in
-//! one direction, composed by merging (`MergeIter`) and by the user-facing
-//! iterator in `db::iter` that hides old versions and tombstones.
+//! one direction. Memtables (`memtable::MemtableIter`) and tables
+//! (`sstable::TableIter`) provide one; `LevelIter` concatenates a level's
+//! tables; `MergeIter` merges any of them. Compaction reads its inputs
+//! through them, and `db::range::DbIterator` turns the merge into what users
+//! see (the newest visible version of each key, no tombstones).
+
+mod level;
+mod merge;
+
+pub use level::LevelIter;
+pub use merge::MergeIter;
 
 use crate::error::Result;
 use crate::key::ValueKind;

@@ -8,15 +8,13 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::ops::Bound;
 
-use super::tables::TableCache;
-use super::{DbInner, ReadView, Snapshot};
+use super::snapshot::Snapshot;
+use super::state::{DbInner, ReadView};
 use crate::error::Result;
-use crate::iterator::{Direction, EntryIter};
+use crate::iterator::{Direction, EntryIter, LevelIter, MergeIter};
 use crate::key::{self, ValueKind, SEQ_MAX};
 use crate::memtable::MemtableIter;
 use crate::options::LEVELS;
-use crate::sstable::TableIter;
-use crate::version::TableMeta;
 
 /// What a range read covers. The default is every key, forward, no limit.
 #[derive(Clone, Debug)]
@@ -55,168 +53,6 @@ impl RangeOptions {
     /// Keys in `[start, end)`.
     pub fn between(start: impl Into<Vec<u8>>, end: impl Into<Vec<u8>>) -> Self {
         RangeOptions { start: Bound::Included(start.into()), end: Bound::Excluded(end.into()), ..Self::default() }
-    }
-}
-
-/// Merges cursors that move in the same direction into one, in internal-key
-/// order (or its reverse). On equal keys the earlier source — the newer data
-/// — comes first.
-pub(crate) struct MergeIter {
-    sources: Vec<Box<dyn EntryIter>>,
-    direction: Direction,
-    current: Option<usize>,
-}
-
-impl MergeIter {
-    pub fn new(sources: Vec<Box<dyn EntryIter>>, direction: Direction) -> Self {
-        MergeIter { sources, direction, current: None }
-    }
-
-    fn find_current(&mut self) {
-        let mut best: Option<usize> = None;
-        for (i, source) in self.sources.iter().enumerate() {
-            if !source.valid() {
-                continue;
-            }
-            let better = best.is_none_or(|b| {
-                let leader = &self.sources[b];
-                let order = key::compare(source.user_key(), source.seq(), leader.user_key(), leader.seq());
-                match self.direction {
-                    Direction::Forward => order.is_lt(),
-                    Direction::Reverse => order.is_gt(),
-                }
-            });
-            if better {
-                best = Some(i);
-            }
-        }
-        self.current = best;
-    }
-
-    fn leader(&self) -> &dyn EntryIter {
-        &*self.sources[self.current.expect("valid cursor")]
-    }
-}
-
-impl EntryIter for MergeIter {
-    fn seek(&mut self, target: Option<(&[u8], u64)>) -> Result<()> {
-        for source in &mut self.sources {
-            source.seek(target)?;
-        }
-        self.find_current();
-        Ok(())
-    }
-
-    fn next(&mut self) -> Result<()> {
-        if let Some(i) = self.current {
-            self.sources[i].next()?;
-            self.find_current();
-        }
-        Ok(())
-    }
-
-    fn valid(&self) -> bool {
-        self.current.is_some()
-    }
-    fn user_key(&self) -> &[u8] {
-        self.leader().user_key()
-    }
-    fn seq(&self) -> u64 {
-        self.leader().seq()
-    }
-    fn kind(&self) -> ValueKind {
-        self.leader().kind()
-    }
-    fn value(&self) -> &[u8] {
-        self.leader().value()
-    }
-}
-
-/// One cursor over the tables of a level ≥ 1 (sorted, non-overlapping),
-/// opening each table only when the cursor reaches it.
-pub(crate) struct LevelIter {
-    cache: Arc<TableCache>,
-    tables: Vec<Arc<TableMeta>>,
-    direction: Direction,
-    index: usize,
-    cursor: Option<TableIter>,
-}
-
-impl LevelIter {
-    pub fn new(cache: Arc<TableCache>, tables: Vec<Arc<TableMeta>>, direction: Direction) -> Self {
-        LevelIter { cache, tables, direction, index: 0, cursor: None }
-    }
-
-    fn open(&mut self, index: usize, target: Option<(&[u8], u64)>) -> Result<()> {
-        self.index = index;
-        let table = self.cache.get(&self.tables[index])?;
-        let mut cursor = table.iter(self.cache.storage.clone(), self.cache.blocks.clone(), self.direction);
-        cursor.seek(target)?;
-        self.cursor = Some(cursor);
-        Ok(())
-    }
-
-    /// Moves on to the next table while the current one is exhausted.
-    fn skip_exhausted(&mut self) -> Result<()> {
-        while self.cursor.as_ref().is_some_and(|c| !c.valid()) {
-            let next = match self.direction {
-                Direction::Forward => Some(self.index + 1).filter(|&i| i < self.tables.len()),
-                Direction::Reverse => self.index.checked_sub(1),
-            };
-            match next {
-                Some(index) => self.open(index, None)?,
-                None => self.cursor = None,
-            }
-        }
-        Ok(())
-    }
-}
-
-impl EntryIter for LevelIter {
-    fn seek(&mut self, target: Option<(&[u8], u64)>) -> Result<()> {
-        self.cursor = None;
-        let start = match (self.direction, target) {
-            (Direction::Forward, None) => Some(0),
-            (Direction::Reverse, None) => self.tables.len().checked_sub(1),
-            (Direction::Forward, Some((k, s))) => {
-                let i = self.tables.partition_point(|t| key::compare(&t.largest.user_key, t.largest.seq, k, s).is_lt());
-                Some(i)
-            }
-            (Direction::Reverse, Some((k, s))) => {
-                let i =
-                    self.tables.partition_point(|t| key::compare(&t.smallest.user_key, t.smallest.seq, k, s).is_le());
-                i.checked_sub(1)
-            }
-        };
-        if let Some(index) = start.filter(|&i| i < self.tables.len()) {
-            self.open(index, target)?;
-            self.skip_exhausted()?;
-        }
-        Ok(())
-    }
-
-    fn next(&mut self) -> Result<()> {
-        if let Some(cursor) = self.cursor.as_mut() {
-            cursor.next()?;
-            self.skip_exhausted()?;
-        }
-        Ok(())
-    }
-
-    fn valid(&self) -> bool {
-        self.cursor.as_ref().is_some_and(|c| c.valid())
-    }
-    fn user_key(&self) -> &[u8] {
-        self.cursor.as_ref().expect("valid cursor").user_key()
-    }
-    fn seq(&self) -> u64 {
-        self.cursor.as_ref().expect("valid cursor").seq()
-    }
-    fn kind(&self) -> ValueKind {
-        self.cursor.as_ref().expect("valid cursor").kind()
-    }
-    fn value(&self) -> &[u8] {
-        self.cursor.as_ref().expect("valid cursor").value()
     }
 }
 
@@ -272,7 +108,7 @@ impl DbIterator {
         let mut iter = DbIterator {
             merged: MergeIter::new(sources, direction),
             _view: view,
-            snapshot: snapshot.seq,
+            snapshot: snapshot.seq(),
             _snapshot: snapshot,
             direction,
             lower,

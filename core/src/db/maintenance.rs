@@ -1,9 +1,16 @@
+//! Maintenance: the round that flushes frozen memtables and compacts what
+//! the tree needs, where it runs, and how writers wait for it.
+//!
 //! Where flushes and compactions run. Inline: in the thread whose write
 //! froze a memtable, right after that write returns its result (always so
 //! without `std`). In the background (feature `std`, `Options::background_work`):
 //! on a worker thread, so a writer keeps filling a fresh memtable while the
 //! frozen one is written out — the second core does the merging. Writers
 //! wait only when work piles up (see `DbInner::throttle`).
+
+use super::state::DbInner;
+use super::stats::bump;
+use crate::error::Result;
 
 #[cfg(feature = "std")]
 mod imp {
@@ -14,7 +21,7 @@ mod imp {
     use std::thread::JoinHandle;
     use std::time::{Duration, Instant};
 
-    use crate::db::DbInner;
+    use crate::db::state::DbInner;
 
     /// A writer waiting for progress re-checks at least this often.
     const PROGRESS_WAIT: Duration = Duration::from_millis(10);
@@ -147,7 +154,7 @@ mod imp {
 mod imp {
     use alloc::sync::Weak;
 
-    use crate::db::DbInner;
+    use crate::db::state::DbInner;
 
     /// Without `std` there are no threads: maintenance always runs inline.
     pub(crate) struct Maintenance;
@@ -173,3 +180,63 @@ mod imp {
 }
 
 pub(crate) use imp::{Maintenance, Worker};
+
+/// Writers wait while this many frozen memtables await a background flush.
+const FROZEN_MEMTABLES_MAX: usize = 2;
+/// ...or while L0 holds this many times `l0_compaction_trigger` tables.
+const L0_STOP_FACTOR: usize = 3;
+
+impl DbInner {
+    /// One round of maintenance: flush every frozen memtable, then, if
+    /// automatic, compact until the tree needs nothing. Runs inline after a
+    /// write that froze a memtable, or on the background worker; the tree
+    /// lock serialises rounds.
+    pub(super) fn maintain(&self) -> Result<()> {
+        let mut tree = self.tree.lock();
+        if self.check_open().is_err() {
+            return Ok(()); // Closed, or read-only after a failure: leave the files alone.
+        }
+        self.flush_frozen(&mut tree)?;
+        if self.options.auto_compaction {
+            self.compact_while_needed(&mut tree)?;
+        }
+        Ok(())
+    }
+
+    /// A memtable was frozen: flush it (and compact) inline, or hand the
+    /// work to the background worker and wait only if work is piling up.
+    /// The write itself is already durable and acknowledged; a failure here
+    /// turns the database read-only and shows on the next write.
+    pub(super) fn after_freeze(&self) {
+        if !self.maintenance.is_background() {
+            if let Err(e) = self.maintain() {
+                self.fail(e);
+            }
+            return;
+        }
+        self.maintenance.request();
+        self.throttle();
+    }
+
+    /// Backpressure: waits while the worker is behind — too many frozen
+    /// memtables (memory) or too many L0 tables (read cost) — so memory stays
+    /// bounded however fast writers are. Counted in `Stats::write_stalls`.
+    fn throttle(&self) {
+        let l0_stop = self.options.l0_compaction_trigger.saturating_mul(L0_STOP_FACTOR);
+        let mut waited = None;
+        loop {
+            let view = self.view();
+            let behind = view.frozen.len() >= FROZEN_MEMTABLES_MAX || view.version.levels[0].len() >= l0_stop;
+            drop(view);
+            if !behind || self.check_open().is_err() {
+                break;
+            }
+            self.maintenance.request();
+            *waited.get_or_insert(0) += self.maintenance.wait_for_progress();
+        }
+        if let Some(micros) = waited {
+            bump(&self.counters.write_stalls, 1);
+            bump(&self.counters.write_stall_micros, micros);
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! The table sink: a sorted stream of entries (a frozen memtable, or the
+//! merged inputs of a compaction) written into new tables, keeping what
+//! `compaction::Retention` keeps and starting a new table whenever the next
+//! entry would break `sstable_max_entries` or `sstable_max_bytes`, so no
+//! table ever written breaks them.
+
+use alloc::vec::Vec;
+
+use super::state::DbInner;
+use crate::compaction::{Retention, Verdict};
+use crate::error::Result;
+use crate::filename;
+use crate::iterator::EntryIter;
+use crate::options::Options;
+use crate::sstable::TableWriter;
+use crate::storage::Storage;
+use crate::version::TableMeta;
+
+/// What writing a merged stream into tables produced.
+pub(super) struct Written {
+    pub tables: Vec<TableMeta>,
+    pub dropped_shadowed: u64,
+    pub dropped_tombstones: u64,
+    pub entries_in: u64,
+}
+
+impl DbInner {
+    /// Writes the entries of `source` that `retention` keeps into new tables,
+    /// starting a new table whenever the next entry would break
+    /// `sstable_max_entries` or `sstable_max_bytes`. `bottom` tells
+    /// `retention` whether a key can exist below the output level.
+    pub(super) fn write_tables(
+        &self,
+        source: &mut dyn EntryIter,
+        mut retention: Retention,
+        bottom: impl Fn(&[u8]) -> bool,
+    ) -> Result<Written> {
+        let mut out = Written { tables: Vec::new(), dropped_shadowed: 0, dropped_tombstones: 0, entries_in: 0 };
+        let mut current: Option<(u64, TableWriter<'_>)> = None;
+        let result = (|| {
+            while source.valid() {
+                out.entries_in += 1;
+                let (key, seq, kind) = (source.user_key(), source.seq(), source.kind());
+                match retention.judge(key, seq, kind, &bottom) {
+                    Verdict::DropShadowed => out.dropped_shadowed += 1,
+                    Verdict::DropTombstone => out.dropped_tombstones += 1,
+                    Verdict::Keep => {
+                        let value = source.value();
+                        if let Some((number, writer)) =
+                            current.take_if(|(_, t)| self.table_full(t, key.len(), value.len()))
+                        {
+                            out.tables.push(finish_table(number, writer, &self.options)?);
+                        }
+                        if current.is_none() {
+                            let number = self.allocate_file_number();
+                            let writer = TableWriter::create(
+                                &*self.storage,
+                                &filename::table_name(number),
+                                self.options.block_size,
+                                self.options.bloom_bits_per_key,
+                            )?;
+                            current = Some((number, writer));
+                        }
+                        current.as_mut().expect("set above").1.add(key, seq, kind, value)?;
+                    }
+                }
+                source.next()?;
+            }
+            if let Some((number, writer)) = current.take() {
+                out.tables.push(finish_table(number, writer, &self.options)?);
+            }
+            Ok(())
+        })();
+        if let Err(e) = result {
+            // Leave no half-written table behind (open would remove it anyway).
+            if let Some((number, writer)) = current.take() {
+                drop(writer);
+                let _ = self.storage.remove(&filename::table_name(number));
+            }
+            for table in &out.tables {
+                let _ = self.storage.remove(&filename::table_name(table.number));
+            }
+            return Err(e);
+        }
+        Ok(out)
+    }
+
+    fn table_full(&self, writer: &TableWriter<'_>, key_len: usize, value_len: usize) -> bool {
+        writer.entry_count() >= self.options.sstable_max_entries
+            || writer.size_if_added(key_len, value_len) > self.options.sstable_max_bytes as u64
+    }
+}
+
+fn finish_table(number: u64, writer: TableWriter<'_>, options: &Options) -> Result<TableMeta> {
+    let info = writer.finish()?;
+    assert!(
+        info.properties.entry_count <= options.sstable_max_entries as u64
+            && info.file_size <= options.sstable_max_bytes as u64,
+        "every table ever written respects the SSTable caps"
+    );
+    Ok(TableMeta {
+        number,
+        file_size: info.file_size,
+        entry_count: info.properties.entry_count,
+        tombstone_count: info.properties.tombstone_count,
+        min_seq: info.properties.min_seq,
+        max_seq: info.properties.max_seq,
+        smallest: info.smallest,
+        largest: info.largest,
+    })
+}

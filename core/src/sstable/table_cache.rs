@@ -1,0 +1,44 @@
+//! `TableCache`: the open tables by number, and the block cache they
+//! share. A table is opened (and its index and filter verified) once, on
+//! first use, and stays open until its file is removed.
+
+use alloc::collections::BTreeMap;
+use alloc::sync::Arc;
+
+use super::{BlockCache, Table};
+use crate::error::Result;
+use crate::filename;
+use crate::storage::Storage;
+use crate::sync::Mutex;
+use crate::version::TableMeta;
+
+/// Open tables by number, and the block cache they share. Tables stay open
+/// until their file is removed.
+pub struct TableCache {
+    pub storage: Arc<dyn Storage>,
+    pub blocks: Arc<BlockCache>,
+    open: Mutex<BTreeMap<u64, Arc<Table>>>,
+}
+
+impl TableCache {
+    pub fn new(storage: Arc<dyn Storage>, block_cache_bytes: usize) -> Self {
+        TableCache { storage, blocks: Arc::new(BlockCache::new(block_cache_bytes)), open: Mutex::new(BTreeMap::new()) }
+    }
+
+    /// The open table for `meta`, opening (and verifying) it on first use.
+    pub fn get(&self, meta: &TableMeta) -> Result<Arc<Table>> {
+        if let Some(table) = self.open.lock().get(&meta.number) {
+            return Ok(table.clone());
+        }
+        let name = filename::table_name(meta.number);
+        let table = Arc::new(Table::open(&*self.storage, &name, meta.number, meta.file_size)?);
+        self.open.lock().insert(meta.number, table.clone());
+        Ok(table)
+    }
+
+    /// Forgets a table whose file is being removed, and its cached blocks.
+    pub fn evict(&self, number: u64) {
+        self.open.lock().remove(&number);
+        self.blocks.forget_table(number);
+    }
+}
