@@ -2,6 +2,8 @@
 //! integers, LEB128 varints, and a bounds-checked `Decoder` that turns any
 //! malformed input into `Error::Corruption` naming the file and offset.
 
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -23,6 +25,9 @@ pub fn put_u32(out: &mut Vec<u8>, v: u32) {
 pub fn put_u64(out: &mut Vec<u8>, v: u64) {
     out.extend_from_slice(&v.to_le_bytes());
 }
+
+/// The longest varint of a u32.
+pub const VARINT32_LEN_MAX: usize = 5;
 
 /// Appends `v` as an unsigned LEB128 varint (1 to 5 bytes for a u32).
 pub fn put_varint32(out: &mut Vec<u8>, mut v: u32) {
@@ -84,28 +89,28 @@ impl<'a> Decoder<'a> {
     }
 
     pub fn bytes(&mut self, n: usize) -> Result<&'a [u8]> {
-        if n > self.remaining() {
-            return Err(self.error("field runs past the end of its record"));
-        }
-        let out = &self.data[self.pos..self.pos + n];
+        let out = self.pos.checked_add(n).and_then(|end| self.data.get(self.pos..end));
+        let Some(out) = out else { return Err(self.error("field runs past the end of its record")) };
         self.pos += n;
         Ok(out)
     }
 
+    /// The next `N` bytes as an array.
+    fn array<const N: usize>(&mut self) -> Result<[u8; N]> {
+        let bytes = self.bytes(N)?;
+        bytes.try_into().map_err(|_| self.error("field runs past the end of its record"))
+    }
+
     pub fn u8(&mut self) -> Result<u8> {
-        Ok(self.bytes(1)?[0])
+        Ok(u8::from_le_bytes(self.array()?))
     }
 
     pub fn u32(&mut self) -> Result<u32> {
-        let b = self.bytes(4)?;
-        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        Ok(u32::from_le_bytes(self.array()?))
     }
 
     pub fn u64(&mut self) -> Result<u64> {
-        let b = self.bytes(8)?;
-        let mut a = [0u8; 8];
-        a.copy_from_slice(b);
-        Ok(u64::from_le_bytes(a))
+        Ok(u64::from_le_bytes(self.array()?))
     }
 
     pub fn varint32(&mut self) -> Result<u32> {
@@ -125,12 +130,8 @@ impl<'a> Decoder<'a> {
     }
 }
 
-/// Reads a little-endian u32 at `pos` of a slice already known to be long enough.
-pub fn read_u32_at(data: &[u8], pos: usize) -> u32 {
-    u32::from_le_bytes([data[pos], data[pos + 1], data[pos + 2], data[pos + 3]])
-}
-
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 mod tests {
     use super::*;
 

@@ -32,7 +32,10 @@ use crate::wal::{decode_batch, encode_batch};
 use crate::{Db, RangeOptions};
 
 /// The fuzz targets, by name (`fuzz/fuzz_targets/<name>.rs`).
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+/// A fuzz target: its name and its entry point.
+pub type Target = (&'static str, fn(&[u8]));
+
+pub const TARGETS: &[Target] = &[
     ("log", log),
     ("wal_batch", wal_batch),
     ("manifest_edit", manifest_edit),

@@ -56,10 +56,6 @@ impl InternalKey {
     pub fn new(user_key: impl Into<Vec<u8>>, seq: u64, kind: ValueKind) -> Self {
         InternalKey { user_key: user_key.into(), seq, kind }
     }
-
-    pub fn as_ref(&self) -> KeyRef<'_> {
-        KeyRef { user_key: &self.user_key, seq: self.seq }
-    }
 }
 
 impl Ord for InternalKey {
@@ -72,13 +68,6 @@ impl PartialOrd for InternalKey {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
-}
-
-/// A borrowed (user key, sequence) pair, for searching.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct KeyRef<'a> {
-    pub user_key: &'a [u8],
-    pub seq: u64,
 }
 
 /// The internal-key order: user key ascending, then sequence descending.

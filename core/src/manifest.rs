@@ -5,6 +5,8 @@
 //! for a `Version` (a removed table must exist, an added one must not) is
 //! checked by the db when it applies edits.
 
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -59,6 +61,7 @@ impl VersionEdit {
     /// removals, then additions, each in the order held. Asserts every
     /// field is valid (level < LEVELS, sequence numbers ≤ 2^56 − 1, table
     /// metadata consistent): an invalid edit is a bug in the caller.
+    #[allow(clippy::panic, reason = "encoding an invalid edit is a bug in the engine, not bad input")]
     pub fn encode(&self, out: &mut Vec<u8>) {
         self.check().unwrap_or_else(|reason| panic!("encoding an invalid version edit: {reason}"));
         for (tag, value) in [
@@ -362,6 +365,7 @@ pub fn read_manifest(storage: &dyn Storage, number: u64) -> Result<(Vec<VersionE
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 mod tests {
     use super::*;
     use crate::key::ValueKind;

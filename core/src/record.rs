@@ -8,6 +8,8 @@
 //! record:                 payload_len u32 | payload_crc u32 | header_crc u32 (of bytes 0..8) | payload
 //! ```
 
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
 use alloc::vec::Vec;
 
 use crate::coding::{crc32, Decoder};
@@ -76,6 +78,7 @@ pub fn begin_record(out: &mut Vec<u8>) -> usize {
 /// Fills in the header reserved by [`begin_record`] at `start`, framing every
 /// byte after it as the payload. The payload must be 1 ..= RECORD_PAYLOAD_MAX
 /// bytes (asserted: callers bound their payloads before encoding).
+#[allow(clippy::indexing_slicing, reason = "an encoder: the header was reserved by begin_record (asserted)")]
 pub fn finish_record(out: &mut [u8], start: usize) {
     let payload_start = start + RECORD_HEADER_SIZE;
     assert!(out.len() >= payload_start, "finish_record without begin_record");
@@ -209,7 +212,7 @@ fn next_record<'a>(data: &'a [u8], pos: usize, name: &'a str, kind: LogKind) -> 
     if zeros_from(data, pos) {
         return Ok(Step::Unused); // Preallocated space: no record starts with zeros.
     }
-    let rest = &data[pos..];
+    let rest = data.get(pos..).unwrap_or(&[]);
     if rest.len() < RECORD_HEADER_SIZE {
         return Ok(Step::TornTail); // Torn header.
     }
@@ -253,6 +256,7 @@ fn next_record<'a>(data: &'a [u8], pos: usize, name: &'a str, kind: LogKind) -> 
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 mod tests {
     use super::*;
     use crate::storage::{MemStorage, Storage};

@@ -11,6 +11,8 @@
 //! decode through bounds checks, so no block can make a read go out of
 //! bounds: a malformed entry is `Error::Corruption` when it is reached.
 
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::cmp::Ordering;
@@ -206,7 +208,8 @@ impl Block {
             .len()
             .checked_sub(BLOCK_COUNT_SIZE)
             .ok_or_else(|| corrupt(0, "block too short for its entry count"))?;
-        let count = Decoder::new(&data[count_at..], &file, offset + count_at as u64).u32()? as usize;
+        let count_bytes = data.get(count_at..).ok_or_else(|| corrupt(0, "block too short for its entry count"))?;
+        let count = Decoder::new(count_bytes, &file, offset + count_at as u64).u32()? as usize;
         if count == 0 {
             return Err(corrupt(count_at, "block has no entries"));
         }
@@ -334,12 +337,14 @@ impl Block {
     /// The user key of an entry of this block. The range came from a
     /// bounds-checked decode of this same buffer, so indexing cannot fail.
     #[must_use]
+    #[allow(clippy::indexing_slicing, reason = "EntryPos ranges are checked against this buffer when decoded")]
     pub fn key(&self, pos: &EntryPos) -> &[u8] {
         &self.data[pos.key_start..pos.key_start + pos.key_len]
     }
 
     /// The value of an entry of this block (same reasoning as `key`).
     #[must_use]
+    #[allow(clippy::indexing_slicing, reason = "EntryPos ranges are checked against this buffer when decoded")]
     pub fn value(&self, pos: &EntryPos) -> &[u8] {
         let value_start = pos.key_start + pos.key_len;
         &self.data[value_start..value_start + pos.value_len]
@@ -460,6 +465,7 @@ impl BlockCursor {
         self.entry.is_some()
     }
 
+    #[allow(clippy::expect_used, reason = "the cursor's contract: read only when valid (a caller bug)")]
     fn current(&self) -> &EntryPos {
         self.entry.as_ref().expect("block cursor read while not positioned on an entry")
     }
@@ -486,6 +492,7 @@ impl BlockCursor {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 mod tests {
     use super::*;
     use alloc::format;

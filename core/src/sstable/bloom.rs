@@ -5,6 +5,8 @@
 //! test exactly the bits a writer set, on every platform, forever. So the
 //! sizes use integer arithmetic only (no floats in `no_std` core).
 
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -89,6 +91,7 @@ impl BloomBuilder {
 
     /// The encoded filter block (bits then probe count, without the crc).
     #[must_use]
+    #[allow(clippy::indexing_slicing, reason = "an encoder: every index is below the length it allocated")]
     pub fn finish(&self, bits_per_key: u32) -> Vec<u8> {
         let bytes = bits_bytes_for(self.key_count(), bits_per_key);
         let probes = probes_for(bits_per_key);
@@ -150,6 +153,7 @@ impl BloomFilter {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 mod tests {
     use super::*;
     use alloc::format;

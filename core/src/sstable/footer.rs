@@ -1,6 +1,8 @@
 //! Block handles and the footer (FORMAT.md, "Footer"): the fixed-size tail
 //! that locates the filter, index and properties blocks.
 
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
 use alloc::vec::Vec;
 
 use crate::coding::{self, Decoder};
@@ -94,6 +96,7 @@ impl Footer {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 mod tests {
     use super::*;
 

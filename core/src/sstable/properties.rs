@@ -1,6 +1,8 @@
 //! The properties block (FORMAT.md, "Properties block"): seven u64 counters
 //! describing the table, checked against what they claim when read.
 
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
 use alloc::vec::Vec;
 
 use crate::coding::{self, Decoder};
@@ -86,6 +88,7 @@ impl Properties {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 mod tests {
     use super::*;
 

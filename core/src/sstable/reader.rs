@@ -7,6 +7,8 @@
 //! the previous block's index key), so a table that passes every check is
 //! globally sorted and a search can trust what it finds.
 
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::cmp::Ordering;
@@ -63,8 +65,9 @@ const INDEX_WORD_BYTES: usize = 8;
 /// `bytes[..8]` as a big-endian u64, zero-padded if shorter.
 fn index_word(bytes: &[u8]) -> u64 {
     let mut word = [0u8; INDEX_WORD_BYTES];
-    let len = bytes.len().min(INDEX_WORD_BYTES);
-    word[..len].copy_from_slice(&bytes[..len]);
+    for (to, from) in word.iter_mut().zip(bytes) {
+        *to = *from;
+    }
     u64::from_be_bytes(word)
 }
 
@@ -79,8 +82,8 @@ impl IndexWords {
         };
         // The index block was verified strictly increasing when parsed, so
         // every key between the first and the last starts with their common
-        // prefix and the slice below is in bounds.
-        let words = entries.iter().map(|entry| index_word(&index.key(entry)[common_len..])).collect();
+        // prefix: no key is shorter than it.
+        let words = entries.iter().map(|entry| index_word(index.key(entry).get(common_len..).unwrap_or(&[]))).collect();
         IndexWords { common_len, words }
     }
 }
@@ -92,7 +95,9 @@ fn read_checked(storage: &dyn Storage, file: &str, handle: BlockHandle) -> Resul
         .checked_add(BLOCK_TRAILER_SIZE)
         .ok_or_else(|| Error::corruption(file, handle.offset, "block too large"))?;
     let mut buf = storage.read_vec(file, handle.offset, size_with_crc)?;
-    let stored_crc = coding::read_u32_at(&buf, size);
+    let crc_bytes = buf.get(size..).and_then(|b| <[u8; 4]>::try_from(b).ok());
+    let Some(crc_bytes) = crc_bytes else { return Err(Error::corruption(file, handle.offset, "block cut short")) };
+    let stored_crc = u32::from_le_bytes(crc_bytes);
     buf.truncate(size);
     if coding::crc32(&buf) != stored_crc {
         return Err(Error::corruption(file, handle.offset, "block checksum mismatch"));
@@ -187,6 +192,7 @@ impl Table {
 
     /// The first data block whose last key is ≥ (user_key, seq): the block
     /// holding the first entry ≥ that target. The block count if none is.
+    #[allow(clippy::indexing_slicing, reason = "index_candidates returns low <= high <= the entry count")]
     fn index_lower_bound(&self, user_key: &[u8], seq: u64) -> usize {
         let (low, high) = self.index_candidates(user_key);
         let undecided = &self.index_entries[low..high];
@@ -202,16 +208,18 @@ impl Table {
         let Some(first) = self.index_entries.first() else {
             return (0, 0);
         };
-        let prefix = &self.index.key(first)[..*common_len];
-        let head = &user_key[..user_key.len().min(prefix.len())];
+        // No index key is shorter than the common prefix (see `IndexWords::new`).
+        let prefix = self.index.key(first).get(..*common_len).unwrap_or(&[]);
+        let head = user_key.get(..prefix.len()).unwrap_or(user_key);
         match head.cmp(prefix) {
             // Below the shared prefix (or a proper prefix of it): before every entry.
             Ordering::Less => (0, 0),
             Ordering::Greater => (words.len(), words.len()),
             Ordering::Equal => {
-                let target = index_word(&user_key[prefix.len()..]);
+                // Equal: `user_key` starts with the whole prefix.
+                let target = index_word(user_key.get(prefix.len()..).unwrap_or(&[]));
                 let low = words.partition_point(|&word| word < target);
-                let high = low + words[low..].partition_point(|&word| word == target);
+                let high = low + words.get(low..).unwrap_or(&[]).partition_point(|&word| word == target);
                 (low, high)
             }
         }
@@ -421,6 +429,7 @@ impl TableIter {
 
     /// One entry in the iterator's direction, crossing into the neighbouring
     /// block when the cursor runs off its own.
+    #[allow(clippy::expect_used, reason = "EntryIter's contract: next only on a valid cursor (a caller bug)")]
     fn advance(&mut self) -> Result<()> {
         let cursor = self.cursor.as_mut().filter(|cursor| cursor.valid()).expect("TableIter::next while not valid");
         match self.direction {
@@ -436,6 +445,7 @@ impl TableIter {
         }
     }
 
+    #[allow(clippy::expect_used, reason = "EntryIter's contract: accessors only on a valid cursor (a caller bug)")]
     fn current(&self) -> &BlockCursor {
         self.cursor.as_ref().filter(|cursor| cursor.valid()).expect("TableIter read while not valid")
     }
