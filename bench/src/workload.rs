@@ -9,28 +9,9 @@ pub const VALUE_BYTES: usize = 100;
 /// Size of the pool values are cut from.
 const VALUE_POOL_BYTES: usize = 1 << 20;
 
-/// splitmix64: small, fast, and the same on every machine.
-#[derive(Clone)]
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Self {
-        Rng(seed)
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..bound` (bound > 0; the modulo bias is negligible here).
-    pub fn below(&mut self, bound: u64) -> u64 {
-        self.next_u64() % bound
-    }
-}
+/// The project's one seeded generator (splitmix64): the same sequence on
+/// every machine, for every engine.
+pub use lsmkv::testing::Rng;
 
 /// Key number `i` of the data set: the decimal digits of `2 * i`, zero-padded
 /// to 16 bytes, so keys sort in numeric order. Even numbers only: the odd
