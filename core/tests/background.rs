@@ -8,18 +8,18 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::Duration;
 
-use lsmkv::{Db, Durability, Error, HealthStatus, MemStorage, Options, Result, Storage};
+use lsmkv::storage::{Change, Hook, Hooked};
+use lsmkv::{Db, Durability, Error, HealthStatus, MemStorage, Options, Result};
 
-/// Memory storage whose table creation can be held at a gate, or panic.
+/// What holds a memory storage's table creation at a gate, or panics in it.
 #[derive(Default)]
-struct Gated {
-    inner: MemStorage,
+struct Gate {
     closed: Mutex<bool>,
     opened: Condvar,
     panic_on_table: AtomicBool,
 }
 
-impl Gated {
+impl Gate {
     fn close(&self) {
         *self.closed.lock().unwrap() = true;
     }
@@ -30,44 +30,25 @@ impl Gated {
     }
 }
 
-impl Storage for Gated {
-    fn create(&self, name: &str) -> Result<()> {
-        if name.ends_with(".sst") {
-            assert!(!self.panic_on_table.load(Ordering::SeqCst), "injected panic creating {name}");
-            let mut closed = self.closed.lock().unwrap();
-            while *closed {
-                closed = self.opened.wait(closed).unwrap();
+impl Hook for Gate {
+    fn before(&self, change: &Change<'_>) -> Result<()> {
+        if let Change::Create(name) = change {
+            if name.ends_with(".sst") {
+                assert!(!self.panic_on_table.load(Ordering::SeqCst), "injected panic creating {name}");
+                let mut closed = self.closed.lock().unwrap();
+                while *closed {
+                    closed = self.opened.wait(closed).unwrap();
+                }
             }
         }
-        self.inner.create(name)
+        Ok(())
     }
-    fn create_log(&self, name: &str) -> Result<()> {
-        self.inner.create_log(name)
-    }
-    fn append(&self, name: &str, data: &[u8]) -> Result<()> {
-        self.inner.append(name, data)
-    }
-    fn read_at(&self, name: &str, offset: u64, buf: &mut [u8]) -> Result<()> {
-        self.inner.read_at(name, offset, buf)
-    }
-    fn len(&self, name: &str) -> Result<u64> {
-        self.inner.len(name)
-    }
-    fn sync(&self, name: &str) -> Result<()> {
-        self.inner.sync(name)
-    }
-    fn truncate(&self, name: &str, len: u64) -> Result<()> {
-        self.inner.truncate(name, len)
-    }
-    fn rename(&self, from: &str, to: &str) -> Result<()> {
-        self.inner.rename(from, to)
-    }
-    fn remove(&self, name: &str) -> Result<()> {
-        self.inner.remove(name)
-    }
-    fn list(&self) -> Result<Vec<String>> {
-        self.inner.list()
-    }
+}
+
+type Gated = Hooked<MemStorage, Gate>;
+
+fn gated() -> Arc<Gated> {
+    Arc::new(Hooked::new(MemStorage::new(), Gate::default()))
 }
 
 fn background() -> Options {
@@ -79,10 +60,10 @@ fn background() -> Options {
 /// the worker does, and the stall shows in `Stats`.
 #[test]
 fn writers_stall_while_background_work_is_behind_and_the_stall_is_counted() {
-    let storage = Arc::new(Gated::default());
+    let storage = gated();
     let db = Arc::new(Db::open_shared(storage.clone(), background()).unwrap());
     assert_eq!(db.stats().write_stalls, 0);
-    storage.close();
+    storage.hook.close();
     const WRITES: u64 = 600;
     let writer = {
         let db = db.clone();
@@ -104,7 +85,7 @@ fn writers_stall_while_background_work_is_behind_and_the_stall_is_counted() {
         assert!(stats.last_seq <= cap * (stats.immutable_memtables + 1) + 1, "the writer did not stop: {stats:?}");
     }
     assert!(!writer.is_finished(), "the writer waits while the worker cannot flush");
-    storage.open();
+    storage.hook.open();
     writer.join().unwrap();
     db.flush().unwrap();
     let stats = db.stats();
@@ -126,9 +107,9 @@ fn writers_stall_while_background_work_is_behind_and_the_stall_is_counted() {
 /// reads keep working.
 #[test]
 fn a_panic_in_background_work_reaches_the_writers() {
-    let storage = Arc::new(Gated::default());
+    let storage = gated();
     let db = Db::open_shared(storage.clone(), background()).unwrap();
-    storage.panic_on_table.store(true, Ordering::SeqCst);
+    storage.hook.panic_on_table.store(true, Ordering::SeqCst);
     let mut acknowledged = 0u64;
     let error = loop {
         assert!(acknowledged < 100_000, "writes kept being acknowledged after the worker died");

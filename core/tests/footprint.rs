@@ -7,111 +7,70 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
+use lsmkv::storage::{Change, Hook, Hooked};
 use lsmkv::testing::Rng;
-use lsmkv::{Db, Footprint, MemStorage, Options, Result, Storage, WriteBatch};
+use lsmkv::{Db, Footprint, MemStorage, Options, WriteBatch};
 
-/// MemStorage that tracks how many files and bytes it holds, and the peak
-/// of both since the last `start`.
+/// Tracks how many files and bytes a storage holds, and the peak of both
+/// since the last `start`.
 #[derive(Default)]
-struct Measured {
-    inner: MemStorage,
-    state: Mutex<Tally>,
-}
+struct Tally(Mutex<Sizes>);
 
 #[derive(Default)]
-struct Tally {
-    sizes: BTreeMap<String, u64>,
+struct Sizes {
+    files: BTreeMap<String, u64>,
     peak_files: usize,
     peak_bytes: u64,
 }
 
-impl Tally {
+impl Sizes {
     fn bytes(&self) -> u64 {
-        self.sizes.values().sum()
-    }
-    fn note(&mut self) {
-        self.peak_files = self.peak_files.max(self.sizes.len());
-        self.peak_bytes = self.peak_bytes.max(self.bytes());
+        self.files.values().sum()
     }
 }
 
-impl Measured {
+impl Tally {
     /// Files and bytes now; resets the peaks to them.
     fn start(&self) -> (usize, u64) {
-        let mut t = self.state.lock().unwrap();
-        t.peak_files = t.sizes.len();
+        let mut t = self.0.lock().unwrap();
+        t.peak_files = t.files.len();
         t.peak_bytes = t.bytes();
         (t.peak_files, t.peak_bytes)
     }
 
     /// Peak files and bytes since `start`.
     fn peak(&self) -> (usize, u64) {
-        let t = self.state.lock().unwrap();
+        let t = self.0.lock().unwrap();
         (t.peak_files, t.peak_bytes)
     }
+}
 
-    fn update(&self, f: impl FnOnce(&mut BTreeMap<String, u64>)) {
-        let mut t = self.state.lock().unwrap();
-        f(&mut t.sizes);
-        t.note();
+impl Hook for Tally {
+    fn after(&self, change: &Change<'_>) {
+        let mut t = self.0.lock().unwrap();
+        match *change {
+            Change::Create(name) | Change::CreateLog(name) => {
+                t.files.insert(name.into(), 0);
+            }
+            Change::Append(name, data) => *t.files.entry(name.into()).or_default() += data.len() as u64,
+            Change::Truncate(name, len) => {
+                t.files.insert(name.into(), len);
+            }
+            Change::Rename(from, to) => {
+                let len = t.files.remove(from).unwrap_or(0);
+                t.files.insert(to.into(), len);
+            }
+            Change::Remove(name) => {
+                t.files.remove(name);
+            }
+            Change::Sync(_) => {}
+        }
+        t.peak_files = t.peak_files.max(t.files.len());
+        t.peak_bytes = t.peak_bytes.max(t.bytes());
     }
 }
 
-impl Storage for Measured {
-    fn create(&self, name: &str) -> Result<()> {
-        self.inner.create(name)?;
-        self.update(|s| {
-            s.insert(name.into(), 0);
-        });
-        Ok(())
-    }
-    fn create_log(&self, name: &str) -> Result<()> {
-        self.inner.create_log(name)?;
-        self.update(|s| {
-            s.insert(name.into(), 0);
-        });
-        Ok(())
-    }
-    fn append(&self, name: &str, data: &[u8]) -> Result<()> {
-        self.inner.append(name, data)?;
-        self.update(|s| *s.entry(name.into()).or_default() += data.len() as u64);
-        Ok(())
-    }
-    fn read_at(&self, name: &str, offset: u64, buf: &mut [u8]) -> Result<()> {
-        self.inner.read_at(name, offset, buf)
-    }
-    fn len(&self, name: &str) -> Result<u64> {
-        self.inner.len(name)
-    }
-    fn sync(&self, name: &str) -> Result<()> {
-        self.inner.sync(name)
-    }
-    fn truncate(&self, name: &str, len: u64) -> Result<()> {
-        self.inner.truncate(name, len)?;
-        self.update(|s| {
-            s.insert(name.into(), len);
-        });
-        Ok(())
-    }
-    fn rename(&self, from: &str, to: &str) -> Result<()> {
-        self.inner.rename(from, to)?;
-        self.update(|s| {
-            let len = s.remove(from).unwrap_or(0);
-            s.insert(to.into(), len);
-        });
-        Ok(())
-    }
-    fn remove(&self, name: &str) -> Result<()> {
-        self.inner.remove(name)?;
-        self.update(|s| {
-            s.remove(name);
-        });
-        Ok(())
-    }
-    fn list(&self) -> Result<Vec<String>> {
-        self.inner.list()
-    }
-}
+type Measured = Hooked<MemStorage, Tally>;
 
 /// Runs `call`, checking its peak against `bound` (computed from the state
 /// it starts in). Returns the call's result.
@@ -121,10 +80,10 @@ fn within<T>(
     bound: impl FnOnce(usize, u64) -> Footprint,
     call: impl FnOnce() -> T,
 ) -> T {
-    let (files, bytes) = storage.start();
+    let (files, bytes) = storage.hook.start();
     let footprint = bound(files, bytes);
     let result = call();
-    let (peak_files, peak_bytes) = storage.peak();
+    let (peak_files, peak_bytes) = storage.hook.peak();
     assert!(
         peak_files - files <= footprint.files,
         "{what}: {} files beyond the {files} live, bound {}",
@@ -141,7 +100,7 @@ fn within<T>(
 }
 
 fn run(options: Options, seed: u64, steps: usize) {
-    let storage = Arc::new(Measured::default());
+    let storage: Arc<Measured> = Arc::new(Hooked::new(MemStorage::new(), Tally::default()));
     let mut db = within(
         &storage,
         "open (new)",

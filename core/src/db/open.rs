@@ -33,7 +33,7 @@ struct Recovered {
 }
 
 pub(super) fn open(storage: Arc<dyn Storage>, options: Options) -> Result<DbInner> {
-    let counting = Arc::new(CountingStorage::new(storage));
+    let counting = Arc::new(CountingStorage::counting(storage));
     let s: &dyn Storage = &*counting;
     let mut events = EventLog::new(options.event_log_capacity);
 

@@ -21,8 +21,10 @@ use alloc::vec::Vec;
 use crate::error::Result;
 
 mod counting;
+mod hooked;
 mod mem;
 pub(crate) use counting::CountingStorage;
+pub use hooked::{Change, Hook, Hooked};
 pub use mem::MemStorage;
 
 #[cfg(feature = "std")]
