@@ -118,7 +118,7 @@ pub fn check_batch(first_seq: u64, ops: &[Op<'_>]) -> Result<()> {
     last_seq(first_seq, count).ok_or_else(|| {
         Error::invalid_argument(format!("sequence numbers {first_seq} + {count} operations leave 1..={SEQ_MAX}"))
     })?;
-    ops.iter().try_for_each(check_op)
+    ops.iter().try_for_each(|op| check_op_within(op, KEY_SIZE_LIMIT, VALUE_SIZE_LIMIT))
 }
 
 /// Refuses a batch that might not fit one WAL record, before anything is
@@ -136,15 +136,18 @@ pub fn check_fits(ops: &[Op<'_>]) -> Result<()> {
     Ok(())
 }
 
-fn check_op(op: &Op<'_>) -> Result<()> {
-    if op.key.is_empty() || op.key.len() > KEY_SIZE_LIMIT {
-        return Err(Error::InvalidKey {
-            reason: format!("key of {} bytes is outside 1..={KEY_SIZE_LIMIT}", op.key.len()),
-        });
+/// Checks one operation against key and value limits: the format's own
+/// (`KEY_SIZE_LIMIT`, `VALUE_SIZE_LIMIT`) or a database's tighter options.
+pub fn check_op_within(op: &Op<'_>, key_max: usize, value_max: usize) -> Result<()> {
+    if op.key.is_empty() {
+        return Err(Error::InvalidKey { reason: "keys must not be empty".into() });
     }
-    if op.value.len() > VALUE_SIZE_LIMIT {
+    if op.key.len() > key_max {
+        return Err(Error::InvalidKey { reason: format!("key is {} bytes; the maximum is {key_max}", op.key.len()) });
+    }
+    if op.value.len() > value_max {
         return Err(Error::InvalidValue {
-            reason: format!("value of {} bytes exceeds {VALUE_SIZE_LIMIT}", op.value.len()),
+            reason: format!("value is {} bytes; the maximum is {value_max}", op.value.len()),
         });
     }
     if op.kind == ValueKind::Delete && !op.value.is_empty() {
@@ -178,7 +181,10 @@ fn encode_batch_ops(first_seq: u64, ops: &[Op<'_>], out: &mut Vec<u8>) {
     put_u64(out, first_seq);
     put_u32(out, count);
     for op in ops {
-        debug_assert!(check_op(op).is_ok(), "batch op must be valid before encoding");
+        debug_assert!(
+            check_op_within(op, KEY_SIZE_LIMIT, VALUE_SIZE_LIMIT).is_ok(),
+            "batch op must be valid before encoding"
+        );
         assert!(op.kind == ValueKind::Put || op.value.is_empty(), "a delete carries no value");
         out.push(op.kind as u8);
         put_varint32(out, len_u32(op.key.len()));

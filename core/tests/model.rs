@@ -10,6 +10,7 @@ use std::ops::Bound;
 use std::sync::Arc;
 
 use common::{byte_capped, random_key, random_value, Rng};
+use lsmkv::testing::seeds;
 use lsmkv::{Db, MemStorage, Options, RangeOptions, Snapshot, Storage, WriteBatch};
 
 type Model = BTreeMap<Vec<u8>, Vec<u8>>;
@@ -236,17 +237,6 @@ fn expect_range(model: &Model, o: &RangeOptions) -> Vec<(Vec<u8>, Vec<u8>)> {
         out.truncate(limit);
     }
     out
-}
-
-/// The seeds a test runs: `count` from `first`, or `LSMKV_MODEL_CASES` of
-/// them, or only `LSMKV_MODEL_SEED` (to replay a failure).
-fn seeds(first: u64, count: u64) -> Vec<u64> {
-    let env = |name: &str| std::env::var(name).ok().and_then(|s| s.parse::<u64>().ok());
-    match (env("LSMKV_MODEL_SEED"), env("LSMKV_MODEL_CASES")) {
-        (Some(seed), _) => vec![seed],
-        (None, Some(cases)) => (first..first + cases).collect(),
-        (None, None) => (first..first + count).collect(),
-    }
 }
 
 fn run(seed: u64, options: Options, steps: usize) {

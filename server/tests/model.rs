@@ -30,7 +30,7 @@ use std::thread;
 use std::time::Duration;
 
 use common::TestServer;
-use lsmkv::testing::Rng;
+use lsmkv::testing::{seeds, Rng};
 
 // ---------------------------------------------------------------------------
 // JSON that keeps what the server must keep: number text, member order.
@@ -1073,17 +1073,6 @@ fn run(seed: u64, preset: &str, ops_per_client: u64) {
     let ops: u64 = clients.iter().map(|c| c.ops).sum();
     eprintln!("model seed {seed} ({preset}): {ops} requests by {CLIENTS} clients, {restarts} restarts, {flushes} flushes, {compactions} compactions, {keys} keys at the end");
     assert!(flushes > 0 && compactions > 0, "the workload exercised flush ({flushes}) and compaction ({compactions})");
-}
-
-/// The seeds to run: `count` from `first`, or `LSMKV_MODEL_CASES` of them,
-/// or only `LSMKV_MODEL_SEED` (to replay a failure).
-fn seeds(first: u64, count: u64) -> Vec<u64> {
-    let env = |name: &str| std::env::var(name).ok().and_then(|s| s.parse::<u64>().ok());
-    match (env("LSMKV_MODEL_SEED"), env("LSMKV_MODEL_CASES")) {
-        (Some(seed), _) => vec![seed],
-        (None, Some(cases)) => (first..first + cases).collect(),
-        (None, None) => (first..first + count).collect(),
-    }
 }
 
 fn ops_per_client(default: u64) -> u64 {

@@ -2,7 +2,6 @@
 //! (freezing it when a cap would be exceeded), sync (shared by concurrent
 //! writers), publish; then have any frozen memtable flushed.
 
-use alloc::format;
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicU64, Ordering};
 
@@ -11,7 +10,7 @@ use super::stats::bump;
 use crate::batch::Op;
 use crate::error::{Error, IoKind, Result};
 use crate::event::EventKind;
-use crate::key::{ValueKind, SEQ_MAX};
+use crate::key::SEQ_MAX;
 use crate::memtable::Memtable;
 use crate::options::Durability;
 use crate::storage::Storage;
@@ -67,30 +66,9 @@ impl DbInner {
         if ops.is_empty() {
             return Err(Error::invalid_argument("a batch needs at least one operation"));
         }
-        ops.iter().try_for_each(|op| self.validate_op(op))?;
+        let options = &self.options;
+        ops.iter().try_for_each(|op| wal::check_op_within(op, options.key_size_max, options.value_size_max))?;
         wal::check_fits(ops)
-    }
-
-    fn validate_op(&self, op: &Op<'_>) -> Result<()> {
-        let key_max = self.options.key_size_max;
-        if op.key.is_empty() {
-            return Err(Error::InvalidKey { reason: "keys must not be empty".into() });
-        }
-        if op.key.len() > key_max {
-            return Err(Error::InvalidKey {
-                reason: format!("key is {} bytes; the maximum is {key_max}", op.key.len()),
-            });
-        }
-        let value_max = self.options.value_size_max;
-        if op.value.len() > value_max {
-            return Err(Error::InvalidValue {
-                reason: format!("value is {} bytes; the maximum is {value_max}", op.value.len()),
-            });
-        }
-        if op.kind == ValueKind::Delete && !op.value.is_empty() {
-            return Err(Error::invalid_argument("a delete carries no value"));
-        }
-        Ok(())
     }
 
     /// Appends the batch to the WAL, creating the WAL file if this is the

@@ -4,7 +4,8 @@
 //!
 //! - [`Rng`], a seedable generator;
 //! - [`FaultStorage`], storage that crashes, tears and fails on demand;
-//! - [`conformance`], the suite every `Storage` backend must pass.
+//! - [`conformance`], the suite every `Storage` backend must pass;
+//! - [`seeds`], which seeds a randomized test runs (and how to replay one).
 
 use alloc::vec::Vec;
 
@@ -44,5 +45,18 @@ impl Rng {
     /// `len` random bytes.
     pub fn bytes(&mut self, len: usize) -> Vec<u8> {
         (0..len).map(|_| self.next_u64() as u8).collect()
+    }
+}
+
+/// The seeds a randomized test runs: `count` from `first`; or
+/// `$LSMKV_MODEL_CASES` of them, to run more; or only `$LSMKV_MODEL_SEED`,
+/// to replay a failure.
+#[cfg(feature = "std")]
+pub fn seeds(first: u64, count: u64) -> Vec<u64> {
+    let env = |name: &str| std::env::var(name).ok().and_then(|s| s.parse::<u64>().ok());
+    match (env("LSMKV_MODEL_SEED"), env("LSMKV_MODEL_CASES")) {
+        (Some(seed), _) => alloc::vec![seed],
+        (None, Some(cases)) => (first..first + cases).collect(),
+        (None, None) => (first..first + count).collect(),
     }
 }
