@@ -10,7 +10,7 @@ use core::ops::Bound;
 
 use super::snapshot::Snapshot;
 use super::state::{DbInner, ReadView};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::iterator::{Direction, EntryIter, LevelIter, MergeIter};
 use crate::key::{self, ValueKind, SEQ_MAX};
 use crate::memtable::MemtableIter;
@@ -75,6 +75,8 @@ pub struct DbIterator {
     decided: Option<Vec<u8>>,
     /// Reverse: the newest visible version seen so far of the current key.
     pending: Option<(Vec<u8>, ValueKind, Vec<u8>)>,
+    /// Reverse: the last user key the merge showed (to check its order).
+    seen: Option<Vec<u8>>,
     done: bool,
 }
 
@@ -117,6 +119,7 @@ impl DbIterator {
             emitted: 0,
             decided: None,
             pending: None,
+            seen: None,
             done: false,
         };
         iter.position(None)?;
@@ -132,6 +135,7 @@ impl DbIterator {
     fn position(&mut self, key: Option<&[u8]>) -> Result<()> {
         self.decided = None;
         self.pending = None;
+        self.seen = None;
         self.done = false;
         if is_empty_range(&self.lower, &self.upper) {
             self.done = true;
@@ -179,6 +183,9 @@ impl DbIterator {
             if !below_upper(&self.upper, key) {
                 break;
             }
+            if self.decided.as_deref().is_some_and(|decided| key < decided) {
+                return Err(out_of_order());
+            }
             let item = (self.merged.kind() == ValueKind::Put).then(|| (key.to_vec(), self.merged.value().to_vec()));
             reuse_into(&mut self.decided, key);
             self.merged.next()?;
@@ -196,6 +203,12 @@ impl DbIterator {
             if !below_upper(&self.upper, key) {
                 self.merged.next()?;
                 continue;
+            }
+            if self.seen.as_deref() != Some(key) {
+                if self.seen.as_deref().is_some_and(|seen| key > seen) {
+                    return Err(out_of_order());
+                }
+                reuse_into(&mut self.seen, key);
             }
             // Versions of a key arrive oldest first; a new key means the
             // pending one is decided.
@@ -238,6 +251,12 @@ impl Iterator for DbIterator {
             }
         }
     }
+}
+
+/// The merged sources went backwards: some table's entries, or its key range,
+/// disagree with where the tree places it (damage its checksums missed).
+fn out_of_order() -> Error {
+    Error::corruption("(range scan)", 0, "keys out of order: a table disagrees with its place in the tree")
 }
 
 /// The pending entry if it is a put; clears it either way.
