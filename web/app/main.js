@@ -4,10 +4,11 @@
 // picture.
 
 import { h, replace, errorText } from './dom.js';
-import { Session, backendLabel } from './session.js';
+import { backendLabel } from './settings.js';
+import { Session } from './session.js';
 import { Picture } from './picture.js';
 import { TableInspector } from './inspector.js';
-import { SettingsDialog } from './settings.js';
+import { SettingsDialog } from './settings-dialog.js';
 import { Dashboard } from './views/dashboard.js';
 import { DataBrowser } from './views/browser.js';
 import { Operations } from './views/operations.js';

@@ -1,75 +1,15 @@
-// The open store and everything the views share: settings (kept in
-// localStorage), one engine call at a time for whatever may reopen the
-// store, the event feed (polled from the engine's cursor), and a history of
+// The open store and everything the views share: the settings it was
+// opened with (settings.js), one engine call at a time for whatever may
+// reopen the store, the event feed (polled from the engine's cursor), and a history of
 // engine counters for the Analytics view. It computes nothing about the LSM:
 // it only calls the wasm `Store` (or, on the server backend, the same
 // methods over HTTP: remote.js) and passes on what it returns.
 
-import { RemoteStore, serverApiPath } from './remote.js';
+import { RemoteStore } from './remote.js';
+import { SERVER_API, loadSettings, saveSettings, storeOptions } from './settings.js';
 
-/** The REST API's path when lsmkv-server serves this page (then its backend is preselected); null elsewhere. */
-export const SERVER_API = serverApiPath();
-
-export const DEFAULT_SETTINGS = Object.freeze({
-  name: 'playground',
-  backend: SERVER_API ? 'server' : 'indexeddb',
-  memtableMaxEntries: 30,
-  sstableMaxEntries: 30,
-  l0CompactionTrigger: 4,
-  autoCompaction: true,
-  durability: 'strict',
-});
-
-const SETTINGS_KEY = 'lsmkv-playground-settings';
-
-/** True where the OPFS backend can run (module workers and OPFS). */
-export const OPFS_SUPPORTED = typeof Worker === 'function' && !!(globalThis.navigator && navigator.storage && navigator.storage.getDirectory);
-
-/** How a backend is named on screen. */
-export function backendLabel(backend) {
-  return { indexeddb: 'IndexedDB', opfs: 'OPFS', memory: 'memory', server: 'lsmkv-server', fs: 'lsmkv-server (files on disk)' }[backend] ?? backend;
-}
 const HISTORY_MAX = 600;
 const EVENTS_KEPT = 300;
-
-export function loadSettings() {
-  try {
-    const saved = JSON.parse(localStorage.getItem(SETTINGS_KEY) || 'null');
-    if (saved && typeof saved === 'object') {
-      const merged = { ...DEFAULT_SETTINGS };
-      for (const key of Object.keys(DEFAULT_SETTINGS)) {
-        if (typeof saved[key] === typeof DEFAULT_SETTINGS[key]) merged[key] = saved[key];
-      }
-      // Saved on a page that lsmkv-server served, opened where none does.
-      if (merged.backend === 'server' && !SERVER_API) merged.backend = 'indexeddb';
-      return merged;
-    }
-  } catch {
-    /* unreadable settings: defaults */
-  }
-  return { ...DEFAULT_SETTINGS };
-}
-
-function saveSettings(settings) {
-  try {
-    localStorage.setItem(SETTINGS_KEY, JSON.stringify(settings));
-  } catch {
-    /* private mode: settings last for this page only */
-  }
-}
-
-/** `Store.open` options for these settings (the teaching preset, adjusted). */
-export function storeOptions(settings) {
-  return {
-    backend: settings.backend,
-    preset: 'teaching',
-    memtableMaxEntries: settings.memtableMaxEntries,
-    sstableMaxEntries: settings.sstableMaxEntries,
-    l0CompactionTrigger: settings.l0CompactionTrigger,
-    autoCompaction: settings.autoCompaction,
-    ...(settings.backend !== 'memory' ? { durability: settings.durability } : {}),
-  };
-}
 
 export class Session {
   constructor(Store) {

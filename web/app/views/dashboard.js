@@ -3,7 +3,7 @@
 
 import { h, replace, fmtBytes, fmtNum, fmtRatio, plural, facts, errorText } from '../dom.js';
 import { describeEvent } from '../picture.js';
-import { backendLabel } from '../session.js';
+import { backendLabel } from '../settings.js';
 
 export class Dashboard {
   constructor(session) {
