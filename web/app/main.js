@@ -6,6 +6,7 @@
 import { h, replace, errorText } from './dom.js';
 import { backendLabel } from './settings.js';
 import { Session } from './session.js';
+import { History } from './history.js';
 import { Picture } from './picture.js';
 import { TableInspector } from './inspector.js';
 import { SettingsDialog } from './settings-dialog.js';
@@ -46,6 +47,7 @@ async function main() {
   }
 
   const session = new Session(glue.Store);
+  const history = new History(session);
   const inspector = new TableInspector(session);
   const picture = new Picture(session, inspector);
   const settings = new SettingsDialog(session);
@@ -54,7 +56,7 @@ async function main() {
     browser: new DataBrowser(session, picture),
     operations: new Operations(session, picture),
     demo: new Demo(session),
-    analytics: new Analytics(session),
+    analytics: new Analytics(history),
   };
 
   const banner = h('div', { class: 'banner', attrs: { role: 'alert', 'data-testid': 'banner', hidden: true } });

@@ -131,7 +131,7 @@ export class Dashboard {
         ))),
       ), 'wide'),
     );
-    const events = this.session.events.slice(-12).reverse();
+    const events = this.session.feed.events.slice(-12).reverse();
     replace(this.eventsEl, events.length ? events.map((e) => h('li', {},
       h('time', { text: new Date(e.at).toLocaleTimeString() }), ' ', h('span', { class: `event-type t-${e.type}`, text: e.type }), ' ', describeEvent(e),
     )) : h('li', { text: 'No events yet.' }));

@@ -233,9 +233,9 @@ export class Operations {
     const act = (label, testid, call, describe) => h('button', { attrs: { type: 'button', 'data-testid': testid }, text: label, on: { click: async () => {
       showMessage(message, '');
       try {
-        const before = this.session.mark();
+        const before = this.session.feed.mark();
         const result = await this.session.run(call, testid);
-        const events = this.session.since(before).filter((e) => e.type === 'flushed' || e.type === 'compacted');
+        const events = this.session.feed.since(before).filter((e) => e.type === 'flushed' || e.type === 'compacted');
         showMessage(message, describe(result), 'ok');
         replace(out, events.length ? h('ol', { class: 'reports' }, events.map((e) => h('li', { text: describeEvent(e) }))) : null);
       } catch (error) {
