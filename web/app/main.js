@@ -51,10 +51,11 @@ async function main() {
   const inspector = new TableInspector(session);
   const picture = new Picture(session, inspector);
   const settings = new SettingsDialog(session);
+  const explainKey = (key) => picture.explainKey(key);
   const views = {
     dashboard: new Dashboard(session),
-    browser: new DataBrowser(session, picture),
-    operations: new Operations(session, picture),
+    browser: new DataBrowser(session, explainKey),
+    operations: new Operations(session, explainKey),
     demo: new Demo(session),
     analytics: new Analytics(history),
   };

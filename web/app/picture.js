@@ -7,59 +7,13 @@
 // again. In step mode each replayed event waits for "Next step".
 
 import { h, replace, keyText, shorten, fmtBytes, fmtNum, plural, errorText, messageBox, showMessage, valuePreview, valueKind } from './dom.js';
+import { describeEvent, tablesText } from './narration.js';
 
 const LEVELS = 7;
 const SLOT_CELLS_MAX = 120;
 
-function tablesText(tables) {
-  if (!tables.length) return 'no table';
-  const list = tables.map((t) => `#${t.number} (${plural(t.entries, 'entry', 'entries')})`).join(', ');
-  return `${tables.length === 1 ? 'table' : 'tables'} ${list}`;
-}
-
 function rangeText(t, max = 18) {
   return `${shorten(keyText(t.smallestKey), max)} … ${shorten(keyText(t.largestKey), max)}`;
-}
-
-/** One sentence per engine event; every number is the engine's. */
-export function describeEvent(e) {
-  switch (e.type) {
-    case 'opened':
-      return e.created ? 'Opened a new, empty store.' : 'Opened the store from its manifest.';
-    case 'walReplayed':
-      return `Recovery: replayed ${plural(e.records, 'WAL record')} (${plural(e.entries, 'entry', 'entries')}) from WAL ${e.files.length === 1 ? 'file' : 'files'} ${e.files.map((n) => `#${n}`).join(', ') || '–'} into the memtable.`;
-    case 'walTailTruncated':
-      return `Recovery: cut a torn tail of ${plural(e.droppedBytes, 'byte')} off ${e.file} at offset ${fmtNum(e.offset)} (a write that never completed).`;
-    case 'manifestTailDiscarded':
-      return `Recovery: discarded a torn manifest tail of ${plural(e.droppedBytes, 'byte')} in ${e.file}.`;
-    case 'memtableFrozen':
-      return `The memtable reached its cap: frozen with ${plural(e.entries, 'entry', 'entries')} (${fmtBytes(e.bytes)}); a new, empty memtable takes the writes.`;
-    case 'flushed': {
-      const r = e.report;
-      const dropped = r.droppedEntries ? `, ${plural(r.droppedEntries, 'overwritten version')} dropped on the way` : '';
-      const wals = r.retiredWals.length ? `; WAL ${r.retiredWals.map((n) => `#${n}`).join(', ')} retired` : '';
-      return `Flush: ${plural(r.memtableEntries, 'memtable entry', 'memtable entries')} → L0 ${tablesText(r.outputs)}${dropped}${wals}. Everything up to seq ${fmtNum(r.flushedSeq)} is in tables.`;
-    }
-    case 'compacted': {
-      const r = e.report;
-      const from = [...new Set(r.inputs.map((t) => `L${t.level}`))].join('+') || '–';
-      const why = { l0Tables: 'L0 has too many tables', levelSize: 'a level outgrew its target', manual: 'requested' }[r.reason] || r.reason;
-      if (r.trivialMove) return `Compaction (${why}): ${tablesText(r.inputs)} moved from ${from} to L${r.outputLevel} unchanged — nothing below overlaps it.`;
-      return `Compaction (${why}) ${from} → L${r.outputLevel}: ${plural(r.inputs.length, 'table')} with ${plural(r.entriesIn, 'entry', 'entries')} merged into ${plural(r.outputs.length, 'table')} with ${plural(r.entriesOut, 'entry', 'entries')}; dropped ${plural(r.droppedOverwritten, 'overwritten version')} and ${plural(r.droppedTombstones, 'tombstone')}.`;
-    }
-    case 'tablesRemoved':
-      return `Deleted obsolete table files ${e.numbers.map((n) => `#${n}`).join(', ')}.`;
-    case 'wentReadOnly':
-      return `The store went read-only: ${e.reason}`;
-    case 'storageNotice':
-      return `Storage: ${e.message}`;
-    case 'missed':
-      return `${plural(e.count, 'event')} dropped from the engine's bounded event log before the page read them.`;
-    case 'other':
-      return e.description;
-    default:
-      return e.type;
-  }
 }
 
 /** Events the picture replays as steps. */

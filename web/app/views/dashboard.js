@@ -2,7 +2,7 @@
 // memtable's fill, tables per level, WAL, amplification, the latest events.
 
 import { h, replace, fmtBytes, fmtNum, fmtRatio, plural, facts, errorText } from '../dom.js';
-import { describeEvent } from '../picture.js';
+import { describeEvent } from '../narration.js';
 import { backendLabel } from '../settings.js';
 
 export class Dashboard {

@@ -2,7 +2,7 @@
 // engine reports. Long scenarios show their progress and can be paused.
 
 import { h, replace, keyText, errorText, plural, fmtNum, fmtBytes } from '../dom.js';
-import { describeEvent } from '../picture.js';
+import { describeEvent } from '../narration.js';
 
 class Stopped extends Error {}
 
