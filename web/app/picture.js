@@ -29,6 +29,7 @@ export class Picture {
     this.latest = null;
     this.signature = '';
     this.caption = 'Waiting for the engine…';
+    this.lastShown = null; // the event replayed last
     this.replay = new Replay({
       show: (event) => this.show(event),
       waiting: (count) => {
