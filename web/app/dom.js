@@ -183,3 +183,20 @@ export function facts(pairs, cls = 'facts') {
     h('dd', testid ? { attrs: { 'data-testid': testid } } : {}, value instanceof Node ? value : String(value)),
   ]));
 }
+
+/** A table of text cells. `rows`: arrays of strings, or { cls, cells }. */
+export function table(headers, rows, testid) {
+  return h(
+    'div',
+    { class: 'table-wrap' },
+    h(
+      'table',
+      { attrs: testid ? { 'data-testid': testid } : {} },
+      h('thead', {}, h('tr', {}, headers.map((text) => h('th', { attrs: { scope: 'col' }, text })))),
+      h('tbody', {}, rows.map((row) => {
+        const { cls, cells } = Array.isArray(row) ? { cls: '', cells: row } : row;
+        return h('tr', { class: cls || null }, cells.map((cell) => h('td', {}, cell)));
+      })),
+    ),
+  );
+}

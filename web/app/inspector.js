@@ -2,7 +2,7 @@
 // tombstones), its data blocks, index and bloom filter, as the engine's
 // `inspectTable` reports them — the playground's sst_dump.
 
-import { h, replace, keyText, fmtBytes, fmtNum, plural, errorText, facts, valuePreview, valueKind } from './dom.js';
+import { h, replace, keyText, fmtBytes, fmtNum, plural, errorText, facts, table, valuePreview, valueKind } from './dom.js';
 
 export class TableInspector {
   constructor(session) {
@@ -66,21 +66,4 @@ export class TableInspector {
       })), 'inspector-entries-table'),
     );
   }
-}
-
-/** A table of text cells. `rows`: arrays of strings, or { cls, cells }. */
-export function table(headers, rows, testid) {
-  return h(
-    'div',
-    { class: 'table-wrap' },
-    h(
-      'table',
-      { attrs: testid ? { 'data-testid': testid } : {} },
-      h('thead', {}, h('tr', {}, headers.map((text) => h('th', { attrs: { scope: 'col' }, text })))),
-      h('tbody', {}, rows.map((row) => {
-        const { cls, cells } = Array.isArray(row) ? { cls: '', cells: row } : row;
-        return h('tr', { class: cls || null }, cells.map((cell) => h('td', {}, cell)));
-      })),
-    ),
-  );
 }

@@ -1,75 +1,13 @@
-// The open store and everything the views share: settings (kept in
-// localStorage), one engine call at a time for whatever may reopen the
-// store, the event feed (polled from the engine's cursor), and a history of
-// engine counters for the Analytics view. It computes nothing about the LSM:
+// The open store: opening, reopening, closing and crashing it (one at a
+// time), running the views' calls on it one after another, and telling
+// subscribers what changed — after every call, every second, and whenever
+// the server's engine reports something. It computes nothing about the LSM:
 // it only calls the wasm `Store` (or, on the server backend, the same
 // methods over HTTP: remote.js) and passes on what it returns.
 
-import { RemoteStore, serverApiPath } from './remote.js';
-
-/** The REST API's path when lsmkv-server serves this page (then its backend is preselected); null elsewhere. */
-export const SERVER_API = serverApiPath();
-
-export const DEFAULT_SETTINGS = Object.freeze({
-  name: 'playground',
-  backend: SERVER_API ? 'server' : 'indexeddb',
-  memtableMaxEntries: 30,
-  sstableMaxEntries: 30,
-  l0CompactionTrigger: 4,
-  autoCompaction: true,
-  durability: 'strict',
-});
-
-const SETTINGS_KEY = 'lsmkv-playground-settings';
-
-/** True where the OPFS backend can run (module workers and OPFS). */
-export const OPFS_SUPPORTED = typeof Worker === 'function' && !!(globalThis.navigator && navigator.storage && navigator.storage.getDirectory);
-
-/** How a backend is named on screen. */
-export function backendLabel(backend) {
-  return { indexeddb: 'IndexedDB', opfs: 'OPFS', memory: 'memory', server: 'lsmkv-server', fs: 'lsmkv-server (files on disk)' }[backend] ?? backend;
-}
-const HISTORY_MAX = 600;
-const EVENTS_KEPT = 300;
-
-export function loadSettings() {
-  try {
-    const saved = JSON.parse(localStorage.getItem(SETTINGS_KEY) || 'null');
-    if (saved && typeof saved === 'object') {
-      const merged = { ...DEFAULT_SETTINGS };
-      for (const key of Object.keys(DEFAULT_SETTINGS)) {
-        if (typeof saved[key] === typeof DEFAULT_SETTINGS[key]) merged[key] = saved[key];
-      }
-      // Saved on a page that lsmkv-server served, opened where none does.
-      if (merged.backend === 'server' && !SERVER_API) merged.backend = 'indexeddb';
-      return merged;
-    }
-  } catch {
-    /* unreadable settings: defaults */
-  }
-  return { ...DEFAULT_SETTINGS };
-}
-
-function saveSettings(settings) {
-  try {
-    localStorage.setItem(SETTINGS_KEY, JSON.stringify(settings));
-  } catch {
-    /* private mode: settings last for this page only */
-  }
-}
-
-/** `Store.open` options for these settings (the teaching preset, adjusted). */
-export function storeOptions(settings) {
-  return {
-    backend: settings.backend,
-    preset: 'teaching',
-    memtableMaxEntries: settings.memtableMaxEntries,
-    sstableMaxEntries: settings.sstableMaxEntries,
-    l0CompactionTrigger: settings.l0CompactionTrigger,
-    autoCompaction: settings.autoCompaction,
-    ...(settings.backend !== 'memory' ? { durability: settings.durability } : {}),
-  };
-}
+import { RemoteStore } from './remote.js';
+import { SERVER_API, loadSettings, saveSettings, storeOptions } from './settings.js';
+import { EventFeed } from './feed.js';
 
 export class Session {
   constructor(Store) {
@@ -80,20 +18,19 @@ export class Session {
     this.state = 'closed';
     this.openError = null;
     this.stats = null;
-    this.cursor = 0;
-    /** The latest events, oldest first, each with `at` (ms) and `epoch` (which open it belongs to). */
-    this.events = [];
+    this.feed = new EventFeed();
+    /** Which open of the store this is (counted from 1). */
     this.epoch = 0;
-    /** Events received since the page loaded (for `mark` / `since`). */
-    this.eventTotal = 0;
-    this.history = [];
     this.listeners = new Set();
     this.lock = Promise.resolve();
-    this.sampling = null;
+    this.ticker = null;
     this.remotePending = false;
   }
 
-  /** `listener({ stats, events, reason })`: `events` are the new ones since the last call. */
+  /**
+   * `listener({ stats, events, reason, space?, error? })`: `events` are the
+   * feed's new ones since the last call; `space` comes with some 'sample's.
+   */
   subscribe(listener) {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -142,7 +79,7 @@ export class Session {
       this.state = 'open';
       this.openError = null;
       this.epoch += 1;
-      this.cursor = 0;
+      this.feed.restart();
     } catch (error) {
       this.store = null;
       this.state = 'failed';
@@ -151,10 +88,10 @@ export class Session {
       throw error;
     }
     await this.refresh(reason);
-    this.startSampling();
+    this.startTicking();
     // The server's engine also changes on its own (background flushes and
     // compactions, other clients): its event stream says when to refresh.
-    if (typeof this.store.watch === 'function') this.store.watch(this.cursor, () => this.remoteChanged());
+    if (typeof this.store.watch === 'function') this.store.watch(this.feed.cursor, () => this.remoteChanged());
   }
 
   /** One refresh for however many server events arrive while one is pending. */
@@ -205,7 +142,6 @@ export class Session {
     return this.exclusive(async () => {
       await this.closeNow();
       if (this.settings.backend !== 'memory') await this.Store.destroy(this.settings.name, { backend: this.settings.backend });
-      this.history = [];
       await this.openNow('erased');
     });
   }
@@ -227,14 +163,14 @@ export class Session {
       store.free();
       this.emit({ stats: null, events: [], reason: 'crashed' });
       if (onCrashed) await onCrashed();
-      const before = this.mark();
+      const before = this.feed.mark();
       await this.openNow('recovered');
-      return this.since(before);
+      return this.feed.since(before);
     });
   }
 
   async closeNow() {
-    this.stopSampling();
+    this.stopTicking();
     const store = this.store;
     this.store = null;
     this.state = 'closed';
@@ -247,91 +183,45 @@ export class Session {
     }
   }
 
-  /** A position in the event feed, for `since`. */
-  mark() {
-    return this.eventTotal;
-  }
-
-  /** The events received after `mark` (as many as are still kept). */
-  since(mark) {
-    const count = Math.min(this.eventTotal - mark, this.events.length);
-    return count > 0 ? this.events.slice(this.events.length - count) : [];
-  }
-
   /** Reads stats and new events; tells the listeners. Never throws. */
   async refresh(reason = 'refresh') {
     const store = this.store;
     if (!store) return;
-    let fresh = [];
+    let fresh;
     try {
-      for (;;) {
-        const page = await store.events(this.cursor, 500);
-        const now = Date.now();
-        for (const event of page.events) fresh.push({ ...event, at: now, epoch: this.epoch });
-        if (page.missed > 0) fresh.push({ type: 'missed', count: page.missed, cursor: this.cursor, at: now, epoch: this.epoch });
-        const done = page.nextCursor === this.cursor || page.events.length < 500;
-        this.cursor = page.nextCursor;
-        if (done) break;
-      }
+      fresh = await this.feed.read(store, this.epoch);
       this.stats = await store.stats();
     } catch (error) {
       if (store !== this.store) return; // replaced while reading
       this.emit({ stats: this.stats, events: [], reason: 'error', error });
       return;
     }
-    this.events.push(...fresh);
-    this.eventTotal += fresh.length;
-    if (this.events.length > EVENTS_KEPT) this.events.splice(0, this.events.length - EVENTS_KEPT);
-    this.sample(this.stats);
+    this.feed.keep(fresh);
     this.emit({ stats: this.stats, events: fresh, reason });
   }
 
-  // ---- history for Analytics: engine counters over time ----
-
-  sample(stats, space) {
-    if (!stats) return;
-    const last = this.history[this.history.length - 1];
-    const point = {
-      t: Date.now(),
-      epoch: this.epoch,
-      lastSeq: stats.lastSeq,
-      gets: stats.gets,
-      tablesProbed: stats.tablesProbed,
-      bloomNegatives: stats.bloomNegatives,
-      writeAmplification: stats.writeAmplification,
-      readAmplification: stats.readAmplification,
-      levels: stats.levels.map((l) => ({ tables: l.tables.length, bytes: l.bytes })),
-      spaceAmplification: space ? space.spaceAmplification : last && last.epoch === this.epoch ? last.spaceAmplification : null,
-    };
-    // Several samples within 250 ms: keep the newest only.
-    if (last && point.t - last.t < 250 && last.epoch === point.epoch) this.history[this.history.length - 1] = point;
-    else this.history.push(point);
-    if (this.history.length > HISTORY_MAX) this.history.splice(0, this.history.length - HISTORY_MAX);
-  }
-
-  startSampling() {
-    this.stopSampling();
+  /** Once a second while the page is visible: stats, and every 3 s space (a scan of every entry). */
+  startTicking() {
+    this.stopTicking();
     let ticks = 0;
-    this.sampling = setInterval(async () => {
+    this.ticker = setInterval(async () => {
       const store = this.store;
       if (!store || document.hidden) return;
       ticks += 1;
       try {
         const stats = await store.stats();
-        // A space measurement scans every entry: every 3 seconds is plenty here.
         const space = ticks % 3 === 1 ? await store.space() : null;
         if (store !== this.store) return;
         this.stats = stats;
-        this.sample(stats, space);
-        this.emit({ stats, events: [], reason: 'sample' });
+        this.emit({ stats, events: [], reason: 'sample', space });
       } catch {
         /* closed meanwhile: the next tick reads the new store */
       }
     }, 1000);
   }
 
-  stopSampling() {
-    if (this.sampling) clearInterval(this.sampling);
-    this.sampling = null;
+  stopTicking() {
+    if (this.ticker) clearInterval(this.ticker);
+    this.ticker = null;
   }
 }

@@ -575,6 +575,79 @@ serverTest('server backend: the crash scenario and erasing say why they cannot r
   await page.keyboard.press('Escape');
 });
 
+/** The engine's events after `since`, read from outside the page (the JSON pages of /api/events). */
+async function apiEvents(since) {
+  const events = [];
+  let cursor = since;
+  for (;;) {
+    const response = await fetch(new URL(`api/events?since=${cursor}`, BASE), { headers: { Accept: 'application/json' } });
+    const answer = await response.json();
+    assert(response.ok && answer.success === true, `GET /api/events: HTTP ${response.status} ${JSON.stringify(answer)}`);
+    events.push(...answer.data.events);
+    const done = answer.data.nextCursor === cursor || !answer.data.events.length;
+    cursor = answer.data.nextCursor;
+    if (done) return { events, cursor };
+  }
+}
+
+/** Levels of table numbers without the empty levels at the bottom (the picture folds those into one line). */
+function trimLevels(levels) {
+  const out = levels.map((tables) => [...tables]);
+  while (out.length && !out[out.length - 1].length) out.pop();
+  return out;
+}
+
+/** The table numbers the picture draws, per level. */
+async function pictureLevels(page) {
+  const rows = await page.$$eval('[data-testid^="level-"]', (els) => els.map((row) => Array.from(row.querySelectorAll('[data-testid="sst"]'), (e) => Number(e.dataset.number))));
+  return trimLevels(rows);
+}
+
+serverTest('server backend: step by step, the picture shows the engine’s own levels after every flush and compaction (levelsAfter)', async (page) => {
+  await settled(page);
+  const { cursor } = await apiEvents(0);
+  await page.check('[data-testid="step-mode"]');
+  try {
+    // Compact everything (a flush, then compactions), then one more flush: every compaction is replayed before the end.
+    const reports = (await api('POST', '/compact')).data;
+    assert(reports.length >= 1, 'compacting everything ran a compaction');
+    await api('POST', '/put', { key: 'after:compact', value: 1 });
+    assert((await api('POST', '/flush')).data, 'the put is flushed');
+    const { events } = await apiEvents(cursor);
+    const replayed = new Set(['memtableFrozen', 'flushed', 'compacted', 'walReplayed', 'walTailTruncated', 'wentReadOnly', 'opened', 'storageNotice']);
+    const steps = events.filter((e) => replayed.has(e.type));
+    const changes = steps.filter((e) => e.report);
+    equal(changes.filter((e) => e.type === 'compacted').length, reports.length, `compactions in the event feed (${steps.map((e) => e.type).join(', ')})`);
+    equal(changes[changes.length - 1].type, 'flushed', 'the last step');
+    await until(async () => (await page.textContent('[data-testid="step-next"]')) === `Next step ▸ (${steps.length} left)`, `the page queued the engine's ${steps.length} steps`);
+    const caption = () => page.textContent('[data-testid="picture-caption"]');
+    const shown = [];
+    for (let i = 0; i < steps.length; i++) {
+      const before = await caption();
+      await page.click('[data-testid="step-next"]');
+      if (i === steps.length - 1) break;
+      await until(async () => {
+        const now = await caption();
+        return now !== before && now.includes('waiting: press “Next step”');
+      }, `step ${i + 1} of ${steps.length} (${steps[i].type}) is shown and the next one waits`, 10000);
+      if (steps[i].report) shown.push(await pictureLevels(page));
+      if (steps[i].type === 'compacted') {
+        await page.waitForTimeout(700); // the outputs' fade-in
+        await shot(page, 'server-picture-compaction');
+      }
+    }
+    // The last step's picture is the settled one: the engine's stats, its levels as the last step left them.
+    await settled(page);
+    shown.push(await pictureLevels(page));
+    equal(shown.length, changes.length, 'pictures of flushes and compactions');
+    changes.forEach((e, i) => equal(JSON.stringify(shown[i]), JSON.stringify(trimLevels(e.report.levelsAfter)), `the picture after step ${i + 1} (${e.type}) against the engine's levelsAfter`));
+    const stats = (await api('GET', '/stats')).data;
+    equal(JSON.stringify(shown[shown.length - 1]), JSON.stringify(trimLevels(stats.levels.map((l) => l.tables.map((t) => t.number)))), 'the settled picture against GET /api/stats');
+  } finally {
+    await page.uncheck('[data-testid="step-mode"]');
+  }
+});
+
 // ---- main ----
 
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });

@@ -1,7 +1,7 @@
 // Analytics: the engine's counters over time, drawn as SVG line charts by
-// the page itself. A sample is taken every second and after every
-// operation (see session.js); rates are differences of the engine's
-// cumulative counters between samples.
+// the page itself, from history.js's samples (every second and after every
+// operation); rates are differences of the engine's cumulative counters
+// between samples.
 
 import { h, svg, replace, fmtNum, fmtBytes } from '../dom.js';
 
@@ -64,8 +64,8 @@ function niceMax(max) {
 }
 
 export class Analytics {
-  constructor(session) {
-    this.session = session;
+  constructor(history) {
+    this.history = history;
     this.title = 'Analytics';
     this.window = 300;
     const windowSelect = h('select', { attrs: { id: 'analytics-window' }, on: { change: () => { this.window = Number(windowSelect.value); this.draw(); } } },
@@ -79,7 +79,7 @@ export class Analytics {
       h('div', { class: 'row' }, h('label', { attrs: { for: 'analytics-window' }, text: 'Show' }), windowSelect),
       this.charts,
     );
-    session.subscribe(() => {
+    history.subscribe(() => {
       if (this.visible) this.draw();
     });
   }
@@ -91,7 +91,7 @@ export class Analytics {
   draw() {
     const now = Date.now();
     const t0 = now - this.window * 1000;
-    const all = this.session.history;
+    const all = this.history.points;
     const points = all.filter((p) => p.t >= t0 - 1000);
     if (points.length < 2) {
       replace(this.charts, h('p', { text: 'Collecting samples…' }));

@@ -3,14 +3,15 @@
 // view a value (JSON pretty-printed), edit it, delete it.
 
 import { h, replace, keyText, valueText, valuePreview, valueKind, errorText, messageBox, showMessage, field, fmtNum, plural } from '../dom.js';
-import { parseValue } from './operations.js';
+import { parseValue } from '../parse.js';
 
 const PAGE_SIZE = 20;
 
 export class DataBrowser {
-  constructor(session, picture) {
+  /** `explainKey(key)`: shows the read path of a get for `key` in the picture. */
+  constructor(session, explainKey) {
     this.session = session;
-    this.picture = picture;
+    this.explainKey = explainKey;
     this.title = 'Data Browser';
     this.entries = [];
     this.page = 0;
@@ -134,7 +135,7 @@ export class DataBrowser {
     const isBytes = kind === 'bytes';
     const save = h('button', { class: 'primary', attrs: { type: 'submit', 'data-testid': 'edit-save', disabled: isBytes }, text: 'Save' });
     const del = h('button', { class: 'danger', attrs: { type: 'button', 'data-testid': 'edit-delete' }, text: 'Delete key' });
-    const explain = h('button', { attrs: { type: 'button' }, text: 'Explain get', on: { click: () => this.picture.explainKey(keyText(key)) } });
+    const explain = h('button', { attrs: { type: 'button' }, text: 'Explain get', on: { click: () => this.explainKey(keyText(key)) } });
     const form = h(
       'form',
       {

@@ -2,8 +2,8 @@
 // memtable's fill, tables per level, WAL, amplification, the latest events.
 
 import { h, replace, fmtBytes, fmtNum, fmtRatio, plural, facts, errorText } from '../dom.js';
-import { describeEvent } from '../picture.js';
-import { backendLabel } from '../session.js';
+import { describeEvent } from '../narration.js';
+import { backendLabel } from '../settings.js';
 
 export class Dashboard {
   constructor(session) {
@@ -131,7 +131,7 @@ export class Dashboard {
         ))),
       ), 'wide'),
     );
-    const events = this.session.events.slice(-12).reverse();
+    const events = this.session.feed.events.slice(-12).reverse();
     replace(this.eventsEl, events.length ? events.map((e) => h('li', {},
       h('time', { text: new Date(e.at).toLocaleTimeString() }), ' ', h('span', { class: `event-type t-${e.type}`, text: e.type }), ' ', describeEvent(e),
     )) : h('li', { text: 'No events yet.' }));

@@ -2,7 +2,7 @@
 // engine reports. Long scenarios show their progress and can be paused.
 
 import { h, replace, keyText, errorText, plural, fmtNum, fmtBytes } from '../dom.js';
-import { describeEvent } from '../picture.js';
+import { describeEvent } from '../narration.js';
 
 class Stopped extends Error {}
 
@@ -72,9 +72,9 @@ const SCENARIOS = [
       for (let start = 1; start <= COUNT; start += BATCH) {
         const entries = [];
         for (let i = start; i < start + BATCH && i <= COUNT; i++) entries.push([`product:${pad(i, 4)}`, product(i)]);
-        const before = session.mark();
+        const before = session.feed.mark();
         await session.run((s) => s.batchPut(entries), 'demo');
-        const events = session.since(before);
+        const events = session.feed.since(before);
         const flushes = events.filter((e) => e.type === 'flushed').length;
         const compactions = events.filter((e) => e.type === 'compacted').length;
         say(`batchPut product:${pad(start, 4)} … product:${pad(start + entries.length - 1, 4)}: ${plural(entries.length, 'entry', 'entries')} in one atomic write; ${plural(flushes, 'flush', 'flushes')}, ${plural(compactions, 'compaction')}.`);
@@ -141,10 +141,10 @@ const SCENARIOS = [
       say(`The memtable holds ${fmtNum(session.stats.memtableEntries)} of ${fmtNum(cap)} entries: full. Every one of them is also in the WAL (${fmtBytes(session.stats.walBytes)}), so a crash now loses nothing.`);
       await wait(800);
       await checkpoint();
-      const before = session.mark();
+      const before = session.feed.mark();
       await session.run((s) => s.put(`flush:${pad(cap + 1, 4)}`, `value ${cap + 1}`), 'demo');
       progress(total, total);
-      for (const e of session.since(before)) say(describeEvent(e), 'engine');
+      for (const e of session.feed.since(before)) say(describeEvent(e), 'engine');
       say(`The new put went into a fresh memtable (${fmtNum(session.stats.memtableEntries)} entry); the old WAL was retired once its entries were safely in the table.`);
     },
   },
@@ -160,7 +160,7 @@ const SCENARIOS = [
         await wait(350);
         await checkpoint();
       };
-      const start = session.mark();
+      const start = session.feed.mark();
       const first = await session.run((s) => s.flush(), 'demo');
       say(first ? 'Flushed the memtable, to start empty.' : 'The memtable is empty: starting.');
       await tick();
@@ -190,7 +190,7 @@ const SCENARIOS = [
       say(`Before compaction: ${plural(s.levels.reduce((n, l) => n + l.tables.length, 0), 'table')} holding ${plural(stored, 'entry', 'entries')} (versions and tombstones).`);
       await wait(600);
       await checkpoint();
-      const automatic = session.since(start).filter((e) => e.type === 'compacted').length;
+      const automatic = session.feed.since(start).filter((e) => e.type === 'compacted').length;
       if (automatic) say(`(Along the way, the engine already ran ${plural(automatic, 'automatic compaction')}: L0 had more tables than its trigger.)`);
       say('Now compact everything: flush, then merge every table into one sorted run.');
       const reports = await session.run((st) => st.compact(), 'demo');
@@ -198,7 +198,7 @@ const SCENARIOS = [
       // Every compaction of this scenario, automatic ones included, as the engine reported them.
       let overwritten = 0;
       let tombstones = 0;
-      for (const e of session.since(start)) {
+      for (const e of session.feed.since(start)) {
         if (e.type !== 'compacted') continue;
         overwritten += e.report.droppedOverwritten;
         tombstones += e.report.droppedTombstones;

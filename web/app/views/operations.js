@@ -2,57 +2,9 @@
 // batch put, range query — and the engine's maintenance calls: flush,
 // compact, one compaction step. Each shows what the engine returned.
 
-import { h, replace, keyText, valueText, valuePreview, valueKind, errorText, messageBox, showMessage, field, checkbox, fmtNum, plural } from '../dom.js';
-import { describeEvent } from '../picture.js';
-import { table } from '../inspector.js';
-
-/** A value typed in a form: text as it is, or JSON. Returns { value } or { error }. */
-export function parseValue(text, as) {
-  if (as !== 'json') return { value: text };
-  if (text.trim() === '') return { error: 'Type a JSON value, e.g. {"name": "Ada"} or 42 — or store it as text.' };
-  try {
-    return { value: JSON.parse(text) };
-  } catch (error) {
-    return { error: `Not valid JSON: ${error.message}` };
-  }
-}
-
-/**
- * A batch as typed: a JSON object ({"key": value, ...}) or one `key=value`
- * per line. Returns { entries: [[key, value], ...] } or { error }.
- */
-export function parseBatch(text) {
-  const trimmed = text.trim();
-  if (!trimmed) return { error: 'Paste a JSON object or type one key=value per line.' };
-  if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
-    let parsed;
-    try {
-      parsed = JSON.parse(trimmed);
-    } catch (error) {
-      return { error: `Not valid JSON: ${error.message}` };
-    }
-    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
-      return { error: 'The JSON must be an object: {"key": value, ...}.' };
-    }
-    const entries = Object.entries(parsed);
-    if (!entries.length) return { error: 'The object has no keys.' };
-    if (entries.some(([k]) => k === '')) return { error: 'A key must not be empty.' };
-    return { entries };
-  }
-  const entries = [];
-  const lines = text.split(/\r?\n/);
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i];
-    if (line.trim() === '') continue;
-    const eq = line.indexOf('=');
-    if (eq < 0) return { error: `Line ${i + 1}: expected key=value, got “${line.length > 40 ? `${line.slice(0, 39)}…` : line}”.` };
-    const key = line.slice(0, eq).trim();
-    if (!key) return { error: `Line ${i + 1}: the key before “=” is empty.` };
-    entries.push([key, line.slice(eq + 1)]);
-  }
-  if (!entries.length) return { error: 'No key=value line found.' };
-  return { entries };
-}
+import { h, replace, keyText, valueText, valuePreview, valueKind, errorText, messageBox, showMessage, field, checkbox, fmtNum, plural, table } from '../dom.js';
+import { describeEvent } from '../narration.js';
+import { parseValue, parseBatch } from '../parse.js';
 
 function card(title, testid, ...body) {
   return h('section', { class: 'card op', attrs: { 'data-testid': testid, 'aria-label': title } }, h('h2', { text: title }), ...body);
@@ -64,9 +16,10 @@ function asSelect(id) {
 }
 
 export class Operations {
-  constructor(session, picture) {
+  /** `explainKey(key)`: shows the read path of a get for `key` in the picture. */
+  constructor(session, explainKey) {
     this.session = session;
-    this.picture = picture;
+    this.explainKey = explainKey;
     this.title = 'Operations';
     this.el = h(
       'section',
@@ -132,7 +85,7 @@ export class Operations {
         const err = this.keyError(k);
         if (err) return showMessage(message, err);
         showMessage(message, '');
-        this.picture.explainKey(k);
+        this.explainKey(k);
       } } })), message, out);
     form.addEventListener('submit', async (e) => {
       e.preventDefault();
@@ -233,9 +186,9 @@ export class Operations {
     const act = (label, testid, call, describe) => h('button', { attrs: { type: 'button', 'data-testid': testid }, text: label, on: { click: async () => {
       showMessage(message, '');
       try {
-        const before = this.session.mark();
+        const before = this.session.feed.mark();
         const result = await this.session.run(call, testid);
-        const events = this.session.since(before).filter((e) => e.type === 'flushed' || e.type === 'compacted');
+        const events = this.session.feed.since(before).filter((e) => e.type === 'flushed' || e.type === 'compacted');
         showMessage(message, describe(result), 'ok');
         replace(out, events.length ? h('ol', { class: 'reports' }, events.map((e) => h('li', { text: describeEvent(e) }))) : null);
       } catch (error) {
