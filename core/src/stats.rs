@@ -60,6 +60,8 @@ pub struct Stats {
     pub memtable_max_bytes: u64,
     pub sstable_max_entries: u64,
     pub sstable_max_bytes: u64,
+    /// L0 is compacted when it holds more tables than this.
+    pub l0_compaction_trigger: u64,
     /// Memtables frozen and not yet flushed (non-zero only mid-flush).
     pub immutable_memtables: u64,
     pub levels: Vec<LevelStats>,

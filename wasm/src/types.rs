@@ -116,6 +116,8 @@ export interface Stats {
   memtableEntries: number; memtableBytes: number;
   memtableMaxEntries: number; memtableMaxBytes: number;
   sstableMaxEntries: number; sstableMaxBytes: number;
+  /** L0 is compacted when it holds more tables than this. */
+  l0CompactionTrigger: number;
   immutableMemtables: number;
   levels: LevelStats[];
   walFiles: number; walBytes: number;

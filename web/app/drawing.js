@@ -87,7 +87,7 @@ function levelMeta(level, tables, totals, stats, l0Trigger) {
   const entries = totals ? plural(totals.entries, 'entry', 'entries') : summed ? plural(tables.reduce((n, t) => n + t.entries, 0), 'entry', 'entries') : 'entries unknown';
   const bytes = totals ? fmtBytes(totals.bytes) : summed ? fmtBytes(tables.reduce((n, t) => n + t.bytes, 0)) : '–';
   let meta = `${plural(tables.length, 'table')} · ${entries} · ${bytes}`;
-  if (level === 0) meta += ` · compacted above ${plural(l0Trigger, 'table')}`;
+  if (level === 0 && l0Trigger) meta += ` · compacted above ${plural(l0Trigger, 'table')}`;
   else if (stats && stats.targetBytes) meta += ` of ${fmtBytes(stats.targetBytes)} target`;
   return meta;
 }

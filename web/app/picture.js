@@ -229,7 +229,7 @@ export class Picture {
       rows: this.levels.rows,
       levelStats: this.latest && this.latest.levels,
       atRest: !replay.playing,
-      l0Trigger: this.session.settings.l0CompactionTrigger,
+      l0Trigger: this.latest && this.latest.l0CompactionTrigger,
       marks: (number) => [this.highlights.get(number), this.probes.get(number)].filter(Boolean),
       open: (number, level) => this.inspector.open(number, level),
     });

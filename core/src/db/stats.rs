@@ -67,6 +67,7 @@ impl DbInner {
             memtable_max_bytes: self.options.memtable_max_bytes as u64,
             sstable_max_entries: self.options.sstable_max_entries as u64,
             sstable_max_bytes: self.options.sstable_max_bytes as u64,
+            l0_compaction_trigger: self.options.l0_compaction_trigger as u64,
             immutable_memtables: view.frozen.len() as u64,
             levels,
             wal_files: load(&c.wal_files),
