@@ -39,6 +39,15 @@ pub struct Footprint {
     pub bytes: u64,
 }
 
+/// How data blocks are stored (FORMAT.md, "Block trailer and compression").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Compression {
+    /// Stored as is.
+    None,
+    /// LZ4-compressed when that saves at least an eighth of a block.
+    Lz4,
+}
+
 /// When a write's WAL bytes are made durable.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Durability {
@@ -70,6 +79,9 @@ pub struct Options {
     pub block_size: usize,
     /// Bloom filter bits per key (10 gives about 1% false positives).
     pub bloom_bits_per_key: u32,
+    /// How new tables store their data blocks. Tables keep what they were
+    /// written with; every build reads both.
+    pub compression: Compression,
     /// Compact L0 when it holds more than this many tables.
     pub l0_compaction_trigger: usize,
     /// Target size of L1 in bytes; each deeper level is `level_size_ratio` times larger.
@@ -111,6 +123,7 @@ impl Options {
             sstable_max_bytes: 4 << 20,
             block_size: 512,
             bloom_bits_per_key: 10,
+            compression: Compression::None,
             l0_compaction_trigger: 4,
             level_base_bytes: 8 << 10,
             level_size_ratio: 4,
@@ -125,7 +138,7 @@ impl Options {
     }
 
     /// Sized for real workloads: byte caps (64 MiB memtable and tables),
-    /// 4 KiB blocks, a 256 MiB L1 and a ratio of 10, a 64 MiB block cache,
+    /// 4 KiB LZ4-compressed blocks, a 256 MiB L1 and a ratio of 10, a 64 MiB block cache,
     /// and (with `std`) flushes and compactions on a background thread.
     /// `Options::default()`.
     pub fn production() -> Options {
@@ -136,6 +149,7 @@ impl Options {
             sstable_max_bytes: 64 << 20,
             block_size: 4096,
             bloom_bits_per_key: 10,
+            compression: Compression::Lz4,
             l0_compaction_trigger: 4,
             level_base_bytes: 256 << 20,
             level_size_ratio: 10,

@@ -15,6 +15,7 @@ use alloc::vec::Vec;
 use serde::ser::{Serialize, Serializer};
 use serde::Serialize as DeriveSerialize;
 
+use crate::options::Compression;
 use crate::sstable::TableInspection;
 use crate::{
     CompactionReason, CompactionReport, Event, EventKind, EventPage, FlushReport, GetTrace, Health, HealthStatus,
@@ -442,7 +443,10 @@ struct HandleView {
 #[serde(rename_all = "camelCase")]
 struct BlockView<'a> {
     offset: u64,
+    /// Stored size (compressed, if it is).
     size: u32,
+    /// Size before compression.
+    raw_size: u32,
     entry_count: u32,
     first_key: Key<'a>,
     last_key: Key<'a>,
@@ -460,8 +464,11 @@ struct InspectedEntryView<'a> {
 #[derive(DeriveSerialize)]
 #[serde(rename_all = "camelCase")]
 struct FilterView {
+    /// The filter block (format 2: the first filter partition).
     offset: u64,
     size: u32,
+    /// All filter partitions together.
+    bytes: u32,
     bits: u32,
     bits_set: u32,
     probes: u8,
@@ -473,6 +480,12 @@ struct FilterView {
 #[serde(rename_all = "camelCase")]
 pub struct InspectionView<'a> {
     file_size: u64,
+    /// The table format (1 or 2).
+    format: u32,
+    /// `"none"` or `"lz4"`: what the writer compressed data blocks with.
+    compression: &'static str,
+    /// Index and filter partitions (format 1: 1).
+    partitions: u32,
     entry_count: u64,
     tombstone_count: u64,
     min_seq: u64,
@@ -490,6 +503,12 @@ pub fn inspection(t: &TableInspection, style: KeyStyle) -> InspectionView<'_> {
     let p = &t.properties;
     InspectionView {
         file_size: t.file_size,
+        format: t.format,
+        compression: match p.compression {
+            Compression::None => "none",
+            Compression::Lz4 => "lz4",
+        },
+        partitions: t.partitions,
         entry_count: p.entry_count,
         tombstone_count: p.tombstone_count,
         min_seq: p.min_seq,
@@ -503,6 +522,7 @@ pub fn inspection(t: &TableInspection, style: KeyStyle) -> InspectionView<'_> {
             .map(|b| BlockView {
                 offset: b.handle.offset,
                 size: b.handle.size,
+                raw_size: b.raw_size,
                 entry_count: b.entry_count,
                 first_key: Key { bytes: &b.first_key, style },
                 last_key: Key { bytes: &b.last_key, style },
@@ -512,6 +532,7 @@ pub fn inspection(t: &TableInspection, style: KeyStyle) -> InspectionView<'_> {
         filter: FilterView {
             offset: t.filter_handle.offset,
             size: t.filter_handle.size,
+            bytes: t.filter.bytes,
             bits: t.filter.bits,
             bits_set: t.filter.bits_set,
             probes: t.filter.probes,

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use lsmkv::{Db, Error, EventKind, MemStorage, Options, RangeOptions, Storage};
+use lsmkv::{Compression, Db, Error, EventKind, MemStorage, Options, RangeOptions, Storage};
 
 type Model = BTreeMap<Vec<u8>, Vec<u8>>;
 
@@ -15,7 +15,10 @@ type Model = BTreeMap<Vec<u8>, Vec<u8>>;
 /// model after each write (for recognising a truncated WAL tail).
 fn build() -> (MemStorage, Vec<Model>) {
     let storage = Arc::new(MemStorage::new());
-    let db = Db::open_shared(storage.clone(), Options::teaching()).unwrap();
+    // Compressed data blocks and several partitions per table: every part
+    // of the table format gets flipped.
+    let options = Options { compression: Compression::Lz4, block_size: 128, ..Options::teaching() };
+    let db = Db::open_shared(storage.clone(), options).unwrap();
     let mut model = Model::new();
     let mut history = vec![model.clone()];
     for i in 0..140u32 {

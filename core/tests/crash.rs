@@ -18,18 +18,22 @@ use std::sync::Arc;
 use common::workload::{check, contents, models, options, run, workload, TEARS};
 use common::Rng;
 use lsmkv::testing::{FaultStorage, Tear};
-use lsmkv::{Db, Durability, Options};
+use lsmkv::{Compression, Db, Durability, Options};
 
 #[test]
 fn crash_at_every_storage_call_loses_nothing_acknowledged() {
     let mut crash_points = 0u64;
     let mut recoveries = 0u64;
-    for seed in [1u64, 2] {
+    // Seed 2 writes production's table format at test scale: compressed data
+    // blocks, several index and filter partitions per table.
+    for (seed, options) in
+        [(1u64, options()), (2, Options { compression: Compression::Lz4, block_size: 128, ..options() })]
+    {
         let ops = workload(seed, 120);
         let models = models(&ops);
         // A clean run tells how many storage calls the workload makes.
         let clean = Arc::new(FaultStorage::new());
-        let db = Db::open_shared(clean.clone(), options()).unwrap();
+        let db = Db::open_shared(clean.clone(), options.clone()).unwrap();
         assert_eq!(run(&db, &ops), ops.len());
         assert_eq!(contents(&db), models[ops.len()]);
         let calls = clean.ops();
@@ -37,14 +41,14 @@ fn crash_at_every_storage_call_loses_nothing_acknowledged() {
         for n in 1..=calls {
             let storage = Arc::new(FaultStorage::new());
             storage.crash_at(n);
-            let acknowledged = match Db::open_shared(storage.clone(), options()) {
+            let acknowledged = match Db::open_shared(storage.clone(), options.clone()) {
                 Ok(db) => run(&db, &ops),
                 Err(_) => 0,
             };
             crash_points += 1;
             for tear in TEARS {
                 let restarted = Arc::new(storage.after_crash(tear));
-                let db = Db::open_shared(restarted, options())
+                let db = Db::open_shared(restarted, options.clone())
                     .unwrap_or_else(|e| panic!("seed {seed}: reopen after crash at call {n} ({tear:?}) failed: {e}"));
                 check(
                     &contents(&db),

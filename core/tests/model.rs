@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use common::{byte_capped, random_key, random_value, Rng};
 use lsmkv::testing::seeds;
-use lsmkv::{Db, MemStorage, Options, RangeOptions, Snapshot, Storage, WriteBatch};
+use lsmkv::{Compression, Db, MemStorage, Options, RangeOptions, Snapshot, Storage, WriteBatch};
 
 type Model = BTreeMap<Vec<u8>, Vec<u8>>;
 
@@ -265,6 +265,17 @@ fn model_with_the_specification_caps_of_30_entries() {
 fn model_with_byte_caps() {
     for seed in seeds(100, 6) {
         run(seed, byte_capped(), 3000);
+    }
+}
+
+/// Production's table format choices at test scale: LZ4-compressed data
+/// blocks (about half of these compress) and blocks small enough that
+/// tables have several index and filter partitions.
+#[test]
+fn model_with_compression_and_partitions() {
+    for seed in seeds(400, 4) {
+        let small_blocks = Options { compression: Compression::Lz4, block_size: 256, ..byte_capped() };
+        run(seed, small_blocks, 3000);
     }
 }
 

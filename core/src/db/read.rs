@@ -11,7 +11,7 @@ use super::stats::bump;
 use crate::error::{Error, Result};
 use crate::key::ValueKind;
 use crate::options::LEVELS;
-use crate::sstable::TableInspection;
+use crate::sstable::{Lookup, TableInspection};
 use crate::version::TableMeta;
 
 /// Where one step of a get looked, for `Db::explain_get`.
@@ -134,15 +134,23 @@ impl DbInner {
             return Ok(None);
         }
         let table = self.tables.get(meta)?;
-        if !table.may_contain(key) {
-            bump(&self.counters.bloom_negatives, 1);
-            record(Probe::BloomNegative { level, table: meta.number });
-            return Ok(None);
+        match table.get(&*self.tables.storage, &self.tables.blocks, key, snapshot)? {
+            Lookup::Filtered => {
+                bump(&self.counters.bloom_negatives, 1);
+                record(Probe::BloomNegative { level, table: meta.number });
+                Ok(None)
+            }
+            Lookup::Absent => {
+                bump(&self.counters.tables_probed, 1);
+                record(Probe::Searched { level, table: meta.number, found: false });
+                Ok(None)
+            }
+            Lookup::Found(found) => {
+                bump(&self.counters.tables_probed, 1);
+                record(Probe::Searched { level, table: meta.number, found: true });
+                Ok(Some((found.seq, found.kind, found.value)))
+            }
         }
-        bump(&self.counters.tables_probed, 1);
-        let found = table.get(&*self.tables.storage, &self.tables.blocks, key, snapshot)?;
-        record(Probe::Searched { level, table: meta.number, found: found.is_some() });
-        Ok(found.map(|f| (f.seq, f.kind, f.value)))
     }
 
     /// Every block and entry of live table `number`.

@@ -58,6 +58,7 @@ impl DbInner {
                                 &filename::table_name(number),
                                 self.options.block_size,
                                 self.options.bloom_bits_per_key,
+                                self.options.compression,
                             )?;
                             current = Some((number, writer));
                         }

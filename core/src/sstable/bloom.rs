@@ -141,6 +141,11 @@ impl BloomFilter {
         })
     }
 
+    /// Bytes it holds in memory.
+    pub fn size_bytes(&self) -> usize {
+        self.bits.len() + core::mem::size_of::<Self>()
+    }
+
     #[must_use]
     pub fn summary(&self) -> FilterSummary {
         FilterSummary {

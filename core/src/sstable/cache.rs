@@ -1,6 +1,7 @@
-//! `BlockCache`: parsed data blocks shared by every table of a database,
-//! bounded by bytes, evicted by CLOCK (a cheap LRU approximation: a hit only
-//! sets a bit, so the hot path does no reordering under the lock).
+//! `BlockCache`: parsed blocks shared by every table of a database — data
+//! blocks, and format 2's index and filter partitions — bounded by bytes,
+//! evicted by CLOCK (a cheap LRU approximation: a hit only sets a bit, so
+//! the hot path does no reordering under the lock).
 
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
@@ -9,6 +10,27 @@ use alloc::vec::Vec;
 use crate::sync::Mutex;
 
 use super::block::Block;
+use super::bloom::BloomFilter;
+use super::index::IndexBlock;
+
+/// A parsed block of any kind.
+#[derive(Clone)]
+pub(crate) enum Cached {
+    Data(Arc<Block>),
+    Index(Arc<IndexBlock>),
+    Filter(Arc<BloomFilter>),
+}
+
+impl Cached {
+    /// Bytes it holds, charged against the capacity.
+    fn size_bytes(&self) -> usize {
+        match self {
+            Cached::Data(block) => block.size_bytes(),
+            Cached::Index(index) => index.size_bytes(),
+            Cached::Filter(filter) => filter.size_bytes(),
+        }
+    }
+}
 
 /// A block's identity: (table number, block offset). Table numbers are never
 /// reused, so a key never names two different blocks.
@@ -17,7 +39,7 @@ type CacheKey = (u64, u64);
 /// One slot of the clock.
 struct Slot {
     key: CacheKey,
-    block: Arc<Block>,
+    block: Cached,
     /// Set on every hit; the clock hand clears it once before evicting.
     referenced: bool,
 }
@@ -84,14 +106,14 @@ impl BlockCache {
     }
 
     /// The cached block, counting a hit or a miss.
-    pub(crate) fn lookup(&self, table: u64, offset: u64) -> Option<Arc<Block>> {
+    pub(crate) fn lookup(&self, table: u64, offset: u64) -> Option<Cached> {
         let mut state = self.state.lock();
         let state = &mut *state;
         let found = state.map.get(&(table, offset)).and_then(|&slot| state.slots.get_mut(slot)?.as_mut());
         match found {
             Some(slot) => {
                 slot.referenced = true;
-                let block = Arc::clone(&slot.block);
+                let block = slot.block.clone();
                 state.hits += 1;
                 Some(block)
             }
@@ -104,7 +126,7 @@ impl BlockCache {
 
     /// Caches a block just read, evicting others to stay within capacity. A
     /// block larger than the whole cache is not cached.
-    pub(crate) fn insert(&self, table: u64, offset: u64, block: Arc<Block>) {
+    pub(crate) fn insert(&self, table: u64, offset: u64, block: Cached) {
         let charge = block.size_bytes();
         if charge > self.capacity_bytes {
             return;
@@ -190,18 +212,18 @@ mod tests {
         let cache = BlockCache::new(size * 3);
         for offset in 0..3u64 {
             assert!(cache.lookup(1, offset).is_none());
-            cache.insert(1, offset, block(100));
+            cache.insert(1, offset, Cached::Data(block(100)));
         }
         assert_eq!(cache.used_bytes(), size * 3);
         assert!(cache.lookup(1, 0).is_some());
         assert_eq!((cache.hits(), cache.misses()), (1, 3));
         // Block 0 was just hit: inserting a fourth evicts an unreferenced one.
-        cache.insert(1, 3, block(100));
+        cache.insert(1, 3, Cached::Data(block(100)));
         assert!(cache.used_bytes() <= cache.capacity_bytes());
         assert_eq!(cache.block_count(), 3);
         assert!(cache.lookup(1, 0).is_some(), "the referenced block survived");
         for offset in 10..200u64 {
-            cache.insert(2, offset, block((offset % 7) as usize * 30));
+            cache.insert(2, offset, Cached::Data(block((offset % 7) as usize * 30)));
             assert!(cache.used_bytes() <= cache.capacity_bytes());
         }
         cache.forget_table(2);
@@ -212,11 +234,11 @@ mod tests {
     #[test]
     fn zero_capacity_and_oversized_blocks_are_not_cached() {
         let cache = BlockCache::new(0);
-        cache.insert(1, 0, block(10));
+        cache.insert(1, 0, Cached::Data(block(10)));
         assert!(cache.lookup(1, 0).is_none());
         assert_eq!((cache.used_bytes(), cache.misses()), (0, 1));
         let cache = BlockCache::new(50);
-        cache.insert(1, 0, block(100));
+        cache.insert(1, 0, Cached::Data(block(100)));
         assert_eq!(cache.block_count(), 0);
     }
 

@@ -1,5 +1,5 @@
 //! Block handles and the footer (FORMAT.md, "Footer"): the fixed-size tail
-//! that locates the filter, index and properties blocks.
+//! that says the table's format and locates its metadata.
 
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
@@ -8,7 +8,7 @@ use alloc::vec::Vec;
 use crate::coding::{self, Decoder};
 use crate::error::{Error, Result};
 
-use super::{BlockHandle, BLOCK_TRAILER_SIZE, FOOTER_SIZE, HANDLE_SIZE, TABLE_FORMAT_VERSION, TABLE_MAGIC};
+use super::{BlockHandle, FormatVersion, FOOTER_SIZE, HANDLE_SIZE, TABLE_MAGIC};
 
 /// Footer field offsets: three handles, then version, crc and magic.
 const FOOTER_VERSION_OFFSET: usize = 3 * HANDLE_SIZE;
@@ -33,29 +33,56 @@ impl BlockHandle {
         Ok(BlockHandle { offset: decoder.u64()?, size: decoder.u32()? })
     }
 
-    /// Where the block's crc ends: the first byte after it.
+    /// Where the block's trailer ends in a table of `version`: the first
+    /// byte after the block.
     #[must_use]
-    pub(crate) fn end_with_crc(&self) -> Option<u64> {
-        self.offset.checked_add(u64::from(self.size))?.checked_add(BLOCK_TRAILER_SIZE as u64)
+    pub(crate) fn end_with_trailer(&self, version: FormatVersion) -> Option<u64> {
+        let trailer = super::stored::trailer_size(version) as u64;
+        self.offset.checked_add(u64::from(self.size))?.checked_add(trailer)
     }
 }
 
-/// The three handles a footer holds.
+/// What a footer locates (FORMAT.md, "Footer").
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Footer {
-    pub index: BlockHandle,
-    pub filter: BlockHandle,
-    pub properties: BlockHandle,
+pub enum Footer {
+    /// Format 1: the index, filter and properties blocks.
+    V1 { index: BlockHandle, filter: BlockHandle, properties: BlockHandle },
+    /// Format 2: the top index, where the filter partitions start and how
+    /// many partitions there are, and the properties block.
+    V2 { top_index: BlockHandle, filters_start: u64, partitions: u32, properties: BlockHandle },
 }
 
 impl Footer {
+    pub fn version(&self) -> FormatVersion {
+        match self {
+            Footer::V1 { .. } => FormatVersion::V1,
+            Footer::V2 { .. } => FormatVersion::V2,
+        }
+    }
+
+    pub fn properties(&self) -> BlockHandle {
+        match *self {
+            Footer::V1 { properties, .. } | Footer::V2 { properties, .. } => properties,
+        }
+    }
+
     #[must_use]
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(FOOTER_SIZE);
-        self.index.encode_to(&mut out);
-        self.filter.encode_to(&mut out);
-        self.properties.encode_to(&mut out);
-        coding::put_u32(&mut out, TABLE_FORMAT_VERSION);
+        match *self {
+            Footer::V1 { index, filter, properties } => {
+                index.encode_to(&mut out);
+                filter.encode_to(&mut out);
+                properties.encode_to(&mut out);
+            }
+            Footer::V2 { top_index, filters_start, partitions, properties } => {
+                top_index.encode_to(&mut out);
+                coding::put_u64(&mut out, filters_start);
+                coding::put_u32(&mut out, partitions);
+                properties.encode_to(&mut out);
+            }
+        }
+        coding::put_u32(&mut out, self.version().number());
         let crc = coding::crc32(&out);
         coding::put_u32(&mut out, crc);
         out.extend_from_slice(&TABLE_MAGIC);
@@ -77,21 +104,27 @@ impl Footer {
         if coding::crc32(body) != crc {
             return Err(Error::corruption(file, offset, "footer checksum mismatch"));
         }
+        let mut version = Decoder::new(body.get(FOOTER_VERSION_OFFSET..).unwrap_or(&[]), file, offset);
+        let number = version.u32()?;
         let mut fields = Decoder::new(body, file, offset);
-        let footer = Footer {
-            index: BlockHandle::decode_from(&mut fields)?,
-            filter: BlockHandle::decode_from(&mut fields)?,
-            properties: BlockHandle::decode_from(&mut fields)?,
-        };
-        let version = fields.u32()?;
-        if version != TABLE_FORMAT_VERSION {
-            return Err(Error::UnsupportedFormat {
+        match FormatVersion::from_number(number) {
+            Some(FormatVersion::V1) => Ok(Footer::V1 {
+                index: BlockHandle::decode_from(&mut fields)?,
+                filter: BlockHandle::decode_from(&mut fields)?,
+                properties: BlockHandle::decode_from(&mut fields)?,
+            }),
+            Some(FormatVersion::V2) => Ok(Footer::V2 {
+                top_index: BlockHandle::decode_from(&mut fields)?,
+                filters_start: fields.u64()?,
+                partitions: fields.u32()?,
+                properties: BlockHandle::decode_from(&mut fields)?,
+            }),
+            None => Err(Error::UnsupportedFormat {
                 file: file.into(),
-                found: version,
-                supported: TABLE_FORMAT_VERSION,
-            });
+                found: number,
+                supported: FormatVersion::NEWEST.number(),
+            }),
         }
-        Ok(footer)
     }
 }
 
@@ -101,32 +134,41 @@ mod tests {
     use super::*;
 
     fn footer() -> Footer {
-        Footer {
-            index: BlockHandle { offset: 300, size: 40 },
-            filter: BlockHandle { offset: 200, size: 96 },
-            properties: BlockHandle { offset: 344, size: 56 },
+        Footer::V2 {
+            top_index: BlockHandle { offset: 300, size: 40 },
+            filters_start: 200,
+            partitions: 3,
+            properties: BlockHandle { offset: 345, size: 64 },
         }
     }
 
-    /// The footer is 52 bytes ending in the magic, and decodes to itself.
+    /// The footer is 52 bytes ending in the magic, and decodes to itself,
+    /// in both formats.
     #[test]
     fn footer_round_trips_at_its_fixed_size() {
-        let bytes = footer().encode();
-        assert_eq!(bytes.len(), FOOTER_SIZE);
-        assert_eq!(&bytes[44..], b"LSMKVSST");
-        assert_eq!(Footer::decode(&bytes, "t", 0).unwrap(), footer());
+        let v1 = Footer::V1 {
+            index: BlockHandle { offset: 300, size: 40 },
+            filter: BlockHandle { offset: 200, size: 96 },
+            properties: BlockHandle { offset: 344, size: 56 },
+        };
+        for footer in [footer(), v1] {
+            let bytes = footer.encode();
+            assert_eq!(bytes.len(), FOOTER_SIZE);
+            assert_eq!(&bytes[44..], b"LSMKVSST");
+            assert_eq!(Footer::decode(&bytes, "t", 0).unwrap(), footer);
+        }
     }
 
     /// Another version with an intact crc is `UnsupportedFormat`, not corruption.
     #[test]
     fn another_version_is_unsupported() {
         let mut bytes = footer().encode();
-        bytes[FOOTER_VERSION_OFFSET] = 2;
+        bytes[FOOTER_VERSION_OFFSET] = 3;
         let crc = coding::crc32(&bytes[..FOOTER_CRC_OFFSET]);
         bytes[FOOTER_CRC_OFFSET..FOOTER_MAGIC_OFFSET].copy_from_slice(&crc.to_le_bytes());
         assert_eq!(
             Footer::decode(&bytes, "t", 0),
-            Err(Error::UnsupportedFormat { file: "t".into(), found: 2, supported: 1 })
+            Err(Error::UnsupportedFormat { file: "t".into(), found: 3, supported: 2 })
         );
     }
 

@@ -7,15 +7,19 @@ use alloc::vec::Vec;
 use super::block::{Block, BlockCursor};
 use super::bloom::BloomFilter;
 use super::footer::Footer;
-use super::{Properties, BLOCK_TRAILER_SIZE, FOOTER_SIZE, HANDLE_SIZE, PROPERTIES_SIZE};
+use super::stored;
+use super::{BlockHandle, FormatVersion, Properties, FOOTER_SIZE, HANDLE_SIZE};
 use crate::coding;
 use crate::error::Result;
 
 const FILE: &str = "000001.sst";
 
+/// What `block` found: the full validation, and each cursor move's result.
+pub type BlockOutcome = (Result<()>, Vec<Result<()>>);
+
 /// Full validation of a block, and every cursor move on the read path's
 /// lighter parse of it: `(validation, moves)`.
-pub fn block(data: &[u8]) -> (Result<()>, Vec<Result<()>>) {
+pub fn block(data: &[u8]) -> BlockOutcome {
     let validated = Block::parse(data.to_vec(), Arc::from(FILE), 0).map(drop);
     let mut moves = Vec::new();
     let Ok(block) = Block::parse_trusting_checksum(data.to_vec(), Arc::from(FILE), 0) else {
@@ -67,11 +71,38 @@ pub fn footer(data: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// A properties block; one that decodes re-encodes to its 56 bytes.
+/// A properties block of either format; one that decodes re-encodes to its bytes.
 pub fn properties(data: &[u8]) -> Result<()> {
-    let properties = Properties::decode(data, FILE, 0)?;
-    assert_eq!(properties.encode(), data[..PROPERTIES_SIZE], "decoded properties re-encode to their bytes");
+    let version = if data.len() == FormatVersion::V1.properties_size() { FormatVersion::V1 } else { FormatVersion::V2 };
+    let properties = Properties::decode(data, FILE, 0, version)?;
+    assert_eq!(properties.encode(version), data, "decoded properties re-encode to their bytes");
     Ok(())
+}
+
+/// A stored block (as a table holds it, trailer included, with its crc made
+/// right): read as format 2 — the kind byte, LZ4 decompression of untrusted
+/// bytes — and, if that works, parsed and walked like a data block.
+pub fn stored_block(data: &[u8]) -> (Result<()>, Option<BlockOutcome>) {
+    let mut file = data.to_vec();
+    if file.len() < 5 {
+        return (Ok(()), None);
+    }
+    let crc_at = file.len() - 4;
+    let crc = coding::crc32(&file[..crc_at]);
+    file[crc_at..].copy_from_slice(&crc.to_le_bytes());
+    let storage = crate::storage::MemStorage::new();
+    write(&storage, &file);
+    let handle = BlockHandle { offset: 0, size: (file.len() - 5) as u32 };
+    match stored::read(&storage, FILE, handle, FormatVersion::V2) {
+        Ok(raw) => (Ok(()), Some(block(&raw))),
+        Err(e) => (Err(e), None),
+    }
+}
+
+fn write(storage: &crate::storage::MemStorage, bytes: &[u8]) {
+    use crate::storage::Storage;
+    let _ = storage.create(FILE);
+    let _ = storage.append(FILE, bytes);
 }
 
 /// `(offset, size)` of the handle encoded at `at`, if it is in the file.
@@ -82,41 +113,68 @@ fn handle_at(file: &[u8], at: usize) -> Option<(usize, usize)> {
     Some((offset, size))
 }
 
-/// The block at a handle without its crc, if it lies in the file.
-fn block_at(file: &[u8], (offset, size): (usize, usize)) -> Option<&[u8]> {
-    file.get(offset..offset.checked_add(size)?.checked_add(BLOCK_TRAILER_SIZE)?).map(|b| &b[..size])
+/// The table's format, from its footer.
+fn version(file: &[u8]) -> Option<FormatVersion> {
+    let at = file.len().checked_sub(FOOTER_SIZE)? + 3 * HANDLE_SIZE;
+    FormatVersion::from_number(u32::from_le_bytes(file.get(at..at + 4)?.try_into().ok()?))
 }
 
-/// Rewrites the crc of the block at a handle, if it lies in the file.
-fn fix_block(file: &mut [u8], handle: (usize, usize)) {
-    if let Some(crc) = block_at(file, handle).map(coding::crc32) {
-        let at = handle.0 + handle.1;
-        file[at..at + BLOCK_TRAILER_SIZE].copy_from_slice(&crc.to_le_bytes());
+/// The block at a handle without its trailer, if it lies in the file.
+fn block_at(file: &[u8], (offset, size): (usize, usize), version: FormatVersion) -> Option<&[u8]> {
+    let end = offset.checked_add(size)?.checked_add(stored::trailer_size(version))?;
+    file.get(offset..end).map(|b| &b[..size])
+}
+
+/// Rewrites the trailer's crc of the block at a handle, if it lies in the file.
+fn fix_block(file: &mut [u8], (offset, size): (usize, usize), version: FormatVersion) {
+    let trailer = stored::trailer_size(version);
+    let Some(end) = offset.checked_add(size).and_then(|e| e.checked_add(trailer)) else { return };
+    if end > file.len() {
+        return;
     }
+    let crc = coding::crc32(&file[offset..end - 4]);
+    file[end - 4..end].copy_from_slice(&crc.to_le_bytes());
 }
 
-/// The footer's index, filter and properties handles.
-fn footer_handles(file: &[u8]) -> Option<[(usize, usize); 3]> {
-    let start = file.len().checked_sub(FOOTER_SIZE)?;
-    Some([handle_at(file, start)?, handle_at(file, start + HANDLE_SIZE)?, handle_at(file, start + 2 * HANDLE_SIZE)?])
-}
-
-/// The data block handles an index block holds (values of 12 bytes).
-fn data_handles(index: &[u8]) -> Vec<(usize, usize)> {
+/// The handles an index-shaped block holds: each value's `slot`-th handle.
+fn handles_in(index: &[u8], slot: usize) -> Vec<(usize, usize)> {
     let Ok(block) = Block::parse_trusting_checksum(index.to_vec(), Arc::from(FILE), 0) else { return Vec::new() };
     (0..block.entry_count().min(4096))
         .filter_map(|i| block.entry(i).ok())
-        .filter_map(|entry| handle_at(entry.value, 0))
+        .filter_map(|entry| handle_at(entry.value, slot * HANDLE_SIZE))
         .collect()
 }
 
-/// Makes every crc of a (mutated) table right again: data blocks, filter,
-/// index, properties, footer.
+/// Every block handle of the table: data blocks, filters, indexes, properties.
+fn every_block(file: &[u8]) -> Option<(FormatVersion, Vec<(usize, usize)>)> {
+    let version = version(file)?;
+    let start = file.len().checked_sub(FOOTER_SIZE)?;
+    let first = handle_at(file, start)?;
+    let properties = handle_at(file, start + 2 * HANDLE_SIZE)?;
+    let mut blocks = alloc::vec![first, properties];
+    match version {
+        FormatVersion::V1 => {
+            blocks.push(handle_at(file, start + HANDLE_SIZE)?);
+            blocks.extend(block_at(file, first, version).map(|i| handles_in(i, 0)).unwrap_or_default());
+        }
+        FormatVersion::V2 => {
+            let top = block_at(file, first, version).map(|t| (handles_in(t, 0), handles_in(t, 1))).unwrap_or_default();
+            for partition in &top.0 {
+                blocks.extend(block_at(file, *partition, version).map(|i| handles_in(i, 0)).unwrap_or_default());
+            }
+            blocks.extend(top.0);
+            blocks.extend(top.1);
+        }
+    }
+    Some((version, blocks))
+}
+
+/// Makes every crc of a (mutated) table right again: data blocks, filters,
+/// indexes, properties, footer.
 pub fn fix_checksums(file: &mut [u8]) {
-    let Some(handles) = footer_handles(file) else { return };
-    let data = block_at(file, handles[0]).map(data_handles).unwrap_or_default();
-    for handle in data.into_iter().chain(handles) {
-        fix_block(file, handle);
+    let Some((version, blocks)) = every_block(file) else { return };
+    for handle in blocks {
+        fix_block(file, handle, version);
     }
     let start = file.len() - FOOTER_SIZE;
     let crc_at = start + 3 * HANDLE_SIZE + 4;
@@ -127,16 +185,34 @@ pub fn fix_checksums(file: &mut [u8]) {
 /// A real table's parts, as seeds: `(target, bytes)`.
 pub fn parts(file: &[u8]) -> Vec<(&'static str, Vec<u8>)> {
     let mut out = Vec::new();
-    let Some([index, filter, properties]) = footer_handles(file) else { return out };
-    out.push(("footer", file[file.len() - FOOTER_SIZE..].to_vec()));
-    for (target, handle) in [("block", index), ("bloom", filter), ("properties", properties)] {
-        if let Some(bytes) = block_at(file, handle) {
-            out.push((target, bytes.to_vec()));
-        }
+    let Some(version) = version(file) else { return out };
+    let start = file.len() - FOOTER_SIZE;
+    out.push(("footer", file[start..].to_vec()));
+    let (Some(first), Some(properties)) = (handle_at(file, start), handle_at(file, start + 2 * HANDLE_SIZE)) else {
+        return out;
+    };
+    if let Some(bytes) = block_at(file, properties, version) {
+        out.push(("properties", bytes.to_vec()));
     }
-    if let Some(first) = block_at(file, index).map(data_handles).and_then(|h| h.first().copied()) {
-        if let Some(bytes) = block_at(file, first) {
+    let Some(index) = block_at(file, first, version) else { return out };
+    out.push(("block", index.to_vec()));
+    let (data_index, filter) = match version {
+        FormatVersion::V1 => (Some(index.to_vec()), handle_at(file, start + HANDLE_SIZE)),
+        FormatVersion::V2 => {
+            let partition = handles_in(index, 0).first().and_then(|h| block_at(file, *h, version)).map(<[u8]>::to_vec);
+            (partition, handles_in(index, 1).first().copied())
+        }
+    };
+    if let Some(bytes) = filter.and_then(|h| block_at(file, h, version)) {
+        out.push(("bloom", bytes.to_vec()));
+    }
+    if let Some(first_data) = data_index.as_deref().and_then(|i| handles_in(i, 0).first().copied()) {
+        if let Some(bytes) = block_at(file, first_data, version) {
             out.push(("block", bytes.to_vec()));
+            let trailer = stored::trailer_size(version);
+            if let Some(whole) = file.get(first_data.0..first_data.0 + first_data.1 + trailer) {
+                out.push(("stored", whole.to_vec()));
+            }
         }
     }
     out

@@ -1,5 +1,6 @@
-//! The properties block (FORMAT.md, "Properties block"): seven u64 counters
-//! describing the table, checked against what they claim when read.
+//! The properties block (FORMAT.md, "Properties block"): u64 counters
+//! describing the table (seven in format 1, eight with `compression` in
+//! format 2), checked against what they claim when read.
 
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
@@ -9,12 +10,13 @@ use crate::coding::{self, Decoder};
 use crate::error::{Error, Result};
 use crate::key::{ValueKind, SEQ_MAX};
 
-use super::{Properties, PROPERTIES_SIZE};
+use super::{FormatVersion, Properties};
+use crate::options::Compression;
 
 impl Properties {
     #[must_use]
-    pub(crate) fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(PROPERTIES_SIZE);
+    pub(crate) fn encode(&self, version: FormatVersion) -> Vec<u8> {
+        let mut out = Vec::with_capacity(version.properties_size());
         for field in [
             self.entry_count,
             self.tombstone_count,
@@ -26,14 +28,17 @@ impl Properties {
         ] {
             coding::put_u64(&mut out, field);
         }
-        debug_assert_eq!(out.len(), PROPERTIES_SIZE);
+        if version == FormatVersion::V2 {
+            coding::put_u64(&mut out, compression_code(self.compression));
+        }
+        debug_assert_eq!(out.len(), version.properties_size());
         out
     }
 
     /// Decodes and sanity-checks a properties block (crc already checked)
     /// found at byte `offset` of `file`.
-    pub(crate) fn decode(bytes: &[u8], file: &str, offset: u64) -> Result<Properties> {
-        if bytes.len() != PROPERTIES_SIZE {
+    pub(crate) fn decode(bytes: &[u8], file: &str, offset: u64, version: FormatVersion) -> Result<Properties> {
+        if bytes.len() != version.properties_size() {
             return Err(Error::corruption(file, offset, "properties block has the wrong size"));
         }
         let mut decoder = Decoder::new(bytes, file, offset);
@@ -45,6 +50,14 @@ impl Properties {
             data_block_count: decoder.u64()?,
             raw_key_bytes: decoder.u64()?,
             raw_value_bytes: decoder.u64()?,
+            compression: match version {
+                FormatVersion::V1 => Compression::None,
+                FormatVersion::V2 => match decoder.u64()? {
+                    0 => Compression::None,
+                    1 => Compression::Lz4,
+                    _ => return Err(Error::corruption(file, offset, "unknown compression")),
+                },
+            },
         };
         properties.check().map_err(|reason| Error::corruption(file, offset, reason))?;
         Ok(properties)
@@ -87,6 +100,14 @@ impl Properties {
     }
 }
 
+/// The frozen code of each compression (FORMAT.md).
+fn compression_code(compression: Compression) -> u64 {
+    match compression {
+        Compression::None => 0,
+        Compression::Lz4 => 1,
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 mod tests {
@@ -101,15 +122,24 @@ mod tests {
             data_block_count: 2,
             raw_key_bytes: 40,
             raw_value_bytes: 1000,
+            compression: Compression::Lz4,
         }
     }
 
-    /// Properties encode to exactly 56 bytes and decode to themselves.
+    /// Properties encode to exactly 56 (format 1) or 64 bytes and decode to
+    /// themselves (format 1 has no compression field: none).
     #[test]
-    fn properties_round_trip_in_56_bytes() {
-        let bytes = sample().encode();
-        assert_eq!(bytes.len(), PROPERTIES_SIZE);
-        assert_eq!(Properties::decode(&bytes, "t", 0).unwrap(), sample());
+    fn properties_round_trip_at_their_fixed_sizes() {
+        let bytes = sample().encode(FormatVersion::V2);
+        assert_eq!(bytes.len(), 64);
+        assert_eq!(Properties::decode(&bytes, "t", 0, FormatVersion::V2).unwrap(), sample());
+        let bytes = sample().encode(FormatVersion::V1);
+        assert_eq!(bytes.len(), 56);
+        let v1 = Properties { compression: Compression::None, ..sample() };
+        assert_eq!(Properties::decode(&bytes, "t", 0, FormatVersion::V1).unwrap(), v1);
+        let mut unknown = sample().encode(FormatVersion::V2);
+        unknown[56] = 9;
+        assert!(Properties::decode(&unknown, "t", 0, FormatVersion::V2).is_err());
     }
 
     /// Each broken invariant is corruption at the block's offset.
@@ -125,9 +155,9 @@ mod tests {
         for (i, breaker) in breakers.iter().enumerate() {
             let mut properties = sample();
             breaker(&mut properties);
-            let result = Properties::decode(&properties.encode(), "t", 77);
+            let result = Properties::decode(&properties.encode(FormatVersion::V2), "t", 77, FormatVersion::V2);
             assert!(matches!(result, Err(Error::Corruption { offset: 77, .. })), "case {i}");
         }
-        assert!(Properties::decode(&[0; 55], "t", 0).is_err());
+        assert!(Properties::decode(&[0; 63], "t", 0, FormatVersion::V2).is_err());
     }
 }

@@ -1,11 +1,16 @@
-//! `Table`: an open table (footer, index, filter and properties verified
-//! and held in memory) and `TableIter`, its cursor in either direction.
+//! `Table`: an open table of format 1 or 2, and `TableIter`, its cursor in
+//! either direction.
 //!
-//! Data blocks are read on demand, crc-checked, validated, and shared as
-//! `Arc<Block>` through the `BlockCache`. Each block is also checked against
-//! its index entry (its last key is the index key; its first key is above
-//! the previous block's index key), so a table that passes every check is
-//! globally sorted and a search can trust what it finds.
+//! Both formats are read as a sequence of *partitions*: format 1 is one
+//! partition (its whole index and filter, held in memory); format 2 has a
+//! top index in memory and reads each partition's index and filter through
+//! the `BlockCache` when first needed, so what an open table holds in memory
+//! does not grow with its size. Data blocks are read on demand, checked,
+//! and shared as `Arc<Block>` through the same cache. Every block is checked
+//! against the index that names it (its last key is its index key, its first
+//! key lies above the previous block's), and every partition against the
+//! top index, so a table that passes the checks is globally sorted and a
+//! search can trust what it finds.
 
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
@@ -13,101 +18,57 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::cmp::Ordering;
 
-use crate::coding::{self, Decoder};
 use crate::error::{Error, Result};
 use crate::iterator::{Direction, EntryIter};
 use crate::key::{self, ValueKind};
 use crate::storage::Storage;
 
-use super::block::{Block, BlockCursor, EntryPos};
+use super::block::{Block, BlockCursor};
 use super::bloom::BloomFilter;
-use super::cache::BlockCache;
+use super::cache::{BlockCache, Cached};
 use super::footer::Footer;
+use super::index::IndexBlock;
+use super::stored;
 use super::{
-    BlockHandle, BlockSummary, Found, InspectedEntry, Properties, TableInspection, BLOCK_TRAILER_SIZE, FOOTER_SIZE,
-    HANDLE_SIZE, PROPERTIES_SIZE,
+    BlockHandle, BlockSummary, FilterSummary, FormatVersion, Found, InspectedEntry, Properties, TableInspection,
+    FOOTER_SIZE,
 };
 
-/// An open table: footer, index, filter and properties in memory.
+/// What a table says about a key.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Lookup {
+    /// Its filter proves the key absent: no block was read.
+    Filtered,
+    /// Searched; no version visible at the snapshot.
+    Absent,
+    Found(Found),
+}
+
+/// How a table's partitions are reached.
+enum Layout {
+    /// Format 1: one partition, its index and filter in memory.
+    Whole { index: Arc<IndexBlock>, filter: Arc<BloomFilter>, index_handle: BlockHandle, filter_handle: BlockHandle },
+    /// Format 2: the top index in memory (entry i: partition i's last key,
+    /// its index handle, its filter handle); partitions through the cache.
+    Partitioned { top: IndexBlock, top_handle: BlockHandle },
+}
+
+/// An open table.
 pub struct Table {
     name: Arc<str>,
     number: u64,
     file_size: u64,
-    footer: Footer,
+    version: FormatVersion,
     properties: Properties,
-    filter: BloomFilter,
-    /// The index block: entry i holds data block i's last key.
-    index: Block,
-    /// The index entries, decoded once at open: every get binary-searches them.
-    index_entries: Vec<EntryPos>,
-    /// Data block handles, decoded from the index values once at open.
-    handles: Vec<BlockHandle>,
-    /// The index keys in a compact, cache-friendly form for the first
-    /// stage of every index search (see `IndexWords`).
-    index_words: IndexWords,
-}
-
-/// Every index key, reduced to one `u64`: the index keys are sorted, so all
-/// of them share the common prefix of the first and last; the 8 bytes after
-/// that prefix (big-endian, zero-padded) order two keys correctly whenever
-/// their words differ. A search first bisects these words (8 bytes per data
-/// block, so a 64 MiB table's 16k-entry index fits in L2) and compares whole
-/// keys only among the entries whose word ties with the target's.
-struct IndexWords {
-    /// Length of the user-key prefix every index key shares.
-    common_len: usize,
-    words: Vec<u64>,
-}
-
-/// Bytes of a key, after the common prefix, that an index word holds.
-const INDEX_WORD_BYTES: usize = 8;
-
-/// `bytes[..8]` as a big-endian u64, zero-padded if shorter.
-fn index_word(bytes: &[u8]) -> u64 {
-    let mut word = [0u8; INDEX_WORD_BYTES];
-    for (to, from) in word.iter_mut().zip(bytes) {
-        *to = *from;
-    }
-    u64::from_be_bytes(word)
-}
-
-impl IndexWords {
-    fn new(index: &Block, entries: &[EntryPos]) -> IndexWords {
-        let common_len = match (entries.first(), entries.last()) {
-            (Some(first), Some(last)) => {
-                let (first, last) = (index.key(first), index.key(last));
-                first.iter().zip(last).take_while(|(a, b)| a == b).count()
-            }
-            _ => 0,
-        };
-        // The index block was verified strictly increasing when parsed, so
-        // every key between the first and the last starts with their common
-        // prefix: no key is shorter than it.
-        let words = entries.iter().map(|entry| index_word(index.key(entry).get(common_len..).unwrap_or(&[]))).collect();
-        IndexWords { common_len, words }
-    }
-}
-
-/// Reads the block at `handle` and checks its crc; returns it without the crc.
-fn read_checked(storage: &dyn Storage, file: &str, handle: BlockHandle) -> Result<Vec<u8>> {
-    let size = handle.size as usize;
-    let size_with_crc = size
-        .checked_add(BLOCK_TRAILER_SIZE)
-        .ok_or_else(|| Error::corruption(file, handle.offset, "block too large"))?;
-    let mut buf = storage.read_vec(file, handle.offset, size_with_crc)?;
-    let crc_bytes = buf.get(size..).and_then(|b| <[u8; 4]>::try_from(b).ok());
-    let Some(crc_bytes) = crc_bytes else { return Err(Error::corruption(file, handle.offset, "block cut short")) };
-    let stored_crc = u32::from_le_bytes(crc_bytes);
-    buf.truncate(size);
-    if coding::crc32(&buf) != stored_crc {
-        return Err(Error::corruption(file, handle.offset, "block checksum mismatch"));
-    }
-    Ok(buf)
+    /// Where the data blocks end (the filter region starts).
+    data_end: u64,
+    layout: Layout,
 }
 
 impl Table {
     /// Opens table file `name` (table number `number`) whose size the manifest
-    /// recorded. Verifies footer, index, filter and properties.
+    /// recorded. Verifies the footer, the layout, the properties and, in
+    /// format 1, the index and filter; in format 2, the top index.
     pub fn open(storage: &dyn Storage, name: &str, number: u64, file_size: u64) -> Result<Table> {
         let footer_offset = file_size
             .checked_sub(FOOTER_SIZE as u64)
@@ -115,31 +76,61 @@ impl Table {
         let mut footer_bytes = [0u8; FOOTER_SIZE];
         storage.read_at(name, footer_offset, &mut footer_bytes)?;
         let footer = Footer::decode(&footer_bytes, name, footer_offset)?;
-        check_layout(&footer, name, footer_offset)?;
-
+        let version = footer.version();
         let file: Arc<str> = Arc::from(name);
-        let properties_bytes = read_checked(storage, name, footer.properties)?;
-        let properties = Properties::decode(&properties_bytes, name, footer.properties.offset)?;
-        let filter = BloomFilter::parse(read_checked(storage, name, footer.filter)?, name, footer.filter.offset)?;
-        let index = Block::parse(read_checked(storage, name, footer.index)?, Arc::clone(&file), footer.index.offset)?;
-        let handles = decode_handles(&index, name, footer.filter.offset)?;
-        if handles.len() as u64 != properties.data_block_count {
-            return Err(Error::corruption(name, footer.properties.offset, "data block count disagrees with the index"));
+        let properties_handle = footer.properties();
+        let follows = |first: BlockHandle, second: u64| first.end_with_trailer(version) == Some(second);
+        if !follows(properties_handle, footer_offset) || properties_handle.size as usize != version.properties_size() {
+            return Err(Error::corruption(name, footer_offset, "footer handles do not match the table layout"));
         }
-        let index_entries = index.entry_positions()?;
-        let index_words = IndexWords::new(&index, &index_entries);
-        Ok(Table {
-            name: file,
-            number,
-            file_size,
-            footer,
-            properties,
-            filter,
-            index,
-            index_entries,
-            handles,
-            index_words,
-        })
+        let properties_bytes = stored::read_raw(storage, name, properties_handle, version)?;
+        let properties = Properties::decode(&properties_bytes, name, properties_handle.offset, version)?;
+        let (layout, data_end) = match footer {
+            Footer::V1 { index, filter, .. } => {
+                let laid_out = follows(filter, index.offset) && follows(index, properties_handle.offset);
+                if !laid_out {
+                    return Err(Error::corruption(name, footer_offset, "footer handles do not match the table layout"));
+                }
+                let bloom = BloomFilter::parse(stored::read_raw(storage, name, filter, version)?, name, filter.offset)?;
+                let block = Block::parse(stored::read_raw(storage, name, index, version)?, file.clone(), index.offset)?;
+                let whole = IndexBlock::new(block, 1)?;
+                check_data_handles(&whole, Some(0), filter.offset, true, version)?;
+                if whole.len() as u64 != properties.data_block_count {
+                    return Err(Error::corruption(
+                        name,
+                        properties_handle.offset,
+                        "data block count disagrees with the index",
+                    ));
+                }
+                let layout = Layout::Whole {
+                    index: Arc::new(whole),
+                    filter: Arc::new(bloom),
+                    index_handle: index,
+                    filter_handle: filter,
+                };
+                (layout, filter.offset)
+            }
+            Footer::V2 { top_index, filters_start, partitions, .. } => {
+                if !follows(top_index, properties_handle.offset) {
+                    return Err(Error::corruption(name, footer_offset, "footer handles do not match the table layout"));
+                }
+                let block =
+                    Block::parse(stored::read_raw(storage, name, top_index, version)?, file.clone(), top_index.offset)?;
+                let top = IndexBlock::new(block, 2)?;
+                if top.len() != partitions as usize || top.len() as u64 > properties.data_block_count {
+                    return Err(top.corruption("partition count disagrees with the top index"));
+                }
+                // Filter partitions tile [filters_start, first index partition),
+                // index partitions tile up to the top index.
+                let filters_end = tile(&top, 1, filters_start, version)?;
+                let indexes_end = tile(&top, 0, filters_end, version)?;
+                if indexes_end != top_index.offset {
+                    return Err(top.corruption("index partitions do not end where the top index starts"));
+                }
+                (Layout::Partitioned { top, top_handle: top_index }, filters_start)
+            }
+        };
+        Ok(Table { name: file, number, file_size, version, properties, data_end, layout })
     }
 
     #[cfg(test)]
@@ -147,37 +138,98 @@ impl Table {
         &self.properties
     }
 
-    /// False only if the bloom filter proves `user_key` is absent.
-    pub fn may_contain(&self, user_key: &[u8]) -> bool {
-        self.filter.may_contain(user_key)
+    fn partition_count(&self) -> usize {
+        match &self.layout {
+            Layout::Whole { .. } => 1,
+            Layout::Partitioned { top, .. } => top.len(),
+        }
     }
 
-    /// The newest entry for `user_key` with `seq <= snapshot`, if any. Does
-    /// not consult the bloom filter (callers do, to count its negatives).
-    pub fn get(
-        &self,
-        storage: &dyn Storage,
-        cache: &BlockCache,
-        user_key: &[u8],
-        snapshot: u64,
-    ) -> Result<Option<Found>> {
-        // The first entry ≥ (user_key, snapshot) is the newest visible
-        // version if it has this user key. It lies in the first block whose
-        // last key is ≥ the target (checked at block load).
-        let block_index = self.index_lower_bound(user_key, snapshot);
-        if block_index == self.handles.len() {
-            return Ok(None);
+    /// The only partition that can hold the first entry ≥ (user_key, seq);
+    /// `None` if every entry of the table is smaller.
+    fn partition_for(&self, user_key: &[u8], seq: u64) -> Option<usize> {
+        match &self.layout {
+            Layout::Whole { .. } => Some(0),
+            Layout::Partitioned { top, .. } => Some(top.lower_bound(user_key, seq)).filter(|&p| p < top.len()),
         }
-        let block = self.block(storage, Some(cache), block_index)?;
+    }
+
+    /// Partition `p`'s filter, from memory or the cache, else read.
+    fn filter(&self, storage: &dyn Storage, cache: Option<&BlockCache>, p: usize) -> Result<Arc<BloomFilter>> {
+        let top = match &self.layout {
+            Layout::Whole { filter, .. } => return Ok(filter.clone()),
+            Layout::Partitioned { top, .. } => top,
+        };
+        let handle = top.handle(p, 1)?;
+        if let Some(Cached::Filter(filter)) = cache.and_then(|cache| cache.lookup(self.number, handle.offset)) {
+            return Ok(filter);
+        }
+        let bytes = stored::read_raw(storage, &self.name, handle, self.version)?;
+        let filter = Arc::new(BloomFilter::parse(bytes, &self.name, handle.offset)?);
+        if let Some(cache) = cache {
+            cache.insert(self.number, handle.offset, Cached::Filter(filter.clone()));
+        }
+        Ok(filter)
+    }
+
+    /// Partition `p`'s index, from memory or the cache, else read and
+    /// checked against the top index.
+    fn index(&self, storage: &dyn Storage, cache: Option<&BlockCache>, p: usize) -> Result<Arc<IndexBlock>> {
+        let top = match &self.layout {
+            Layout::Whole { index, .. } => return Ok(index.clone()),
+            Layout::Partitioned { top, .. } => top,
+        };
+        let handle = top.handle(p, 0)?;
+        if let Some(Cached::Index(index)) = cache.and_then(|cache| cache.lookup(self.number, handle.offset)) {
+            return Ok(index);
+        }
+        let bytes = stored::read_raw(storage, &self.name, handle, self.version)?;
+        let index = IndexBlock::new(Block::parse(bytes, self.name.clone(), handle.offset)?, 1)?;
+        check_partition(&index, p.checked_sub(1).and_then(|q| top.key(q)), top.key(p))?;
+        let last = p + 1 == top.len();
+        check_data_handles(&index, (p == 0).then_some(0), self.data_end, last, self.version)?;
+        let index = Arc::new(index);
+        if let Some(cache) = cache {
+            cache.insert(self.number, handle.offset, Cached::Index(index.clone()));
+        }
+        Ok(index)
+    }
+
+    /// The key bounding partition `p` from below: the previous partition's
+    /// last key (every key of `p` lies above it).
+    fn partition_floor(&self, p: usize) -> Option<(&[u8], u64)> {
+        match &self.layout {
+            Layout::Whole { .. } => None,
+            Layout::Partitioned { top, .. } => p.checked_sub(1).and_then(|q| top.key(q)),
+        }
+    }
+
+    /// What the table holds for `user_key` at `snapshot`: the newest entry
+    /// with `seq <= snapshot`, if its partition's filter does not rule the
+    /// key out.
+    pub fn get(&self, storage: &dyn Storage, cache: &BlockCache, user_key: &[u8], snapshot: u64) -> Result<Lookup> {
+        // The first entry ≥ (user_key, snapshot) is the newest visible
+        // version if it has this user key; it lies in one partition, in the
+        // first block whose last key is ≥ the target (checked at block load).
+        let Some(p) = self.partition_for(user_key, snapshot) else { return Ok(Lookup::Absent) };
+        if !self.filter(storage, Some(cache), p)?.may_contain(user_key) {
+            return Ok(Lookup::Filtered);
+        }
+        let index = self.index(storage, Some(cache), p)?;
+        let i = index.lower_bound(user_key, snapshot);
+        if i == index.len() {
+            return Ok(Lookup::Absent);
+        }
+        let block = self.data_block(storage, Some(cache), p, &index, i)?;
         let entry_index = block.lower_bound(user_key, snapshot)?;
         if entry_index == block.entry_count() {
             return Err(block.corruption("block holds no entry at or after its index key"));
         }
         let entry = block.entry(entry_index)?;
         if entry.user_key != user_key {
-            return Ok(None);
+            return Ok(Lookup::Absent);
         }
-        Ok(Some(Found { seq: entry.seq, kind: entry.kind, value: entry.value.to_vec() }))
+        Ok(Lookup::Found(Found { seq: entry.seq, kind: entry.kind, value: entry.value.to_vec() }))
     }
 
     /// A cursor over the whole table in `direction`, unpositioned until `seek`.
@@ -187,167 +239,175 @@ impl Table {
         cache: Arc<BlockCache>,
         direction: Direction,
     ) -> TableIter {
-        TableIter { table: Arc::clone(self), storage, cache, direction, block_index: 0, cursor: None }
+        TableIter { table: Arc::clone(self), storage, cache, direction, at: None, cursor: None }
     }
 
-    /// The first data block whose last key is ≥ (user_key, seq): the block
-    /// holding the first entry ≥ that target. The block count if none is.
-    #[allow(clippy::indexing_slicing, reason = "index_candidates returns low <= high <= the entry count")]
-    fn index_lower_bound(&self, user_key: &[u8], seq: u64) -> usize {
-        let (low, high) = self.index_candidates(user_key);
-        let undecided = &self.index_entries[low..high];
-        low + undecided
-            .partition_point(|entry| key::compare(self.index.key(entry), entry.seq, user_key, seq) == Ordering::Less)
-    }
-
-    /// The index entries the words cannot order against `user_key`: every
-    /// entry before `low` has a smaller user key, every entry from `high` on
-    /// a larger one.
-    fn index_candidates(&self, user_key: &[u8]) -> (usize, usize) {
-        let IndexWords { common_len, words } = &self.index_words;
-        let Some(first) = self.index_entries.first() else {
-            return (0, 0);
-        };
-        // No index key is shorter than the common prefix (see `IndexWords::new`).
-        let prefix = self.index.key(first).get(..*common_len).unwrap_or(&[]);
-        let head = user_key.get(..prefix.len()).unwrap_or(user_key);
-        match head.cmp(prefix) {
-            // Below the shared prefix (or a proper prefix of it): before every entry.
-            Ordering::Less => (0, 0),
-            Ordering::Greater => (words.len(), words.len()),
-            Ordering::Equal => {
-                // Equal: `user_key` starts with the whole prefix.
-                let target = index_word(user_key.get(prefix.len()..).unwrap_or(&[]));
-                let low = words.partition_point(|&word| word < target);
-                let high = low + words.get(low..).unwrap_or(&[]).partition_point(|&word| word == target);
-                (low, high)
-            }
-        }
-    }
-
-    /// Data block `index`, from the cache if given and present, else read,
-    /// verified and (if a cache is given) cached.
-    fn block(&self, storage: &dyn Storage, cache: Option<&BlockCache>, index: usize) -> Result<Arc<Block>> {
-        let handle = *self.handles.get(index).ok_or_else(|| self.index.corruption("data block index out of range"))?;
-        if let Some(block) = cache.and_then(|cache| cache.lookup(self.number, handle.offset)) {
+    /// Data block `i` of partition `p` (whose index is `index`), from the
+    /// cache if given and present, else read, checked and (if a cache is
+    /// given) cached.
+    fn data_block(
+        &self,
+        storage: &dyn Storage,
+        cache: Option<&BlockCache>,
+        p: usize,
+        index: &IndexBlock,
+        i: usize,
+    ) -> Result<Arc<Block>> {
+        let handle = index.handle(i, 0)?;
+        if let Some(Cached::Data(block)) = cache.and_then(|cache| cache.lookup(self.number, handle.offset)) {
             return Ok(block);
         }
-        let data = read_checked(storage, &self.name, handle)?;
+        let data = stored::read(storage, &self.name, handle, self.version)?;
         let file = Arc::clone(&self.name);
         // The inspector (no cache) validates every entry; gets and scans trust the crc.
         let block = Arc::new(match cache {
             Some(_) => Block::parse_trusting_checksum(data, file, handle.offset)?,
             None => Block::parse(data, file, handle.offset)?,
         });
-        self.check_block_against_index(&block, index)?;
+        let floor = match i.checked_sub(1) {
+            Some(previous) => index.key(previous),
+            None => self.partition_floor(p),
+        };
+        check_block(&block, floor, index.key(i))?;
         if let Some(cache) = cache {
-            cache.insert(self.number, handle.offset, Arc::clone(&block));
+            cache.insert(self.number, handle.offset, Cached::Data(Arc::clone(&block)));
         }
         Ok(block)
     }
 
-    /// Block `index`'s keys must lie in (index key `index − 1`, index key `index`],
-    /// its last key being exactly its index key.
-    fn check_block_against_index(&self, block: &Block, index: usize) -> Result<()> {
-        let last = block.entry(block.entry_count().saturating_sub(1))?;
-        let index_entry = self.index.entry(index)?;
-        if last.user_key != index_entry.user_key || last.seq != index_entry.seq {
-            return Err(block.corruption("block's last key differs from its index entry"));
-        }
-        if let Some(previous_index) = index.checked_sub(1) {
-            let first = block.entry(0)?;
-            let previous = self.index.entry(previous_index)?;
-            if key::compare(previous.user_key, previous.seq, first.user_key, first.seq) != Ordering::Less {
-                return Err(block.corruption("block's first key is not above the previous block's"));
-            }
-        }
-        Ok(())
-    }
-
-    /// Every block and entry, for the table inspector. Reads every block
-    /// (bypassing the cache) and checks the properties against the entries.
+    /// Every block and entry, for the table inspector. Reads every partition
+    /// and block (bypassing the cache) and checks the properties against the
+    /// entries.
     pub fn inspect(&self, storage: &dyn Storage) -> Result<TableInspection> {
-        let mut blocks = Vec::with_capacity(self.handles.len());
+        let mut blocks = Vec::new();
         // Trust the recorded count only as far as the file could hold it:
         // every entry takes at least 8 bytes (its trailer).
         let possible = self.properties.entry_count.min(self.file_size / 8);
         let mut entries = Vec::with_capacity(usize::try_from(possible).unwrap_or(0));
-        let mut counted = Properties { data_block_count: self.handles.len() as u64, ..Properties::default() };
-        for (block_index, handle) in self.handles.iter().enumerate() {
-            let block = self.block(storage, None, block_index)?;
-            for entry_index in 0..block.entry_count() {
-                let entry = block.entry(entry_index)?;
-                counted.count_entry(entry.user_key.len(), entry.seq, entry.kind, entry.value.len());
-                entries.push(InspectedEntry {
-                    user_key: entry.user_key.to_vec(),
-                    seq: entry.seq,
-                    kind: entry.kind,
-                    value: entry.value.to_vec(),
-                    block: block_index as u32,
+        let mut counted = Properties { compression: self.properties.compression, ..Properties::default() };
+        let mut filter = FilterSummary { bytes: 0, bits: 0, bits_set: 0, probes: 0 };
+        for p in 0..self.partition_count() {
+            filter = filter.plus(&self.filter(storage, None, p)?.summary());
+            let index = self.index(storage, None, p)?;
+            for i in 0..index.len() {
+                let block = self.data_block(storage, None, p, &index, i)?;
+                let block_number = blocks.len() as u32;
+                for entry_index in 0..block.entry_count() {
+                    let entry = block.entry(entry_index)?;
+                    counted.count_entry(entry.user_key.len(), entry.seq, entry.kind, entry.value.len());
+                    entries.push(InspectedEntry {
+                        user_key: entry.user_key.to_vec(),
+                        seq: entry.seq,
+                        kind: entry.kind,
+                        value: entry.value.to_vec(),
+                        block: block_number,
+                    });
+                }
+                counted.data_block_count += 1;
+                blocks.push(BlockSummary {
+                    handle: index.handle(i, 0)?,
+                    raw_size: block.size_bytes() as u32,
+                    entry_count: block.entry_count() as u32,
+                    first_key: block.entry(0)?.user_key.to_vec(),
+                    last_key: block.entry(block.entry_count().saturating_sub(1))?.user_key.to_vec(),
                 });
             }
-            blocks.push(BlockSummary {
-                handle: *handle,
-                entry_count: block.entry_count() as u32,
-                first_key: block.entry(0)?.user_key.to_vec(),
-                last_key: block.entry(block.entry_count() - 1)?.user_key.to_vec(),
-            });
         }
         if counted != self.properties {
-            return Err(Error::corruption(
-                &self.name,
-                self.footer.properties.offset,
-                "properties disagree with the entries",
-            ));
+            return Err(Error::corruption(&self.name, self.data_end, "properties disagree with the entries"));
         }
+        let (index_handle, filter_handle) = match &self.layout {
+            Layout::Whole { index_handle, filter_handle, .. } => (*index_handle, *filter_handle),
+            Layout::Partitioned { top, top_handle, .. } => (*top_handle, top.handle(0, 1)?),
+        };
         Ok(TableInspection {
             file_size: self.file_size,
+            format: self.version.number(),
             properties: self.properties.clone(),
             blocks,
-            index_handle: self.footer.index,
-            filter_handle: self.footer.filter,
-            filter: self.filter.summary(),
+            index_handle,
+            filter_handle,
+            partitions: self.partition_count() as u32,
+            filter,
             entries,
         })
     }
 }
 
-/// The file must be exactly: data blocks, filter, index, properties, footer,
-/// each block followed by its crc. Checking this up front means no handle
-/// can point outside its region.
-fn check_layout(footer: &Footer, file: &str, footer_offset: u64) -> Result<()> {
-    let follows = |first: BlockHandle, second_offset: u64| first.end_with_crc() == Some(second_offset);
-    let laid_out = follows(footer.filter, footer.index.offset)
-        && follows(footer.index, footer.properties.offset)
-        && follows(footer.properties, footer_offset)
-        && footer.properties.size as usize == PROPERTIES_SIZE;
-    if !laid_out {
-        return Err(Error::corruption(file, footer_offset, "footer handles do not match the table layout"));
+/// Checks that handle `slot` of `index`'s entries lays blocks end to end
+/// from `start`; returns where the last ends.
+fn tile(index: &IndexBlock, slot: usize, start: u64, version: FormatVersion) -> Result<u64> {
+    let mut at = start;
+    for handle in index.handles(slot) {
+        if handle.offset != at {
+            return Err(index.corruption("partitions do not tile their region"));
+        }
+        at = handle.end_with_trailer(version).ok_or_else(|| index.corruption("partition handle overflows"))?;
+    }
+    Ok(at)
+}
+
+/// The data blocks an index names lie end to end inside the data region
+/// (below `data_end`): from `start` when known, up to `data_end` exactly
+/// when `to_end` (the table's last index).
+fn check_data_handles(
+    index: &IndexBlock,
+    start: Option<u64>,
+    data_end: u64,
+    to_end: bool,
+    version: FormatVersion,
+) -> Result<()> {
+    let Some(first) = index.handles(0).next() else { return Err(index.corruption("index has no entries")) };
+    let end = tile(index, 0, start.unwrap_or(first.offset), version)?;
+    if end > data_end || (to_end && end != data_end) {
+        return Err(index.corruption("data blocks do not tile the data region"));
     }
     Ok(())
 }
 
-/// Decodes the index values into handles, checking that the data blocks
-/// tile the file from offset 0 up to the filter block.
-fn decode_handles(index: &Block, file: &str, data_end: u64) -> Result<Vec<BlockHandle>> {
-    let mut handles = Vec::with_capacity(index.entry_count());
-    let mut expected_offset = 0u64;
-    for entry_index in 0..index.entry_count() {
-        let entry = index.entry(entry_index)?;
-        if entry.value.len() != HANDLE_SIZE {
-            return Err(index.corruption("index value is not a block handle"));
-        }
-        let handle = BlockHandle::decode_from(&mut Decoder::new(entry.value, file, index.offset()))?;
-        if handle.offset != expected_offset {
-            return Err(index.corruption("data block handles do not tile the data region"));
-        }
-        expected_offset = handle.end_with_crc().ok_or_else(|| index.corruption("data block handle overflows"))?;
-        handles.push(handle);
+/// A partition's keys must lie in (floor, last]: its first key above the
+/// previous partition's last, its last key exactly its top-index entry.
+fn check_partition(index: &IndexBlock, floor: Option<(&[u8], u64)>, last: Option<(&[u8], u64)>) -> Result<()> {
+    let (Some(first), Some(own_last)) = (index.key(0), index.key(index.len().saturating_sub(1))) else {
+        return Err(index.corruption("index has no entries"));
+    };
+    if Some(own_last) != last {
+        return Err(index.corruption("partition's last key differs from its top-index entry"));
     }
-    if expected_offset != data_end {
-        return Err(index.corruption("data blocks do not end where the filter starts"));
+    if let Some((floor_key, floor_seq)) = floor {
+        if key::compare(floor_key, floor_seq, first.0, first.1) != Ordering::Less {
+            return Err(index.corruption("partition's first key is not above the previous partition's"));
+        }
     }
-    Ok(handles)
+    Ok(())
+}
+
+/// A data block's keys must lie in (floor, last]: its last key exactly its
+/// index key, its first above the previous block's.
+fn check_block(block: &Block, floor: Option<(&[u8], u64)>, last: Option<(&[u8], u64)>) -> Result<()> {
+    let own_last = block.entry(block.entry_count().saturating_sub(1))?;
+    if Some((own_last.user_key, own_last.seq)) != last {
+        return Err(block.corruption("block's last key differs from its index entry"));
+    }
+    if let Some((floor_key, floor_seq)) = floor {
+        let first = block.entry(0)?;
+        if key::compare(floor_key, floor_seq, first.user_key, first.seq) != Ordering::Less {
+            return Err(block.corruption("block's first key is not above the previous block's"));
+        }
+    }
+    Ok(())
+}
+
+impl FilterSummary {
+    /// Two filters' figures together (partitions of one table).
+    fn plus(&self, other: &FilterSummary) -> FilterSummary {
+        FilterSummary {
+            bytes: self.bytes.saturating_add(other.bytes),
+            bits: self.bits.saturating_add(other.bits),
+            bits_set: self.bits_set.saturating_add(other.bits_set),
+            probes: self.probes.max(other.probes),
+        }
+    }
 }
 
 /// A cursor over one table; implements `EntryIter`. Owns what it needs, so it
@@ -357,32 +417,46 @@ pub struct TableIter {
     storage: Arc<dyn Storage>,
     cache: Arc<BlockCache>,
     direction: Direction,
-    /// The data block the cursor is in.
-    block_index: usize,
+    /// The partition the cursor is in (its number and index) and the data
+    /// block within it.
+    at: Option<(usize, Arc<IndexBlock>, usize)>,
     /// `None` before the first seek and once the table is exhausted.
     cursor: Option<BlockCursor>,
 }
 
 impl TableIter {
-    /// A cursor (unpositioned) over data block `index`.
-    fn open_block(&mut self, index: usize) -> Result<&mut BlockCursor> {
-        let block = self.table.block(&*self.storage, Some(&self.cache), index)?;
-        self.block_index = index;
+    /// A cursor (unpositioned) over data block `i` of partition `p`.
+    fn open_block(&mut self, p: usize, index: Arc<IndexBlock>, i: usize) -> Result<&mut BlockCursor> {
+        let block = self.table.data_block(&*self.storage, Some(&self.cache), p, &index, i)?;
+        self.at = Some((p, index, i));
         Ok(self.cursor.insert(BlockCursor::new(block)))
+    }
+
+    fn index(&self, p: usize) -> Result<Arc<IndexBlock>> {
+        self.table.index(&*self.storage, Some(&self.cache), p)
     }
 
     fn seek_forward(&mut self, target: Option<(&[u8], u64)>) -> Result<()> {
         match target {
-            None => self.open_block(0)?.seek_first(),
+            None => {
+                let index = self.index(0)?;
+                self.open_block(0, index, 0)?.seek_first()
+            }
             Some((user_key, seq)) => {
-                let index = self.table.index_lower_bound(user_key, seq);
-                if index == self.table.handles.len() {
+                let Some(p) = self.table.partition_for(user_key, seq) else { return Ok(()) };
+                let index = self.index(p)?;
+                let i = index.lower_bound(user_key, seq);
+                if i == index.len() {
                     return Ok(()); // every entry is smaller
                 }
-                let cursor = self.open_block(index)?;
+                let cursor = self.open_block(p, index, i)?;
                 cursor.seek_ge(user_key, seq)?;
                 if !cursor.valid() {
-                    return Err(self.table.index.corruption("block holds no entry at or after its index key"));
+                    return Err(Error::corruption(
+                        &self.table.name,
+                        0,
+                        "block holds no entry at or after its index key",
+                    ));
                 }
                 Ok(())
             }
@@ -390,15 +464,20 @@ impl TableIter {
     }
 
     fn seek_reverse(&mut self, target: Option<(&[u8], u64)>) -> Result<()> {
-        let last_block = (self.table.handles.len().checked_sub(1))
-            .ok_or_else(|| self.table.index.corruption("table has no data blocks"))?;
+        let last_partition = self.table.partition_count().saturating_sub(1);
         match target {
-            None => self.open_block(last_block)?.seek_last(),
+            None => {
+                let index = self.index(last_partition)?;
+                let last = index.len().saturating_sub(1);
+                self.open_block(last_partition, index, last)?.seek_last()
+            }
             Some((user_key, seq)) => {
                 // The last entry ≤ target is in the first block whose last key
                 // is ≥ target, or else it is the previous block's last entry.
-                let index = self.table.index_lower_bound(user_key, seq).min(last_block);
-                let cursor = self.open_block(index)?;
+                let p = self.table.partition_for(user_key, seq).unwrap_or(last_partition).min(last_partition);
+                let index = self.index(p)?;
+                let i = index.lower_bound(user_key, seq).min(index.len().saturating_sub(1));
+                let cursor = self.open_block(p, index, i)?;
                 cursor.seek_le(user_key, seq)?;
                 if !cursor.valid() {
                     self.step_to_previous_block()?;
@@ -408,21 +487,31 @@ impl TableIter {
         }
     }
 
-    /// After the cursor ran off the end of its block: the next block's first entry.
+    /// After the cursor ran off the end of its block: the next block's first
+    /// entry (in the next partition after a partition's last block).
     fn step_to_next_block(&mut self) -> Result<()> {
         self.cursor = None;
-        let next = self.block_index + 1;
-        if next < self.table.handles.len() {
-            self.open_block(next)?.seek_first()?;
+        let Some((p, index, i)) = self.at.take() else { return Ok(()) };
+        if i + 1 < index.len() {
+            self.open_block(p, index, i + 1)?.seek_first()?;
+        } else if p + 1 < self.table.partition_count() {
+            let next = self.index(p + 1)?;
+            self.open_block(p + 1, next, 0)?.seek_first()?;
         }
         Ok(())
     }
 
-    /// After the cursor ran off the start of its block: the previous block's last entry.
+    /// After the cursor ran off the start of its block: the previous block's
+    /// last entry (in the previous partition after a partition's first).
     fn step_to_previous_block(&mut self) -> Result<()> {
         self.cursor = None;
-        if let Some(previous) = self.block_index.checked_sub(1) {
-            self.open_block(previous)?.seek_last()?;
+        let Some((p, index, i)) = self.at.take() else { return Ok(()) };
+        if let Some(previous) = i.checked_sub(1) {
+            self.open_block(p, index, previous)?.seek_last()?;
+        } else if let Some(q) = p.checked_sub(1) {
+            let index = self.index(q)?;
+            let last = index.len().saturating_sub(1);
+            self.open_block(q, index, last)?.seek_last()?;
         }
         Ok(())
     }
@@ -454,6 +543,7 @@ impl TableIter {
 impl EntryIter for TableIter {
     fn seek(&mut self, target: Option<(&[u8], u64)>) -> Result<()> {
         self.cursor = None;
+        self.at = None;
         let result = match self.direction {
             Direction::Forward => self.seek_forward(target),
             Direction::Reverse => self.seek_reverse(target),

@@ -1,6 +1,9 @@
-//! `TableWriter`: streams a table to storage. Each data block is appended
-//! (with its crc) as soon as it is full, so memory holds one data block, the
-//! index and one hash per distinct key, never the table.
+//! `TableWriter`: streams a format-2 table to storage. Each data block is
+//! appended (stored as `Options::compression` says) as soon as it is full;
+//! index and filter partitions are built alongside and written at `finish`,
+//! after the data, followed by the top index, properties and footer. Memory
+//! holds one data block, the partitions (a few percent of the data) and the
+//! hashes of the open partition's keys, never the table.
 //!
 //! The writer also projects the finished file's size exactly enough to give
 //! callers a true upper bound (`size_if_added`): the table caps are a product
@@ -11,50 +14,69 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::cmp::Ordering;
 
-use crate::coding;
 use crate::error::Result;
 use crate::key::{self, InternalKey, ValueKind, SEQ_MAX};
+use crate::options::Compression;
 use crate::storage::Storage;
 
 use super::block::{self, BlockBuilder};
 use super::bloom::{self, BloomBuilder};
 use super::footer::Footer;
-use super::{BlockHandle, Properties, TableInfo, BLOCK_TRAILER_SIZE, FOOTER_SIZE, HANDLE_SIZE, PROPERTIES_SIZE};
+use super::stored;
+use super::{BlockHandle, FormatVersion, Properties, TableInfo, FOOTER_SIZE, HANDLE_SIZE};
+
+const VERSION: FormatVersion = FormatVersion::NEWEST;
+/// The trailer after every block of the tables this writer makes.
+const TRAILER: u64 = stored::trailer_size(VERSION) as u64;
+/// A top-index value: the index partition's handle, then the filter's.
+const TOP_VALUE_SIZE: usize = 2 * HANDLE_SIZE;
 
 /// Everything the final size depends on, as numbers: the writer's state, or
 /// the empty state for `single_entry_table_size`.
 #[derive(Clone, Copy, Default)]
 struct SizeProjection {
-    /// Data blocks already appended, crcs included.
+    /// Data blocks already appended, trailers included.
     data_bytes_written: u64,
     /// The open data block.
     block_entry_bytes: u64,
     block_entry_count: u64,
-    /// Index entries of the appended data blocks.
+    /// Closed partitions: their index and filter blocks, trailers included,
+    /// and the top-index entries naming them.
+    closed_partition_bytes: u64,
+    top_entry_bytes: u64,
+    top_entry_count: u64,
+    /// The open partition: index entries of its appended data blocks, and
+    /// the distinct keys its filter holds.
     index_entry_bytes: u64,
     index_entry_count: u64,
-    distinct_keys: u64,
+    partition_keys: u64,
     bloom_bits_per_key: u32,
 }
 
 impl SizeProjection {
     /// The file size if an entry of these sizes were added and the table
     /// finished right after. Exact except that the entry is assumed to bring
-    /// a new distinct user key (the filter can only be smaller).
+    /// a new distinct user key (the filter can only be smaller) and its data
+    /// block to be stored as is (compression only ever stores it smaller).
     fn size_if_added(&self, key_len: usize, value_len: usize) -> u64 {
-        let crc = BLOCK_TRAILER_SIZE as u64;
-        // The entry joins the open block, which `finish` closes.
+        // The entry joins the open block, which `finish` closes...
         let block_entries = self.block_entry_bytes.saturating_add(block::entry_size(key_len, value_len));
         let data = self
             .data_bytes_written
             .saturating_add(block::block_size_for(block_entries, self.block_entry_count + 1))
-            .saturating_add(crc);
-        // That block's index entry: its last key (this one) and a handle.
+            .saturating_add(TRAILER);
+        // ...whose index entry (its last key: this one) joins the open
+        // partition, which `finish` closes, with its filter...
         let index_entries = self.index_entry_bytes.saturating_add(block::entry_size(key_len, HANDLE_SIZE));
-        let index = block::block_size_for(index_entries, self.index_entry_count + 1).saturating_add(crc);
-        let filter = bloom::filter_block_size(self.distinct_keys + 1, self.bloom_bits_per_key) as u64 + crc;
-        let properties = (PROPERTIES_SIZE + BLOCK_TRAILER_SIZE) as u64;
-        data.saturating_add(index).saturating_add(filter).saturating_add(properties).saturating_add(FOOTER_SIZE as u64)
+        let index = block::block_size_for(index_entries, self.index_entry_count + 1).saturating_add(TRAILER);
+        let filter = bloom::filter_block_size(self.partition_keys + 1, self.bloom_bits_per_key) as u64 + TRAILER;
+        // ...and the top index gains the partition's entry.
+        let top_entries = self.top_entry_bytes.saturating_add(block::entry_size(key_len, TOP_VALUE_SIZE));
+        let top = block::block_size_for(top_entries, self.top_entry_count + 1).saturating_add(TRAILER);
+        let properties = VERSION.properties_size() as u64 + TRAILER;
+        [self.closed_partition_bytes, index, filter, top, properties, FOOTER_SIZE as u64]
+            .into_iter()
+            .fold(data, u64::saturating_add)
     }
 }
 
@@ -71,16 +93,19 @@ struct FileSink<'a> {
     name: String,
     /// Bytes appended so far = the offset of the next block.
     offset: u64,
+    /// The stored form of the block being appended (reused).
+    scratch: Vec<u8>,
 }
 
 impl FileSink<'_> {
-    /// Appends `block` followed by its crc (pushed onto `block`, which the
-    /// caller resets) and returns the block's handle.
-    fn append_block(&mut self, block: &mut Vec<u8>) -> Result<BlockHandle> {
-        let handle = BlockHandle { offset: self.offset, size: coding::len_u32(block.len()) };
-        let crc = coding::crc32(block);
-        coding::put_u32(block, crc);
-        self.append(block)?;
+    /// Appends `block` in its stored form (compressed as `compression` says)
+    /// with its trailer, and returns the block's handle.
+    fn append_block(&mut self, block: &[u8], compression: Compression) -> Result<BlockHandle> {
+        stored::encode(block, compression, &mut self.scratch);
+        let stored_size = self.scratch.len() as u64 - TRAILER;
+        let handle = BlockHandle { offset: self.offset, size: crate::coding::len_u32(stored_size as usize) };
+        self.storage.append(&self.name, &self.scratch)?;
+        self.offset += self.scratch.len() as u64;
         Ok(handle)
     }
 
@@ -91,15 +116,30 @@ impl FileSink<'_> {
     }
 }
 
+/// A closed partition, kept until `finish` writes the metadata.
+struct Partition {
+    index: Vec<u8>,
+    filter: Vec<u8>,
+    /// Its last index entry's key and trailer: its top-index key.
+    last_key: Vec<u8>,
+    last_trailer: u64,
+}
+
 /// Writes one table to storage, block by block. After an error the table is
 /// unusable: drop the writer and remove the file.
 pub struct TableWriter<'a> {
     sink: FileSink<'a>,
     block_size: usize,
     bloom_bits_per_key: u32,
+    compression: Compression,
     block: BlockBuilder,
+    /// The open index partition and its filter.
     index: BlockBuilder,
     bloom: BloomBuilder,
+    partitions: Vec<Partition>,
+    /// `SizeProjection` figures of the closed partitions.
+    closed_partition_bytes: u64,
+    top_entry_bytes: u64,
     properties: Properties,
     smallest: Option<InternalKey>,
     /// The last entry added (buffers reused across adds).
@@ -112,16 +152,26 @@ pub struct TableWriter<'a> {
 
 impl<'a> TableWriter<'a> {
     /// Creates the file `name` (which must not exist).
-    pub fn create(storage: &'a dyn Storage, name: &str, block_size: usize, bloom_bits_per_key: u32) -> Result<Self> {
+    pub fn create(
+        storage: &'a dyn Storage,
+        name: &str,
+        block_size: usize,
+        bloom_bits_per_key: u32,
+        compression: Compression,
+    ) -> Result<Self> {
         storage.create(name)?;
         Ok(TableWriter {
-            sink: FileSink { storage, name: name.to_string(), offset: 0 },
+            sink: FileSink { storage, name: name.to_string(), offset: 0, scratch: Vec::new() },
             block_size,
             bloom_bits_per_key,
+            compression,
             block: BlockBuilder::default(),
             index: BlockBuilder::default(),
             bloom: BloomBuilder::default(),
-            properties: Properties::default(),
+            partitions: Vec::new(),
+            closed_partition_bytes: 0,
+            top_entry_bytes: 0,
+            properties: Properties { compression, ..Properties::default() },
             smallest: None,
             last_key: Vec::new(),
             last_seq: 0,
@@ -140,9 +190,12 @@ impl<'a> TableWriter<'a> {
             data_bytes_written: self.sink.offset,
             block_entry_bytes: self.block.entry_bytes(),
             block_entry_count: self.block.entry_count(),
+            closed_partition_bytes: self.closed_partition_bytes,
+            top_entry_bytes: self.top_entry_bytes,
+            top_entry_count: self.partitions.len() as u64,
             index_entry_bytes: self.index.entry_bytes(),
             index_entry_count: self.index.entry_count(),
-            distinct_keys: self.bloom.key_count(),
+            partition_keys: self.bloom.key_count(),
             bloom_bits_per_key: self.bloom_bits_per_key,
         }
     }
@@ -168,7 +221,9 @@ impl<'a> TableWriter<'a> {
             }
         };
         self.size_bound = self.size_if_added(user_key.len(), value.len());
-        if new_user_key {
+        // A key goes into the filter of every partition holding one of its
+        // versions: a partition just opened has none of the previous ones.
+        if new_user_key || self.bloom.key_count() == 0 {
             self.bloom.add_key(user_key);
         }
         self.block.add(user_key, key::pack_trailer(seq, kind), value);
@@ -191,28 +246,68 @@ impl<'a> TableWriter<'a> {
         self.last_kind = kind;
     }
 
-    /// Appends the open data block and records it in the index under its
-    /// last key.
+    fn last_trailer(&self) -> u64 {
+        key::pack_trailer(self.last_seq, self.last_kind)
+    }
+
+    /// Appends the open data block and records it in the open partition
+    /// under its last key; closes the partition once it is full.
     fn flush_block(&mut self) -> Result<()> {
-        let handle = self.sink.append_block(self.block.finish())?;
+        let handle = self.sink.append_block(self.block.finish(), self.compression)?;
         self.block.reset();
-        self.index.add(&self.last_key, key::pack_trailer(self.last_seq, self.last_kind), &handle.to_bytes());
+        self.index.add(&self.last_key, self.last_trailer(), &handle.to_bytes());
         self.properties.data_block_count += 1;
+        if self.index.encoded_size() >= self.block_size as u64 {
+            self.close_partition();
+        }
         Ok(())
     }
 
-    /// Writes the filter, index, properties and footer, and syncs the file.
-    /// At least one entry must have been added (asserted).
+    /// Finishes the open index partition and its filter (kept for `finish`).
+    fn close_partition(&mut self) {
+        let partition = Partition {
+            index: self.index.finish().clone(),
+            filter: self.bloom.finish(self.bloom_bits_per_key),
+            last_key: self.last_key.clone(),
+            last_trailer: self.last_trailer(),
+        };
+        self.index.reset();
+        self.bloom = BloomBuilder::default();
+        self.closed_partition_bytes += (partition.index.len() + partition.filter.len()) as u64 + 2 * TRAILER;
+        self.top_entry_bytes += block::entry_size(partition.last_key.len(), TOP_VALUE_SIZE);
+        self.partitions.push(partition);
+    }
+
+    /// Writes the filter and index partitions, the top index, properties and
+    /// footer, and syncs the file. At least one entry must have been added
+    /// (asserted).
     pub fn finish(mut self) -> Result<TableInfo> {
         let smallest = self.smallest.take().expect("a table holds at least one entry");
         if !self.block.is_empty() {
             self.flush_block()?;
         }
-        let filter = self.sink.append_block(&mut self.bloom.finish(self.bloom_bits_per_key))?;
-        let index = self.sink.append_block(self.index.finish())?;
+        if !self.index.is_empty() {
+            self.close_partition();
+        }
+        let partitions = core::mem::take(&mut self.partitions);
+        let filters_start = self.sink.offset;
+        let mut filters = Vec::with_capacity(partitions.len());
+        for partition in &partitions {
+            filters.push(self.sink.append_block(&partition.filter, Compression::None)?);
+        }
+        let mut top = BlockBuilder::default();
+        for (partition, filter) in partitions.iter().zip(filters) {
+            let index = self.sink.append_block(&partition.index, Compression::None)?;
+            let mut value = [0u8; TOP_VALUE_SIZE];
+            value[..HANDLE_SIZE].copy_from_slice(&index.to_bytes());
+            value[HANDLE_SIZE..].copy_from_slice(&filter.to_bytes());
+            top.add(&partition.last_key, partition.last_trailer, &value);
+        }
+        let top_index = self.sink.append_block(top.finish(), Compression::None)?;
         self.properties.check().expect("the writer's own properties are coherent");
-        let properties = self.sink.append_block(&mut self.properties.encode())?;
-        let footer = Footer { index, filter, properties };
+        let properties = self.sink.append_block(&self.properties.encode(VERSION), Compression::None)?;
+        let partition_count = crate::coding::len_u32(partitions.len());
+        let footer = Footer::V2 { top_index, filters_start, partitions: partition_count, properties };
         self.sink.append(&footer.encode())?;
         self.sink.storage.sync(&self.sink.name)?;
         let file_size = self.sink.offset;

@@ -60,8 +60,9 @@ fn rewrite_block(storage: &MemStorage, name: &str, handle: BlockHandle, change: 
             let start = handle.offset as usize;
             let end = start + handle.size as usize;
             change(&mut file[start..end]);
-            let crc = crate::coding::crc32(&file[start..end]);
-            file[end..end + BLOCK_TRAILER_SIZE].copy_from_slice(&crc.to_le_bytes());
+            // Format 2: the crc covers the block and its kind byte.
+            let crc = crate::coding::crc32(&file[start..end + 1]);
+            file[end + 1..end + 5].copy_from_slice(&crc.to_le_bytes());
         })
         .unwrap();
 }
@@ -75,7 +76,8 @@ fn crc_valid_inconsistencies_are_corruption() {
     type Damage = fn(&MemStorage, &str, &TableInspection);
     let damages: [(&str, Damage); 4] = [
         ("properties disagree", |storage, name, inspection| {
-            let properties = BlockHandle { offset: inspection.index_handle.end_with_crc().unwrap(), size: 56 };
+            let end = inspection.index_handle.end_with_trailer(FormatVersion::V2).unwrap();
+            let properties = BlockHandle { offset: end, size: 64 };
             rewrite_block(storage, name, properties, |block| block[0] += 1);
         }),
         ("unknown value kind", |storage, name, inspection| {
@@ -97,8 +99,9 @@ fn crc_valid_inconsistencies_are_corruption() {
                 block[last + 2 + 8 + key_len - 1] ^= 0x01;
             });
         }),
-        ("handles do not tile", |storage, name, inspection| {
-            // The first index entry's handle size is the last 4 bytes of its value.
+        ("do not tile", |storage, name, inspection| {
+            // The top index's first entry: the size of its index partition's
+            // handle follows the key and the handle's offset.
             let first_key_len = inspection.blocks[0].last_key.len();
             rewrite_block(storage, name, inspection.index_handle, |block| block[2 + 8 + first_key_len + 8] ^= 0x01);
         }),
@@ -109,7 +112,8 @@ fn crc_valid_inconsistencies_are_corruption() {
         let entries: Vec<ModelEntry> = (0..30u32)
             .map(|i| (format!("key{i:03}").into_bytes(), 100 - u64::from(i), ValueKind::Put, vec![1; 20]))
             .collect();
-        let info = write_table(&*storage, "000001.sst", &entries, 64);
+        // Stored as is, so the damage below edits entries directly.
+        let info = write_table_with(&*storage, "000001.sst", &entries, 64, Compression::None);
         let inspection = open(&*storage, "000001.sst", 1).inspect(&*storage).unwrap();
         damage(&storage, "000001.sst", &inspection);
         let result = read_everything(&storage, "000001.sst", info.file_size, &entries);
@@ -148,13 +152,13 @@ fn another_format_version_is_unsupported() {
     storage
         .with_file_mut("000001.sst", |file| {
             let footer = &mut file[footer_start..];
-            footer[36..40].copy_from_slice(&2u32.to_le_bytes());
+            footer[36..40].copy_from_slice(&3u32.to_le_bytes());
             let crc = crate::coding::crc32(&footer[..40]);
             footer[40..44].copy_from_slice(&crc.to_le_bytes());
         })
         .unwrap();
     assert_eq!(
         Table::open(&storage, "000001.sst", 1, info.file_size).err(),
-        Some(Error::UnsupportedFormat { file: "000001.sst".into(), found: 2, supported: TABLE_FORMAT_VERSION })
+        Some(Error::UnsupportedFormat { file: "000001.sst".into(), found: 3, supported: 2 })
     );
 }

@@ -72,9 +72,19 @@ fn sort_model(entries: &mut [ModelEntry]) {
     entries.sort_by(|a, b| key::compare(&a.0, a.1, &b.0, b.1));
 }
 
-/// Writes `entries` as table `name`, checking `size_if_added` on the way.
+/// Writes `entries` as table `name` (LZ4-compressed), checking `size_if_added` on the way.
 fn write_table(storage: &dyn Storage, name: &str, entries: &[ModelEntry], block_size: usize) -> TableInfo {
-    let mut writer = TableWriter::create(storage, name, block_size, 10).unwrap();
+    write_table_with(storage, name, entries, block_size, Compression::Lz4)
+}
+
+fn write_table_with(
+    storage: &dyn Storage,
+    name: &str,
+    entries: &[ModelEntry],
+    block_size: usize,
+    compression: Compression,
+) -> TableInfo {
+    let mut writer = TableWriter::create(storage, name, block_size, 10, compression).unwrap();
     let mut bound = 0;
     for (user_key, seq, kind, value) in entries {
         bound = writer.size_if_added(user_key.len(), value.len());
@@ -148,10 +158,18 @@ fn probe_targets(entries: &[ModelEntry]) -> Vec<(Vec<u8>, u64)> {
     targets
 }
 
+/// What `Table::get` answered, as the model's `Option` (a filtered key is absent).
+fn found(lookup: Lookup) -> Option<Found> {
+    match lookup {
+        Lookup::Found(found) => Some(found),
+        Lookup::Absent | Lookup::Filtered => None,
+    }
+}
+
 fn check_gets(table: &Table, storage: &dyn Storage, cache: &BlockCache, entries: &[ModelEntry]) -> Result<(), Error> {
     for (user_key, snapshot) in probe_targets(entries) {
-        let found = table.get(storage, cache, &user_key, snapshot)?;
-        assert_eq!(found, model_get(entries, &user_key, snapshot), "get({user_key:?}, {snapshot})");
+        let got = found(table.get(storage, cache, &user_key, snapshot)?);
+        assert_eq!(got, model_get(entries, &user_key, snapshot), "get({user_key:?}, {snapshot})");
     }
     Ok(())
 }
@@ -165,14 +183,16 @@ fn random_tables_round_trip() {
     let storage = Arc::new(MemStorage::new());
     let cache = Arc::new(BlockCache::new(1 << 16));
     let mut number = 0;
-    for block_size in [64, 100, 256, 1024, 4096] {
+    for (block_size, compression) in
+        (0..10).map(|i| ([64, 100, 256, 1024, 4096][i % 5], [Compression::None, Compression::Lz4][i / 5]))
+    {
         for seed in 0..4u64 {
             number += 1;
             let mut rng = Rng::new(seed * 1000 + block_size as u64);
             let user_keys = [1, 7, 60, 300][seed as usize];
             let entries = random_entries(&mut rng, user_keys);
             let name = format!("{number:06}.sst");
-            let info = write_table(&*storage, &name, &entries, block_size);
+            let info = write_table_with(&*storage, &name, &entries, block_size, compression);
             let first = entries.first().unwrap();
             let last = entries.last().unwrap();
             assert_eq!(info.smallest, InternalKey::new(first.0.clone(), first.1, first.2));
@@ -191,7 +211,6 @@ fn random_tables_round_trip() {
             reversed.reverse();
             assert_eq!(scan(&table, &storage, &cache, Direction::Reverse).unwrap(), reversed);
             check_gets(&table, &*storage, &cache, &entries).unwrap();
-            assert!(entries.iter().all(|e| table.may_contain(&e.0)), "bloom false negative");
 
             let inspection = table.inspect(&*storage).unwrap();
             let inspected: Vec<ModelEntry> =
@@ -204,6 +223,11 @@ fn random_tables_round_trip() {
             if block_size == 64 && entries.len() > 1 {
                 assert!(inspection.blocks.len() > 1, "small blocks split the table");
             }
+            if block_size <= 100 && entries.len() > 40 {
+                assert!(inspection.partitions > 1, "small blocks split the index into partitions");
+            }
+            assert_eq!(inspection.format, 2);
+            assert_eq!(inspection.properties.compression, compression);
         }
     }
 }
@@ -260,8 +284,8 @@ fn index_search_is_exact_for_prefix_heavy_keys() {
             .unwrap_or(entries.len());
         forward.seek(Some((&target_key, target_seq))).unwrap();
         assert_eq!(drain(&mut forward).unwrap(), entries[from..], "seek {target_key:?}@{target_seq}");
-        let found = table.get(&*storage, &cache, &target_key, target_seq).unwrap();
-        assert_eq!(found, model_get(&entries, &target_key, target_seq), "get {target_key:?}@{target_seq}");
+        let got = found(table.get(&*storage, &cache, &target_key, target_seq).unwrap());
+        assert_eq!(got, model_get(&entries, &target_key, target_seq), "get {target_key:?}@{target_seq}");
     }
 }
 
@@ -333,15 +357,26 @@ fn table_bloom_filter_has_no_false_negatives() {
     keys.sort();
     keys.dedup();
     let entries: Vec<ModelEntry> = keys.iter().map(|k| (k.clone(), 1, ValueKind::Put, Vec::new())).collect();
-    write_table(&storage, "000001.sst", &entries, 4096);
+    write_table(&storage, "000001.sst", &entries, 256);
     let table = open(&storage, "000001.sst", 1);
-    assert!(keys.iter().all(|k| table.may_contain(k)));
-    let absent: Vec<Vec<u8>> = (0..10_000).map(|_| format!("absent-{}", rng.next_u64()).into_bytes()).collect();
-    let false_positives = absent.iter().filter(|k| table.may_contain(k)).count();
-    assert!(false_positives < 200, "{false_positives} false positives in 10,000");
-    let filter = table.inspect(&storage).unwrap().filter;
-    assert_eq!(filter.probes, 7);
-    assert_eq!(filter.bytes as usize, (keys.len() * 10).div_ceil(8));
+    let cache = BlockCache::new(1 << 20);
+    let filtered = |key: &[u8]| table.get(&storage, &cache, key, SEQ_MAX).unwrap() == Lookup::Filtered;
+    assert!(!keys.iter().any(|k| filtered(k)), "no present key is filtered out");
+    // Absent keys inside the table's key range, so each reaches a filter.
+    let absent: Vec<Vec<u8>> = (0..10_000).map(|_| rng.next_u64().to_be_bytes().to_vec()).collect();
+    let passed = absent.iter().filter(|k| keys.binary_search(k).is_err() && !filtered(k)).count();
+    assert!(passed < 200, "{passed} false positives in 10,000");
+    let inspection = table.inspect(&storage).unwrap();
+    assert_eq!(inspection.filter.probes, 7);
+    // Each partition's filter is sized for its own keys: together about the whole table's.
+    let whole = (keys.len() * 10).div_ceil(8);
+    let partitions = inspection.partitions as usize;
+    assert!(partitions > 1, "a 10,000-key table has several partitions");
+    assert!(
+        (whole..=whole + 9 * partitions).contains(&(inspection.filter.bytes as usize)),
+        "{}",
+        inspection.filter.bytes
+    );
 }
 
 /// Goal: gets go through the block cache: repeated gets hit it, the cache
@@ -361,7 +396,9 @@ fn gets_use_the_block_cache() {
     assert!(small.hits() > 0 && small.misses() > 0);
     let large = BlockCache::new(1 << 20);
     check_gets(&table, &storage, &large, &entries).unwrap();
-    assert_eq!(large.misses(), blocks, "each block is read once, then served from the cache");
+    let partitions = u64::from(table.inspect(&storage).unwrap().partitions);
+    // Each data block, index partition and filter partition is read once.
+    assert_eq!(large.misses(), blocks + 2 * partitions, "each block is read once, then served from the cache");
     let none = BlockCache::new(0);
     check_gets(&table, &storage, &none, &entries).unwrap();
     assert_eq!((none.hits(), none.used_bytes()), (0, 0));
@@ -372,7 +409,7 @@ fn gets_use_the_block_cache() {
 #[should_panic(expected = "strictly increase")]
 fn writer_rejects_out_of_order_entries() {
     let storage = MemStorage::new();
-    let mut writer = TableWriter::create(&storage, "000001.sst", 4096, 10).unwrap();
+    let mut writer = TableWriter::create(&storage, "000001.sst", 4096, 10, Compression::None).unwrap();
     writer.add(b"b", 5, ValueKind::Put, b"").unwrap();
     writer.add(b"b", 6, ValueKind::Put, b"").unwrap();
 }
@@ -382,7 +419,7 @@ fn writer_rejects_out_of_order_entries() {
 #[should_panic(expected = "at least one entry")]
 fn writer_rejects_an_empty_table() {
     let storage = MemStorage::new();
-    let _ = TableWriter::create(&storage, "000001.sst", 4096, 10).unwrap().finish();
+    let _ = TableWriter::create(&storage, "000001.sst", 4096, 10, Compression::None).unwrap().finish();
 }
 
 /// Not a test of behaviour: a rough native `get` throughput figure for a
@@ -410,7 +447,8 @@ fn get_throughput() {
         let mut found = 0;
         for _ in 0..rounds {
             let i = rng.below(entries.len() as u64) as usize;
-            found += usize::from(table.get(&storage, &cache, &entries[i].0, SEQ_MAX).unwrap().is_some());
+            found +=
+                usize::from(matches!(table.get(&storage, &cache, &entries[i].0, SEQ_MAX).unwrap(), Lookup::Found(_)));
         }
         let elapsed = start.elapsed();
         assert_eq!(found, rounds);
