@@ -90,6 +90,15 @@ pub struct Stats {
     pub read_amplification: f64,
     pub block_cache_hits: u64,
     pub block_cache_misses: u64,
+    /// Memory the engine holds beside the memtables: the block cache's
+    /// contents (data blocks, index and filter partitions; at most
+    /// `block_cache_capacity_bytes`), and what open tables keep outside it
+    /// (format 2: each table's top index; format 1: its whole index and
+    /// filter) for `open_tables` tables.
+    pub block_cache_bytes: u64,
+    pub block_cache_capacity_bytes: u64,
+    pub open_tables: u64,
+    pub table_memory_bytes: u64,
     /// WAL torn tails truncated since open.
     pub wal_tail_truncations: u64,
     /// Writes that waited for background flushes or compactions to catch up

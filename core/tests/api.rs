@@ -290,3 +290,38 @@ fn a_recorded_notice_follows_the_open_in_the_event_feed() {
     );
     assert_eq!(db.health().status, lsmkv::HealthStatus::Ok, "a notice is information, not a failure");
 }
+
+/// Memory is bounded by configuration: an open table keeps only its top
+/// index outside the block cache (format 2), and the cache never holds more
+/// than its capacity, whatever the data's size.
+#[test]
+fn memory_beside_the_cache_stays_small() {
+    let options = Options {
+        memtable_max_bytes: 1 << 20,
+        sstable_max_bytes: 1 << 20,
+        block_cache_bytes: 64 << 10,
+        background_work: false,
+        value_size_max: 1024,
+        key_size_max: 64,
+        ..Options::production()
+    };
+    let (_, db) = open(options);
+    let mut rng = lsmkv::testing::Rng::new(5);
+    for i in 0..40_000u32 {
+        db.put(format!("key{i:08}").as_bytes(), &rng.bytes(80)).unwrap();
+    }
+    db.compact().unwrap();
+    for i in (0..40_000u32).step_by(7) {
+        assert!(db.get(format!("key{i:08}").as_bytes()).unwrap().is_some());
+    }
+    let stats = db.stats();
+    let data: u64 = stats.levels.iter().map(|l| l.bytes).sum();
+    assert!(stats.open_tables >= 3, "several tables were read: {}", stats.open_tables);
+    assert!(stats.block_cache_bytes <= stats.block_cache_capacity_bytes);
+    assert_eq!(stats.block_cache_capacity_bytes, 64 << 10);
+    assert!(
+        stats.table_memory_bytes * 100 < data,
+        "{} bytes beside the cache for {data} of tables",
+        stats.table_memory_bytes
+    );
+}

@@ -59,6 +59,7 @@ impl DbInner {
         let user = load(&c.user_bytes_written);
         let written = self.storage.bytes_appended();
         let gets = load(&c.gets);
+        let (open_tables, table_memory) = self.tables.memory();
         let probed = load(&c.tables_probed);
         Stats {
             memtable_entries: view.mem.entries(),
@@ -86,6 +87,10 @@ impl DbInner {
             read_amplification: if gets == 0 { 0.0 } else { probed as f64 / gets as f64 },
             block_cache_hits: self.tables.blocks.hits(),
             block_cache_misses: self.tables.blocks.misses(),
+            block_cache_bytes: self.tables.blocks.used_bytes() as u64,
+            block_cache_capacity_bytes: self.tables.blocks.capacity_bytes() as u64,
+            open_tables: open_tables as u64,
+            table_memory_bytes: table_memory as u64,
             wal_tail_truncations: load(&c.wal_tail_truncations),
             write_stalls: load(&c.write_stalls),
             write_stall_micros: load(&c.write_stall_micros),

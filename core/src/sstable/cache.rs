@@ -78,13 +78,11 @@ impl BlockCache {
         self.state.lock().misses
     }
 
-    #[cfg(test)]
     pub fn capacity_bytes(&self) -> usize {
         self.capacity_bytes
     }
 
     /// Bytes of block data held now (never more than the capacity).
-    #[cfg(test)]
     pub fn used_bytes(&self) -> usize {
         self.state.lock().used_bytes
     }

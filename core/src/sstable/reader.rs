@@ -133,6 +133,15 @@ impl Table {
         Ok(Table { name: file, number, file_size, version, properties, data_end, layout })
     }
 
+    /// Bytes this open table holds in memory outside the block cache.
+    pub fn memory_bytes(&self) -> usize {
+        let layout = match &self.layout {
+            Layout::Whole { index, filter, .. } => index.size_bytes() + filter.size_bytes(),
+            Layout::Partitioned { top, .. } => top.size_bytes(),
+        };
+        core::mem::size_of::<Table>() + self.name.len() + layout
+    }
+
     #[cfg(test)]
     pub fn properties(&self) -> &Properties {
         &self.properties

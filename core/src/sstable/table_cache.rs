@@ -36,6 +36,12 @@ impl TableCache {
         Ok(table)
     }
 
+    /// How many tables are open, and the bytes they hold outside the block cache.
+    pub fn memory(&self) -> (usize, usize) {
+        let open = self.open.lock();
+        (open.len(), open.values().map(|table| table.memory_bytes()).sum())
+    }
+
     /// Forgets a table whose file is being removed, and its cached blocks.
     pub fn evict(&self, number: u64) {
         self.open.lock().remove(&number);
