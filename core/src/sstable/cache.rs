@@ -3,9 +3,10 @@
 //! evicted by CLOCK (a cheap LRU approximation: a hit only sets a bit, so
 //! the hot path does no reordering under the lock).
 
-use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+
+use hashbrown::HashMap;
 
 use crate::sync::Mutex;
 
@@ -36,6 +37,11 @@ impl Cached {
 /// reused, so a key never names two different blocks.
 type CacheKey = (u64, u64);
 
+/// Bytes of capacity per shard, at least: a cache of 64 MiB has 16 shards, a
+/// small one (the teaching preset's, tests') a single shard.
+const SHARD_BYTES_MIN: usize = 1 << 20;
+const SHARDS_MAX: usize = 16;
+
 /// One slot of the clock.
 struct Slot {
     key: CacheKey,
@@ -46,7 +52,7 @@ struct Slot {
 
 #[derive(Default)]
 struct ClockState {
-    map: BTreeMap<CacheKey, usize>,
+    map: HashMap<CacheKey, usize>,
     /// `None` marks a free slot (listed in `free`).
     slots: Vec<Option<Slot>>,
     free: Vec<usize>,
@@ -56,58 +62,79 @@ struct ClockState {
     misses: u64,
 }
 
-/// Cache of decoded data blocks shared by all tables, bounded in bytes.
+/// Cache of parsed blocks shared by all tables, bounded in bytes. It is
+/// split into shards by key, each a CLOCK of its own under its own lock, so
+/// readers and the background thread rarely wait for one another.
 pub struct BlockCache {
     capacity_bytes: usize,
-    state: Mutex<ClockState>,
+    shards: Vec<Mutex<ClockState>>,
 }
 
 impl BlockCache {
-    /// A cache holding up to `capacity_bytes` of block data (0: caches nothing).
+    /// A cache holding up to `capacity_bytes` of blocks (0: caches nothing).
     pub fn new(capacity_bytes: usize) -> Self {
-        BlockCache { capacity_bytes, state: Mutex::new(ClockState::default()) }
+        let count = (capacity_bytes / SHARD_BYTES_MIN).clamp(1, SHARDS_MAX);
+        BlockCache { capacity_bytes, shards: (0..count).map(|_| Mutex::new(ClockState::default())).collect() }
+    }
+
+    fn shard_capacity(&self) -> usize {
+        self.capacity_bytes / self.shards.len()
+    }
+
+    fn shard(&self, key: CacheKey) -> &Mutex<ClockState> {
+        // Consecutive blocks of a table land in different shards.
+        let mixed = (key.0.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ (key.1 >> 6)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        let index = (mixed >> 32) as usize % self.shards.len();
+        self.shards.get(index).unwrap_or(&self.shards[0])
+    }
+
+    fn sum(&self, field: impl Fn(&ClockState) -> u64) -> u64 {
+        self.shards.iter().map(|shard| field(&shard.lock())).sum()
     }
 
     /// Lookups that found their block.
     pub fn hits(&self) -> u64 {
-        self.state.lock().hits
+        self.sum(|s| s.hits)
     }
 
     /// Lookups that did not (each is followed by a read from storage).
     pub fn misses(&self) -> u64 {
-        self.state.lock().misses
+        self.sum(|s| s.misses)
     }
 
     pub fn capacity_bytes(&self) -> usize {
         self.capacity_bytes
     }
 
-    /// Bytes of block data held now (never more than the capacity).
+    /// Bytes of blocks held now (never more than the capacity).
     pub fn used_bytes(&self) -> usize {
-        self.state.lock().used_bytes
+        self.sum(|s| s.used_bytes as u64) as usize
     }
 
     /// Blocks held now.
     #[cfg(test)]
     pub fn block_count(&self) -> usize {
-        self.state.lock().map.len()
+        self.sum(|s| s.map.len() as u64) as usize
     }
 
     /// Drops every block of table `table` (for example once its file is
     /// deleted), instead of waiting for the clock to age them out.
     pub fn forget_table(&self, table: u64) {
-        let mut state = self.state.lock();
-        let keys: Vec<CacheKey> = state.map.range((table, 0)..=(table, u64::MAX)).map(|(key, _)| *key).collect();
-        for key in keys {
-            state.remove(key);
+        for shard in &self.shards {
+            let mut state = shard.lock();
+            let keys: Vec<CacheKey> = state.map.keys().filter(|key| key.0 == table).copied().collect();
+            for key in keys {
+                state.remove(key);
+            }
         }
     }
 
     /// The cached block, counting a hit or a miss.
     pub(crate) fn lookup(&self, table: u64, offset: u64) -> Option<Cached> {
-        let mut state = self.state.lock();
+        let key = (table, offset);
+        let mut state = self.shard(key).lock();
         let state = &mut *state;
-        let found = state.map.get(&(table, offset)).and_then(|&slot| state.slots.get_mut(slot)?.as_mut());
+        let found = state.map.get(&key).and_then(|&slot| state.slots.get_mut(slot)?.as_mut());
         match found {
             Some(slot) => {
                 slot.referenced = true;
@@ -122,19 +149,20 @@ impl BlockCache {
         }
     }
 
-    /// Caches a block just read, evicting others to stay within capacity. A
-    /// block larger than the whole cache is not cached.
+    /// Caches a block just read, evicting others of its shard to stay within
+    /// capacity. A block larger than a shard is not cached.
     pub(crate) fn insert(&self, table: u64, offset: u64, block: Cached) {
         let charge = block.size_bytes();
-        if charge > self.capacity_bytes {
+        let capacity = self.shard_capacity();
+        if charge > capacity {
             return;
         }
-        let mut state = self.state.lock();
         let key = (table, offset);
+        let mut state = self.shard(key).lock();
         if state.map.contains_key(&key) {
             return; // another reader cached it first; keep one copy
         }
-        while state.used_bytes + charge > self.capacity_bytes {
+        while state.used_bytes + charge > capacity {
             state.evict_one();
         }
         let slot = Slot { key, block, referenced: false };
@@ -150,7 +178,7 @@ impl BlockCache {
         };
         state.map.insert(key, index);
         state.used_bytes += charge;
-        debug_assert!(state.used_bytes <= self.capacity_bytes);
+        debug_assert!(state.used_bytes <= capacity);
     }
 }
 
