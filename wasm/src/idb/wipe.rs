@@ -32,12 +32,12 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
-use crate::error::JsResult;
-use crate::slots::directory_name;
+use crate::js::error::JsResult;
+use crate::opfs::slots::directory_name;
 
 const MARKERS: &str = "lsmkv-idb-markers";
 
-#[wasm_bindgen(module = "/js/opfs.js")]
+#[wasm_bindgen(module = "/js/opfs-files.js")]
 extern "C" {
     /// `action`: 'check' | 'create' | 'remove'. Resolves to whether the
     /// marker exists (or existed), or `null` without OPFS.
@@ -150,7 +150,7 @@ impl Wipe {
     /// Dispatches `lsmkv-wipe` and warns on the console, if a wipe was found.
     pub fn announce(&self) {
         if let Some(report) = &self.detected {
-            if let Ok(detail) = crate::report::to_js(report) {
+            if let Ok(detail) = crate::js::report::to_js(report) {
                 lsmkv_announce_wipe(&detail);
             }
         }

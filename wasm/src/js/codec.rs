@@ -23,7 +23,51 @@ use js_sys::{Array, Object, Uint8Array, JSON};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use crate::error::{code, describe_js, JsFailure, JsResult};
+use crate::js::error::{code, describe_js, JsFailure, JsResult};
+
+#[wasm_bindgen(inline_js = r#"
+const lsmkvDecoder = new TextDecoder('utf-8');
+function lsmkvText(bytes, start, end) {
+  // Short ASCII (most keys): String.fromCharCode is several times faster
+  // than a TextDecoder call on a subarray.
+  if (end - start <= 64) {
+    const codes = new Array(end - start);
+    for (let i = start; i < end; i++) {
+      const c = bytes[i];
+      if (c > 0x7f) return lsmkvDecoder.decode(bytes.subarray(start, end));
+      codes[i - start] = c;
+    }
+    return String.fromCharCode.apply(null, codes);
+  }
+  return lsmkvDecoder.decode(bytes.subarray(start, end));
+}
+
+// [key, value] pairs from one buffer: entry i is the key bytes up to
+// ends[2i], then the stored value (tag byte + payload) up to ends[2i + 1].
+// flags[i] & 1: the key comes back as a string. `bytes` is a view of wasm
+// memory, valid during this call only: everything returned is copied.
+export function lsmkv_entries(bytes, ends, flags) {
+  const out = new Array(flags.length);
+  let at = 0;
+  for (let i = 0; i < flags.length; i++) {
+    const keyEnd = ends[2 * i], valueEnd = ends[2 * i + 1];
+    const key = flags[i] & 1 ? lsmkvText(bytes, at, keyEnd) : bytes.slice(at, keyEnd);
+    const tag = bytes[keyEnd];
+    const value = tag === 0 ? bytes.slice(keyEnd + 1, valueEnd)
+      : tag === 1 ? lsmkvText(bytes, keyEnd + 1, valueEnd)
+      : JSON.parse(lsmkvText(bytes, keyEnd + 1, valueEnd));
+    out[i] = [key, value];
+    at = valueEnd;
+  }
+  return out;
+}
+"#)]
+extern "C" {
+    /// `[key, value][]` from entries laid out by `entries_to_js`; throws
+    /// only if a JSON value does not parse.
+    #[wasm_bindgen(catch)]
+    fn lsmkv_entries(bytes: &[u8], ends: &[u32], flags: &[u8]) -> Result<JsValue, JsValue>;
+}
 
 /// Value tags (shared with lsmkv-server). DO NOT RENUMBER: they are stored with every value.
 pub use lsmkv::report::ValueTag;
@@ -159,7 +203,7 @@ pub fn entries_to_js<K: AsRef<[u8]>, V: AsRef<[u8]>>(entries: &[(K, V)], encodin
         ends.push(bytes.len() as u32);
         flags.push(u8::from(key_is_text));
     }
-    crate::glue::lsmkv_entries(&bytes, &ends, &flags)
+    lsmkv_entries(&bytes, &ends, &flags)
         .map_err(|_| JsFailure::new(code::CORRUPTION, "stored JSON value does not parse"))
 }
 
