@@ -1,4 +1,4 @@
-//! The OPFS backend: the slot pool (`slots.rs`) over OPFS
+//! The OPFS backend: the slot pool (`slots.rs`, beside this file) over OPFS
 //! `FileSystemSyncAccessHandle`s, inside a dedicated worker.
 //!
 //! Reads, appends, truncates and flushes are synchronous calls on open

@@ -8,28 +8,14 @@
 //! all. The engine calls `Storage` synchronously, so every name-level
 //! operation must happen inside files that are already open. The backend
 //! keeps a pool of open slot files with spare free slots (topped up
-//! asynchronously between calls, see `opfs.rs`), and this module maps the
+//! asynchronously between calls, see `backend.rs`), and this module maps the
 //! engine's flat namespace onto them. (SQLite's `opfs-sahpool` VFS makes the
 //! same choice for the same reason.)
 //!
 //! # Slot file layout
 //!
-//! ```text
-//! 0       2048      4096                         size
-//! | copy 0 | copy 1 | data: the logical file's bytes |
-//! ```
-//!
-//! Each header copy is `magic "LSMKVSLT" | version u16 | flags u16 |
-//! generation u64 | name length u16 | name | crc32 u32` (little-endian; the
-//! CRC covers everything before it). A copy is valid if its magic, length
-//! and CRC check. The slot's state is its valid copy with the highest
-//! generation; a slot with no valid copy is free. Flags bit 0 set means the
-//! slot holds the named file; clear means free. A free slot's data is empty.
-//!
-//! Generations are unique across the pool and only grow (the next one is one
-//! more than any seen at load). Two slots may claim the same name only after
-//! a crash in the middle of a rename; the higher generation wins and the
-//! other slot is freed at load.
+//! A 4 KiB header of two checksummed copies, then the logical file's bytes:
+//! `slots/header.rs` has it byte by byte.
 //!
 //! # Operations, and what a crash at any instant leaves
 //!
@@ -65,22 +51,18 @@
 //! switch), but the design is general and the conformance suite checks it.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
 
-use lsmkv::{Error, IoKind, Result, Storage};
+use lsmkv::{Error, IoKind, Result};
 
-/// Bytes before a slot's data: two header copies.
-pub const HEADER_SIZE: u64 = 4096;
-/// Bytes reserved for each header copy.
-const COPY_SIZE: u64 = 2048;
-const MAGIC: &[u8; 8] = b"LSMKVSLT";
-/// Slot header format version. A newer one is refused, not misread.
-pub const SLOT_FORMAT_VERSION: u16 = 1;
-const FLAG_IN_USE: u16 = 1;
-/// Fixed header fields before the name: magic, version, flags, generation, name length.
-const FIXED: usize = 8 + 2 + 2 + 8 + 2;
-/// Longest logical file name (bytes). Engine names are under 32.
-pub const NAME_MAX: usize = 1024;
+mod header;
+mod storage;
+
+#[cfg(test)]
+use header::crc32;
+use header::COPY_SIZE;
+pub use header::{decode_header, encode_header, Copy, Header, HEADER_SIZE, NAME_MAX, SLOT_FORMAT_VERSION};
+pub use storage::PoolStorage;
+
 /// Appended bytes kept in memory per file before they are written out.
 pub const APPEND_BUFFER_MAX: usize = 1 << 20;
 
@@ -112,75 +94,6 @@ pub trait SlotFile {
     fn truncate(&self, size: u64) -> IoResult<()>;
     /// Makes every earlier write and truncate of this file durable.
     fn flush(&self) -> IoResult<()>;
-}
-
-/// What one header copy says.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Header {
-    pub generation: u64,
-    /// `Some(name)`: the slot holds that file; `None`: free.
-    pub name: Option<String>,
-}
-
-/// The result of reading one header copy.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Copy {
-    Valid(Header),
-    /// Never written, torn, or not a header: ignored.
-    Invalid,
-    /// A header of a newer format: the store must not be opened.
-    NewerVersion(u16),
-}
-
-pub fn encode_header(header: &Header) -> Vec<u8> {
-    let name = header.name.as_deref().unwrap_or("");
-    let mut out = Vec::with_capacity(FIXED + name.len() + 4);
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&SLOT_FORMAT_VERSION.to_le_bytes());
-    let flags = if header.name.is_some() { FLAG_IN_USE } else { 0 };
-    out.extend_from_slice(&flags.to_le_bytes());
-    out.extend_from_slice(&header.generation.to_le_bytes());
-    out.extend_from_slice(&(name.len() as u16).to_le_bytes());
-    out.extend_from_slice(name.as_bytes());
-    let crc = crc32(&out);
-    out.extend_from_slice(&crc.to_le_bytes());
-    debug_assert!(out.len() as u64 <= COPY_SIZE);
-    out
-}
-
-pub fn decode_header(bytes: &[u8]) -> Copy {
-    if bytes.len() < FIXED + 4 || &bytes[..8] != MAGIC {
-        return Copy::Invalid;
-    }
-    let u16_at = |i: usize| u16::from_le_bytes([bytes[i], bytes[i + 1]]);
-    let version = u16_at(8);
-    let flags = u16_at(10);
-    let generation = u64::from_le_bytes(bytes[12..20].try_into().expect("8 bytes"));
-    let name_len = u16_at(20) as usize;
-    let end = FIXED + name_len;
-    if name_len > NAME_MAX || bytes.len() < end + 4 {
-        return Copy::Invalid;
-    }
-    let stored = u32::from_le_bytes(bytes[end..end + 4].try_into().expect("4 bytes"));
-    // Generations count up from 1; the last one is never written (no
-    // generation could follow it).
-    if crc32(&bytes[..end]) != stored || generation == u64::MAX {
-        return Copy::Invalid;
-    }
-    if version > SLOT_FORMAT_VERSION {
-        return Copy::NewerVersion(version);
-    }
-    let name = match std::str::from_utf8(&bytes[FIXED..end]) {
-        Ok(name) if flags & FLAG_IN_USE != 0 => Some(name.to_string()),
-        Ok(_) => None,
-        Err(_) => return Copy::Invalid,
-    };
-    Copy::Valid(Header { generation, name })
-}
-
-/// CRC-32 (IEEE), the checksum the engine's own formats use.
-fn crc32(bytes: &[u8]) -> u32 {
-    crc32fast::hash(bytes)
 }
 
 struct Slot<F> {
@@ -635,59 +548,6 @@ fn write_exact<F: SlotFile>(file: &F, at: u64, data: &[u8]) -> IoResult<()> {
         done += n;
     }
     Ok(())
-}
-
-/// The pool as the engine's `Storage`. One lock around the pool: every
-/// call is a few synchronous I/O calls.
-pub struct PoolStorage<F> {
-    pool: Mutex<Pool<F>>,
-}
-
-impl<F: SlotFile> PoolStorage<F> {
-    pub fn new(pool: Pool<F>) -> Self {
-        PoolStorage { pool: Mutex::new(pool) }
-    }
-
-    /// Runs `f` on the pool (for the backend: top-ups, counters, close).
-    pub fn with<T>(&self, f: impl FnOnce(&mut Pool<F>) -> T) -> T {
-        // A panic while holding the lock is a bug that aborts on wasm;
-        // natively, keep going with the data as it is.
-        let mut pool = self.pool.lock().unwrap_or_else(|e| e.into_inner());
-        f(&mut pool)
-    }
-}
-
-impl<F: SlotFile + Send> Storage for PoolStorage<F> {
-    fn create(&self, name: &str) -> Result<()> {
-        self.with(|p| p.create(name))
-    }
-    fn append(&self, name: &str, data: &[u8]) -> Result<()> {
-        self.with(|p| p.append(name, data))
-    }
-    fn read_at(&self, name: &str, offset: u64, buf: &mut [u8]) -> Result<()> {
-        self.with(|p| p.read_at(name, offset, buf))
-    }
-    fn len(&self, name: &str) -> Result<u64> {
-        self.with(|p| p.len(name))
-    }
-    fn sync(&self, name: &str) -> Result<()> {
-        self.with(|p| p.sync(name))
-    }
-    fn truncate(&self, name: &str, len: u64) -> Result<()> {
-        self.with(|p| p.truncate(name, len))
-    }
-    fn rename(&self, from: &str, to: &str) -> Result<()> {
-        self.with(|p| p.rename(from, to))
-    }
-    fn remove(&self, name: &str) -> Result<()> {
-        self.with(|p| p.remove(name))
-    }
-    fn list(&self) -> Result<Vec<String>> {
-        Ok(self.with(|p| p.list()))
-    }
-    fn exists(&self, name: &str) -> Result<bool> {
-        Ok(self.with(|p| p.exists(name)))
-    }
 }
 
 /// A store's directory name in OPFS: the store name with every byte outside
