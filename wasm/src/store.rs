@@ -40,7 +40,7 @@ macro_rules! local_or {
     ($self:ident, $forward:ident($op:expr, $parsed:expr, [$($arg:expr),*])) => {
         match &$self.engine {
             Engine::Local(local) => local.clone(),
-            Engine::Remote(remote) => return remote.$forward($op, &$parsed, &[$($arg.clone()),*]),
+            Engine::Remote(remote) => return remote.$forward($op, &$parsed, &[$($arg),*]),
         }
     };
 }

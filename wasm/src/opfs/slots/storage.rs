@@ -4,7 +4,8 @@ use std::sync::Mutex;
 
 use lsmkv::{Result, Storage};
 
-use super::{Pool, SlotFile};
+use super::file::SlotFile;
+use super::pool::Pool;
 
 /// The pool as the engine's `Storage`. One lock around the pool: every
 /// call is a few synchronous I/O calls.

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use super::*;
-use lsmkv::Storage;
+use lsmkv::{IoKind, Result, Storage};
 
 #[derive(Clone, Debug)]
 enum Op {
