@@ -42,6 +42,11 @@ pub fn closed_iterator() -> JsFailure {
     JsFailure::new(code::CLOSED, "iterator is closed")
 }
 
+/// A write of `weight`, as the OPFS file pool reserves for it.
+fn write_call(weight: Weight) -> opfs::Call {
+    opfs::Call::Write { entries: weight.entries, bytes: weight.bytes }
+}
+
 /// Where a local store keeps its files.
 pub enum Backend {
     Memory,
@@ -316,7 +321,7 @@ impl Local {
     pub async fn write<T>(&self, weight: Weight, f: impl FnOnce(&Db) -> lsmkv::Result<T>) -> JsResult<T> {
         if let Backend::Opfs(backend) = &self.backend {
             self.writable()?;
-            let call = opfs::Call::Write { entries: weight.entries, bytes: weight.bytes };
+            let call = write_call(weight);
             // The worker reserves room for a whole batch before starting
             // it, so this waits only if the reservation fell short.
             if !backend.ready(call) {
@@ -462,7 +467,7 @@ impl Local {
         let Backend::Opfs(backend) = &self.backend else {
             return None;
         };
-        let call = opfs::Call::Write { entries: weight.entries, bytes: weight.bytes };
+        let call = write_call(weight);
         if self.is_closed() || backend.ready(call) {
             return None;
         }
