@@ -14,15 +14,7 @@ use crate::local::{Backend, Local};
 use crate::ops::Op;
 use crate::promise::promise;
 
-#[wasm_bindgen(inline_js = r#"
-export function lsmkv_storage_estimate() {
-  const storage = globalThis.navigator && globalThis.navigator.storage;
-  if (!storage || !storage.estimate) return Promise.resolve(null);
-  return storage.estimate().then(
-    (e) => ({ usage: e.usage ?? null, quota: e.quota ?? null }),
-    () => null);
-}
-"#)]
+#[wasm_bindgen(module = "/js/browser.js")]
 extern "C" {
     /// Resolves to `{ usage, quota }` or `null`.
     fn lsmkv_storage_estimate() -> Promise;

@@ -8,6 +8,9 @@
 //!   reports (`report`), TypeScript shapes (`types`), coded errors (`error`).
 //! - `promise`: futures and call-time failures as JS promises.
 //! - `locks`: Web Locks, one writer per store.
+//!
+//! The few browser calls simpler in JS than through web-sys are in one
+//! snippet, `js/browser.js`, which each module binds as it needs.
 //! - `ops`: the one table of a store's operations (names, what they do to
 //!   the files, how a write is weighed), used by the facade, the OPFS
 //!   page proxy and the OPFS worker.

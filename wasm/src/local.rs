@@ -23,14 +23,7 @@ use crate::opfs::{self, OpfsBackend};
 use crate::ops::Weight;
 use crate::promise::promise;
 
-#[wasm_bindgen(inline_js = r#"
-export function lsmkv_storage_persist(request) {
-  const storage = globalThis.navigator && globalThis.navigator.storage;
-  if (!storage || !storage.persisted) return Promise.resolve(null);
-  const ask = request && storage.persist ? storage.persist() : storage.persisted();
-  return ask.then((granted) => !!granted, () => null);
-}
-"#)]
+#[wasm_bindgen(module = "/js/browser.js")]
 extern "C" {
     /// Resolves to whether storage is persistent (asking first if
     /// `request`), or `null` without the API.

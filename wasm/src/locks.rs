@@ -11,19 +11,7 @@ use wasm_bindgen_futures::JsFuture;
 use crate::js::error::{code, describe_js, JsFailure, JsResult};
 use crate::js::options::LockMode;
 
-#[wasm_bindgen(inline_js = r#"
-export function lsmkv_lock_acquire(name, wait) {
-  const locks = globalThis.navigator && globalThis.navigator.locks;
-  if (!locks) return Promise.resolve(undefined);
-  return new Promise((resolve, reject) => {
-    locks.request(name, wait ? {} : { ifAvailable: true }, (lock) => {
-      if (!lock) { resolve(null); return undefined; }
-      // Held until release() resolves this promise.
-      return new Promise((release) => resolve(release));
-    }).catch(reject);
-  });
-}
-"#)]
+#[wasm_bindgen(module = "/js/browser.js")]
 extern "C" {
     /// Resolves to a release function, `null` if another holder has the lock
     /// (only when `wait` is false), or `undefined` without the Locks API.

@@ -39,15 +39,7 @@ use crate::js::options::DurabilityMode;
 
 // `IDBDatabase.transaction` with its options argument is simpler in JS than
 // through web-sys (which marks `IDBTransactionOptions` unstable).
-#[wasm_bindgen(inline_js = r#"
-export function lsmkv_indexeddb() {
-  return globalThis.indexedDB ?? null;
-}
-
-export function lsmkv_transaction(db, stores, mode, durability) {
-  return db.transaction(stores, mode, { durability });
-}
-"#)]
+#[wasm_bindgen(module = "/js/browser.js")]
 extern "C" {
     fn lsmkv_indexeddb() -> JsValue;
     #[wasm_bindgen(catch)]

@@ -44,25 +44,7 @@ extern "C" {
     fn lsmkv_opfs_marker(path: &Array, name: &str, action: &str) -> Promise;
 }
 
-#[wasm_bindgen(inline_js = r#"
-export function lsmkv_local_marker(key, action) {
-  let storage;
-  try { storage = globalThis.localStorage; } catch { return null; }
-  if (!storage) return null;
-  if (action === 'create') { storage.setItem(key, String(Date.now())); return true; }
-  if (action === 'remove') { const had = storage.getItem(key) !== null; storage.removeItem(key); return had; }
-  return storage.getItem(key) !== null;
-}
-
-export function lsmkv_announce_wipe(detail) {
-  try {
-    console.warn(`lsmkv: ${detail.message}`);
-    if (typeof CustomEvent === 'function' && typeof globalThis.dispatchEvent === 'function') {
-      globalThis.dispatchEvent(new CustomEvent('lsmkv-wipe', { detail }));
-    }
-  } catch {}
-}
-"#)]
+#[wasm_bindgen(module = "/js/browser.js")]
 extern "C" {
     fn lsmkv_local_marker(key: &str, action: &str) -> JsValue;
     fn lsmkv_announce_wipe(detail: &JsValue);

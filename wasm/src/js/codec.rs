@@ -25,43 +25,7 @@ use wasm_bindgen::JsCast;
 
 use crate::js::error::{code, describe_js, JsFailure, JsResult};
 
-#[wasm_bindgen(inline_js = r#"
-const lsmkvDecoder = new TextDecoder('utf-8');
-function lsmkvText(bytes, start, end) {
-  // Short ASCII (most keys): String.fromCharCode is several times faster
-  // than a TextDecoder call on a subarray.
-  if (end - start <= 64) {
-    const codes = new Array(end - start);
-    for (let i = start; i < end; i++) {
-      const c = bytes[i];
-      if (c > 0x7f) return lsmkvDecoder.decode(bytes.subarray(start, end));
-      codes[i - start] = c;
-    }
-    return String.fromCharCode.apply(null, codes);
-  }
-  return lsmkvDecoder.decode(bytes.subarray(start, end));
-}
-
-// [key, value] pairs from one buffer: entry i is the key bytes up to
-// ends[2i], then the stored value (tag byte + payload) up to ends[2i + 1].
-// flags[i] & 1: the key comes back as a string. `bytes` is a view of wasm
-// memory, valid during this call only: everything returned is copied.
-export function lsmkv_entries(bytes, ends, flags) {
-  const out = new Array(flags.length);
-  let at = 0;
-  for (let i = 0; i < flags.length; i++) {
-    const keyEnd = ends[2 * i], valueEnd = ends[2 * i + 1];
-    const key = flags[i] & 1 ? lsmkvText(bytes, at, keyEnd) : bytes.slice(at, keyEnd);
-    const tag = bytes[keyEnd];
-    const value = tag === 0 ? bytes.slice(keyEnd + 1, valueEnd)
-      : tag === 1 ? lsmkvText(bytes, keyEnd + 1, valueEnd)
-      : JSON.parse(lsmkvText(bytes, keyEnd + 1, valueEnd));
-    out[i] = [key, value];
-    at = valueEnd;
-  }
-  return out;
-}
-"#)]
+#[wasm_bindgen(module = "/js/browser.js")]
 extern "C" {
     /// `[key, value][]` from entries laid out by `entries_to_js`; throws
     /// only if a JSON value does not parse.
