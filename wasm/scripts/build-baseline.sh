@@ -6,7 +6,7 @@
 #   node wasm/bench/bench.mjs --baseline wasm/pkg-baseline
 # The commit's tree is exported with `git archive` into a temporary directory
 # (no worktree, no checkout: the working tree is not touched).
-# With WASM_ONLY=1, only the wasm crate's sources (wasm/src, wasm/Cargo.toml)
+# With WASM_ONLY=1, only the wasm crate's sources (wasm/src, wasm/js, wasm/Cargo.toml)
 # come from COMMIT and everything else (the core) from HEAD, so the ratios
 # measure the wasm layer's changes alone while the core moves on:
 #   WASM_ONLY=1 bash wasm/scripts/build-baseline.sh <commit>
@@ -24,8 +24,10 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 if [ "${WASM_ONLY:-0}" = 1 ]; then
   git -C "$root" archive HEAD | tar -x -C "$tmp"
-  rm -rf "$tmp/wasm/src"
-  git -C "$root" archive "$commit" wasm/src wasm/Cargo.toml | tar -x -C "$tmp"
+  rm -rf "$tmp/wasm/src" "$tmp/wasm/js"
+  # wasm/js (the OPFS snippets) goes with the sources that import it.
+  js=$(git -C "$root" cat-file -e "$commit:wasm/js" 2>/dev/null && echo wasm/js || true)
+  git -C "$root" archive "$commit" wasm/src $js wasm/Cargo.toml | tar -x -C "$tmp"
 else
   git -C "$root" archive "$commit" | tar -x -C "$tmp"
 fi

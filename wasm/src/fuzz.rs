@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex};
 use lsmkv::fuzz::{exercise_store, pack_image, unpack_image};
 use lsmkv::{Db, Durability, Error, Options, Result, Storage};
 
-use crate::journal::{self, FileId, JournaledFiles, Record};
-use crate::slots::{IoResult, Pool, PoolStorage, SlotFile};
+use crate::idb::journal::{self, FileId, JournaledFiles, Record};
+use crate::opfs::slots::{IoResult, Pool, PoolStorage, SlotFile};
 
 /// The targets, by name (`fuzz/fuzz_targets/<name>.rs`).
 pub const TARGETS: &[(&str, fn(&[u8]))] = &[("journal", journal), ("opfs_slots", opfs_slots)];

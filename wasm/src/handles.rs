@@ -1,43 +1,63 @@
-//! Handles that live beside a store: snapshots and iterators.
+//! Handles that live beside a store: snapshots and iterators. Both are an
+//! id in their engine's registry (`Local`'s, here or in the OPFS worker),
+//! so a handle is the same two fields whichever `Engine` holds it.
 
-use std::cell::RefCell;
-use std::rc::Rc;
+use std::cell::Cell;
 
-use js_sys::Promise;
-use lsmkv::DbIterator;
+use js_sys::{Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 
-use crate::args;
-use crate::codec::{key_bytes, KeyEncoding};
-use crate::error::{code, JsFailure};
-use crate::remote::RemoteStore;
-use crate::store::{promise, rejected, Inner};
+use crate::engine::Engine;
+use crate::js::args;
+use crate::js::codec::key_bytes;
+use crate::js::error::JsResult;
+use crate::local::closed_iterator;
+use crate::ops::Op;
+use crate::promise::{call, promise, rejected};
 
 /// Entries `next()` returns unless asked otherwise.
-const NEXT_BATCH_DEFAULT: u64 = 100;
+pub const NEXT_BATCH_DEFAULT: u64 = 100;
 
 /// A consistent read view of a store. Pass it as `{ snapshot }` to `get`,
 /// `range`, `keys` or `iterator`; `release()` it when done.
 #[wasm_bindgen(js_name = Snapshot)]
 pub struct StoreSnapshot {
-    owner: Owner,
+    engine: Engine,
     id: u32,
     seq: u64,
 }
 
-/// The store a handle belongs to: here, or in a worker (OPFS from a page).
-enum Owner {
-    Local(Rc<Inner>),
-    Remote(Rc<RemoteStore>),
+/// `{ id, seq }`: a snapshot as the OPFS worker sends it to the page.
+pub fn snapshot_to_js(id: u32, seq: u64) -> JsValue {
+    let object = Object::new();
+    let _ = Reflect::set(&object, &"id".into(), &id.into());
+    let _ = Reflect::set(&object, &"seq".into(), &(seq as f64).into());
+    object.into()
 }
 
 impl StoreSnapshot {
-    pub(crate) fn new(inner: Rc<Inner>, id: u32, seq: u64) -> Self {
-        StoreSnapshot { owner: Owner::Local(inner), id, seq }
+    /// Takes a snapshot of the engine here (`snapshotSync`, `snapshot`).
+    pub fn take(engine: &Engine) -> JsResult<StoreSnapshot> {
+        let Engine::Local(local) = engine else {
+            unreachable!("a remote store's snapshot is taken by `StoreSnapshot::open`")
+        };
+        let (id, seq) = local.snapshot()?;
+        Ok(StoreSnapshot { engine: engine.clone(), id, seq })
     }
 
-    pub(crate) fn remote(remote: Rc<RemoteStore>, id: u32, seq: u64) -> Self {
-        StoreSnapshot { owner: Owner::Remote(remote), id, seq }
+    /// `Store.snapshot()`: a promise of a snapshot, wherever the engine runs.
+    pub fn open(engine: &Engine) -> Promise {
+        let engine = engine.clone();
+        promise(async move {
+            let Engine::Remote(remote) = &engine else {
+                return Ok(StoreSnapshot::take(&engine)?.into());
+            };
+            let handle = remote.request(Op::Snapshot, &[]).await?;
+            let number = |name: &str| args::field(&handle, name).and_then(|v| v.as_f64()).unwrap_or(0.0);
+            let (id, seq) = (number("id") as u32, number("seq") as u64);
+            remote.add_snapshot(id);
+            Ok(StoreSnapshot { engine: engine.clone(), id, seq }.into())
+        })
     }
 }
 
@@ -57,9 +77,9 @@ impl StoreSnapshot {
 
     /// Lets the store drop the versions this snapshot pins. Idempotent.
     pub fn release(&self) {
-        match &self.owner {
-            Owner::Local(inner) => inner.release_snapshot(self.id),
-            Owner::Remote(remote) => remote.release_snapshot(self.id),
+        match &self.engine {
+            Engine::Local(local) => local.release_snapshot(self.id),
+            Engine::Remote(remote) => remote.release_snapshot(self.id),
         }
     }
 }
@@ -67,35 +87,35 @@ impl StoreSnapshot {
 /// A cursor over a range. Read with `next(n)` until it returns `[]`.
 #[wasm_bindgen]
 pub struct StoreIterator {
-    cursor: Cursor,
-}
-
-enum Cursor {
-    Local {
-        inner: Rc<Inner>,
-        iterator: Rc<RefCell<Option<DbIterator>>>,
-        encoding: KeyEncoding,
-    },
-    /// An iterator held by the worker, by its id there.
-    Remote {
-        remote: Rc<RemoteStore>,
-        id: u32,
-        closed: std::cell::Cell<bool>,
-    },
+    engine: Engine,
+    id: u32,
+    closed: Cell<bool>,
 }
 
 impl StoreIterator {
-    pub(crate) fn new(inner: Rc<Inner>, iterator: DbIterator, encoding: KeyEncoding) -> Self {
-        StoreIterator { cursor: Cursor::Local { inner, iterator: Rc::new(RefCell::new(Some(iterator))), encoding } }
+    /// `Store.iterator(options)`: a promise of an iterator over the range.
+    pub fn open(engine: &Engine, options: &JsValue) -> Promise {
+        let engine = engine.clone();
+        match &engine {
+            Engine::Local(local) => {
+                let parsed = args::range(options, local.encoding(), |s| local.find_snapshot(s));
+                let local = local.clone();
+                call(parsed, move |range| async move {
+                    let id = local.open_iterator(&range)?;
+                    Ok(StoreIterator { engine, id, closed: Cell::new(false) }.into())
+                })
+            }
+            Engine::Remote(remote) => {
+                let parsed = remote.range_options(options);
+                let remote = remote.clone();
+                call(parsed, move |options| async move {
+                    let id = remote.request(Op::Iterator, &[options]).await?;
+                    let id = id.as_f64().unwrap_or(0.0) as u32;
+                    Ok(StoreIterator { engine, id, closed: Cell::new(false) }.into())
+                })
+            }
+        }
     }
-
-    pub(crate) fn remote(remote: Rc<RemoteStore>, id: u32) -> Self {
-        StoreIterator { cursor: Cursor::Remote { remote, id, closed: std::cell::Cell::new(false) } }
-    }
-}
-
-fn closed_iterator() -> JsFailure {
-    JsFailure::new(code::CLOSED, "iterator is closed")
 }
 
 #[wasm_bindgen]
@@ -107,53 +127,53 @@ impl StoreIterator {
             Ok(count) => count,
             Err(failure) => return rejected(failure),
         };
-        let (inner, iterator, encoding) = match &self.cursor {
-            Cursor::Local { inner, iterator, encoding } => (inner.clone(), iterator.clone(), *encoding),
-            Cursor::Remote { closed, .. } if closed.get() => return rejected(closed_iterator()),
-            Cursor::Remote { remote, id, .. } => {
-                return remote.call("iteratorNext", &[JsValue::from(*id), JsValue::from(count as f64)])
+        match &self.engine {
+            Engine::Local(local) => {
+                let (local, id) = (local.clone(), self.id);
+                promise(async move { local.iterator_next(id, count) })
             }
-        };
-        promise(async move {
-            inner.readable()?;
-            let mut slot = iterator.borrow_mut();
-            let iterator = slot.as_mut().ok_or_else(closed_iterator)?;
-            let entries =
-                iterator.take(usize::try_from(count).unwrap_or(usize::MAX)).collect::<lsmkv::Result<Vec<_>>>()?;
-            crate::codec::entries_to_js(&entries, encoding)
-        })
+            Engine::Remote(_) if self.closed.get() => rejected(closed_iterator()),
+            Engine::Remote(remote) => {
+                remote.call(Op::IteratorNext, &[JsValue::from(self.id), JsValue::from(count as f64)])
+            }
+        }
     }
 
     /// Moves to the first key ≥ `key` (≤ `key` when reverse), within the range.
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn seek(&self, #[wasm_bindgen(unchecked_param_type = "Key")] key: JsValue) -> Promise {
-        let key_js = key.clone();
-        let key = match key_bytes(&key, "key") {
-            Ok(key) => key,
+        let bytes = match key_bytes(&key, "key") {
+            Ok(bytes) => bytes,
             Err(failure) => return rejected(failure),
         };
-        let (inner, iterator) = match &self.cursor {
-            Cursor::Local { inner, iterator, .. } => (inner.clone(), iterator.clone()),
-            Cursor::Remote { closed, .. } if closed.get() => return rejected(closed_iterator()),
-            Cursor::Remote { remote, id, .. } => return remote.call("iteratorSeek", &[JsValue::from(*id), key_js]),
-        };
-        promise(async move {
-            inner.readable()?;
-            let mut slot = iterator.borrow_mut();
-            slot.as_mut().ok_or_else(closed_iterator)?.seek(&key)?;
-            Ok(JsValue::UNDEFINED)
-        })
+        match &self.engine {
+            Engine::Local(local) => {
+                let (local, id) = (local.clone(), self.id);
+                promise(async move { local.iterator_seek(id, &bytes).map(|()| JsValue::UNDEFINED) })
+            }
+            Engine::Remote(_) if self.closed.get() => rejected(closed_iterator()),
+            Engine::Remote(remote) => remote.call(Op::IteratorSeek, &[JsValue::from(self.id), key]),
+        }
     }
 
     /// Releases the iterator's resources. Idempotent.
     pub fn close(&self) {
-        match &self.cursor {
-            Cursor::Local { iterator, .. } => drop(iterator.borrow_mut().take()),
-            Cursor::Remote { remote, id, closed } => {
-                if !closed.replace(true) {
-                    remote.close_iterator(*id);
-                }
-            }
+        if self.closed.replace(true) {
+            return;
+        }
+        match &self.engine {
+            Engine::Local(local) => local.close_iterator(self.id),
+            Engine::Remote(remote) => remote.close_iterator(self.id),
+        }
+    }
+}
+
+impl Drop for StoreIterator {
+    /// A local iterator freed without `close()` lets go of the engine's
+    /// iterator too (as it did when the handle owned it).
+    fn drop(&mut self) {
+        if let Engine::Local(local) = &self.engine {
+            local.close_iterator(self.id);
         }
     }
 }

@@ -2,16 +2,23 @@
 //! persistence, IndexedDB transactions and failures, a detected wipe, OPFS
 //! files and flushes).
 
-use js_sys::Reflect;
-use lsmkv::Db;
+use js_sys::{Promise, Reflect};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
-use crate::error::JsResult;
-use crate::glue;
-use crate::report::{engine_health, to_js};
-use crate::store::{Backend, Inner};
+use crate::engine::Engine;
+use crate::js::error::JsResult;
+use crate::js::report::{engine_health, to_js};
+use crate::local::{Backend, Local};
+use crate::ops::Op;
+use crate::promise::promise;
+
+#[wasm_bindgen(module = "/js/browser.js")]
+extern "C" {
+    /// Resolves to `{ usage, quota }` or `null`.
+    fn lsmkv_storage_estimate() -> Promise;
+}
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -39,12 +46,25 @@ struct JsHealth<'a> {
     /// IndexedDB only: where the wipe marker lives (`null` otherwise).
     wipe_detection: Option<&'static str>,
     /// IndexedDB only: the database was deleted since the last session.
-    wipe: Option<&'a crate::wipe::WipeReport>,
+    wipe: Option<&'a crate::idb::wipe::WipeReport>,
     opfs: Option<crate::opfs::JsOpfsHealth<'a>>,
 }
 
-pub async fn health(inner: &Inner, db: &Db) -> JsResult<JsValue> {
-    let engine = db.health();
+/// `health()` of a store, wherever its engine runs. Never rejects (except
+/// on a remote store whose worker is gone).
+pub fn health(engine: &Engine) -> Promise {
+    match engine {
+        Engine::Local(local) => {
+            let local = local.clone();
+            promise(async move { local_health(&local).await })
+        }
+        Engine::Remote(remote) if remote.is_closed() => promise(closed_remote_health()),
+        Engine::Remote(remote) => remote.call(Op::Health, &[]),
+    }
+}
+
+async fn local_health(inner: &Local) -> JsResult<JsValue> {
+    let engine = inner.db().health();
     let engine = engine_health(&engine);
     let failure = inner.failure();
     let (status, reason) = if inner.is_closed() {
@@ -58,10 +78,9 @@ pub async fn health(inner: &Inner, db: &Db) -> JsResult<JsValue> {
         Backend::Idb(backend) => Some((backend.counters(), backend.durability(), backend.database())),
         Backend::Memory | Backend::Opfs(_) => None,
     };
-    let (backend, opfs) = match inner.backend() {
-        Backend::Idb(_) => ("indexeddb", None),
-        Backend::Memory => ("memory", None),
-        Backend::Opfs(backend) => ("opfs", Some(backend.health())),
+    let opfs = match inner.backend() {
+        Backend::Opfs(backend) => Some(backend.health()),
+        Backend::Memory | Backend::Idb(_) => None,
     };
     let wipe = inner.wipe();
     let object = to_js(&JsHealth {
@@ -69,7 +88,7 @@ pub async fn health(inner: &Inner, db: &Db) -> JsResult<JsValue> {
         reason,
         wal_tail_truncations: engine.wal_tail_truncations,
         last_seq: engine.last_seq,
-        backend,
+        backend: inner.backend().name(),
         persisted: inner.persisted(),
         indexeddb: counters_durability.map(|(c, durability, database)| JsPersistence {
             database,
@@ -85,14 +104,11 @@ pub async fn health(inner: &Inner, db: &Db) -> JsResult<JsValue> {
         wipe: wipe.and_then(|w| w.detected.as_ref()),
         opfs,
     })?;
-    // Storage use and quota of the whole origin (null where unknown).
-    let estimate = JsFuture::from(glue::lsmkv_storage_estimate()).await.unwrap_or(JsValue::NULL);
-    let _ = Reflect::set(&object, &"storage".into(), &estimate);
-    Ok(object)
+    with_storage(object).await
 }
 
 /// `health()` of an OPFS store whose worker was stopped by `close()`.
-pub async fn closed_remote_health() -> JsResult<JsValue> {
+async fn closed_remote_health() -> JsResult<JsValue> {
     let object = to_js(&JsHealth {
         status: "closed",
         reason: None,
@@ -105,7 +121,12 @@ pub async fn closed_remote_health() -> JsResult<JsValue> {
         wipe: None,
         opfs: None,
     })?;
-    let estimate = JsFuture::from(glue::lsmkv_storage_estimate()).await.unwrap_or(JsValue::NULL);
+    with_storage(object).await
+}
+
+/// `object` with `storage`: the whole origin's use and quota (null where unknown).
+async fn with_storage(object: JsValue) -> JsResult<JsValue> {
+    let estimate = JsFuture::from(lsmkv_storage_estimate()).await.unwrap_or(JsValue::NULL);
     let _ = Reflect::set(&object, &"storage".into(), &estimate);
     Ok(object)
 }

@@ -1,19 +1,43 @@
 //! lsmkv-wasm: the browser (and Node) face of lsmkv.
 //!
-//! A thin layer: JS types in and out (`codec`, `args`, `options`, `report`),
-//! errors with stable codes (`error`), the IndexedDB backend (`journal` +
-//! `idb`, and `wipe` for detecting a database the browser deleted), the OPFS
-//! backend (`slots` + `opfs`, run in a worker that `remote` talks to), and
-//! the `Store` class (`store`, `handles`, `health`). Everything about the LSM
-//! itself is in the `lsmkv` crate.
+//! A thin layer, in wings named for what they are (each depends only on
+//! the ones listed before it; nothing imports back up the list):
 //!
-//! Only `journal` (the in-memory files the IndexedDB backend persists) and
-//! `slots` (the OPFS backend's file pool) are platform-independent, and they
+//! - `js/`: JS values in and out of Rust: keys and values (`codec`), call
+//!   arguments (`args`), `Store.open` options (`options`), the core's
+//!   reports (`report`), TypeScript shapes (`types`), coded errors (`error`).
+//! - `promise`: futures and call-time failures as JS promises.
+//! - `locks`: Web Locks, one writer per store.
+//!
+//! The few browser calls simpler in JS than through web-sys are in one
+//! snippet, `js/browser.js`, which each module binds as it needs.
+//! - `ops`: the one table of a store's operations (names, what they do to
+//!   the files, how a write is weighed), used by the facade, the OPFS
+//!   page proxy and the OPFS worker.
+//! - `idb/`: the IndexedDB backend (`journal`: the in-memory files it
+//!   persists; `backend`; `wipe`: detecting a database the browser deleted).
+//! - `opfs/`: the OPFS backend (`slots`: the file pool; `backend`: the pool
+//!   on sync access handles; `remote`: the page side of a store run in a
+//!   worker), with its JS modules `js/opfs-files.js`, `js/opfs-proxy.js`
+//!   and the worker, `js/opfs.js`.
+//! - `local`: a store whose engine runs here (the engine, its backend,
+//!   its snapshots and iterators; opening, writing, closing).
+//! - `engine`: where a store's engine runs, `Local` or `Remote`, declared
+//!   once for the store, its handles and `health`.
+//! - `handles` (`Snapshot`, `StoreIterator`), `health`.
+//! - `store`: the `Store` class, thin methods over the above.
+//! - `worker`: the OPFS worker's Rust half, running the page's calls on a
+//!   `Store`.
+//!
+//! Everything about the LSM itself, including how many files and bytes a
+//! call may need (`lsmkv::Options::footprint`), is in the `lsmkv` crate.
+//!
+//! Only `idb::journal` and `opfs::slots` are platform-independent, and they
 //! are tested natively; the rest needs a JS host and is tested in headless
 //! Chromium and Node.
 
-pub mod journal;
-pub mod slots;
+pub mod idb;
+pub mod opfs;
 // Native tests replay the fuzz seeds; the wasm32 test build has no
 // `lsmkv/fuzzing` (its dev-dependencies are the browser's).
 #[cfg(any(all(test, not(target_arch = "wasm32")), feature = "fuzzing"))]
@@ -21,33 +45,25 @@ pub mod slots;
 pub mod fuzz;
 
 #[cfg(target_arch = "wasm32")]
-mod args;
-#[cfg(target_arch = "wasm32")]
-pub mod codec;
-#[cfg(target_arch = "wasm32")]
-pub mod error;
-#[cfg(target_arch = "wasm32")]
-mod glue;
+mod engine;
 #[cfg(target_arch = "wasm32")]
 mod handles;
 #[cfg(target_arch = "wasm32")]
 mod health;
 #[cfg(target_arch = "wasm32")]
-pub mod idb;
+pub mod js;
 #[cfg(target_arch = "wasm32")]
-pub mod opfs;
+mod local;
 #[cfg(target_arch = "wasm32")]
-pub mod options;
+mod locks;
 #[cfg(target_arch = "wasm32")]
-mod remote;
+mod ops;
 #[cfg(target_arch = "wasm32")]
-mod report;
+mod promise;
 #[cfg(target_arch = "wasm32")]
 mod store;
 #[cfg(target_arch = "wasm32")]
-mod types;
-#[cfg(target_arch = "wasm32")]
-pub mod wipe;
+mod worker;
 
 #[cfg(target_arch = "wasm32")]
 pub use handles::{StoreIterator, StoreSnapshot};

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 
 use js_sys::{Array, Reflect, JSON};
 use lsmkv::Storage;
+use lsmkv_wasm::js::options::DurabilityMode;
 use lsmkv_wasm::opfs::{self, Call, OpfsBackend};
-use lsmkv_wasm::options::DurabilityMode;
 use lsmkv_wasm::Store;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;

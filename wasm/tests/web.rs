@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use js_sys::{Array, Function, Promise, Reflect, Uint8Array, JSON};
 use lsmkv::Storage;
 use lsmkv_wasm::idb::IdbBackend;
-use lsmkv_wasm::options::DurabilityMode;
+use lsmkv_wasm::js::options::DurabilityMode;
 use lsmkv_wasm::Store;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -54,7 +54,7 @@ async fn conformance_suite_on_indexeddb_storage_survives_reload() {
     let after: BTreeMap<String, Vec<u8>> =
         files.list().unwrap().into_iter().map(|n| (n.clone(), files.read_all(&n).unwrap())).collect();
     assert_eq!(before, after);
-    lsmkv::testing::conformance::run_all(&lsmkv_wasm::journal::JournaledFiles::default());
+    lsmkv::testing::conformance::run_all(&lsmkv_wasm::idb::journal::JournaledFiles::default());
     reloaded.close().await;
 }
 

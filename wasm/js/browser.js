@@ -1,13 +1,13 @@
-//! The few browser calls that are simpler in JS than through web-sys: Web
-//! Locks (a lock is held while a callback's promise is pending), storage
-//! estimates and persistence (reached through `navigator` in windows and
-//! workers alike), and `IDBDatabase.transaction` with its options argument
-//! (web-sys marks `IDBTransactionOptions` unstable).
+// lsmkv-wasm's browser calls that are simpler in JS than through web-sys:
+// Web Locks (a lock is held while a callback's promise is pending), storage
+// estimates and persistence (through `navigator` in windows and workers
+// alike), `[key, value]` pairs decoded in one call, `IDBDatabase.transaction`
+// with its options argument (web-sys marks `IDBTransactionOptions` unstable),
+// and the IndexedDB wipe marker in `localStorage`. Each Rust module binds the
+// functions it uses; they share this one snippet, so a page loads one module
+// for all of them.
 
-use js_sys::{Function, Promise};
-use wasm_bindgen::prelude::*;
-
-#[wasm_bindgen(inline_js = r#"
+// Web Locks (src/locks.rs).
 export function lsmkv_lock_acquire(name, wait) {
   const locks = globalThis.navigator && globalThis.navigator.locks;
   if (!locks) return Promise.resolve(undefined);
@@ -20,6 +20,15 @@ export function lsmkv_lock_acquire(name, wait) {
   });
 }
 
+// Persistent storage (src/local.rs).
+export function lsmkv_storage_persist(request) {
+  const storage = globalThis.navigator && globalThis.navigator.storage;
+  if (!storage || !storage.persisted) return Promise.resolve(null);
+  const ask = request && storage.persist ? storage.persist() : storage.persisted();
+  return ask.then((granted) => !!granted, () => null);
+}
+
+// The storage estimate (src/health.rs).
 export function lsmkv_storage_estimate() {
   const storage = globalThis.navigator && globalThis.navigator.storage;
   if (!storage || !storage.estimate) return Promise.resolve(null);
@@ -28,17 +37,7 @@ export function lsmkv_storage_estimate() {
     () => null);
 }
 
-export function lsmkv_storage_persist(request) {
-  const storage = globalThis.navigator && globalThis.navigator.storage;
-  if (!storage || !storage.persisted) return Promise.resolve(null);
-  const ask = request && storage.persist ? storage.persist() : storage.persisted();
-  return ask.then((granted) => !!granted, () => null);
-}
-
-export function lsmkv_indexeddb() {
-  return globalThis.indexedDB ?? null;
-}
-
+// Entries for range and next (src/js/codec.rs).
 const lsmkvDecoder = new TextDecoder('utf-8');
 function lsmkvText(bytes, start, end) {
   // Short ASCII (most keys): String.fromCharCode is several times faster
@@ -75,34 +74,30 @@ export function lsmkv_entries(bytes, ends, flags) {
   return out;
 }
 
+// IndexedDB (src/idb/backend.rs).
+export function lsmkv_indexeddb() {
+  return globalThis.indexedDB ?? null;
+}
+
 export function lsmkv_transaction(db, stores, mode, durability) {
   return db.transaction(stores, mode, { durability });
 }
-"#)]
-extern "C" {
-    /// Resolves to a release function, `null` if another holder has the lock
-    /// (only when `wait` is false), or `undefined` without the Locks API.
-    pub fn lsmkv_lock_acquire(name: &str, wait: bool) -> Promise;
-    /// Resolves to `{ usage, quota }` or `null`.
-    pub fn lsmkv_storage_estimate() -> Promise;
-    /// Resolves to whether storage is persistent (asking first if
-    /// `request`), or `null` without the API.
-    pub fn lsmkv_storage_persist(request: bool) -> Promise;
-    pub fn lsmkv_indexeddb() -> JsValue;
-    /// `[key, value][]` from entries laid out by `codec::entries_to_js`;
-    /// throws only if a JSON value does not parse.
-    #[wasm_bindgen(catch)]
-    pub fn lsmkv_entries(bytes: &[u8], ends: &[u32], flags: &[u8]) -> Result<JsValue, JsValue>;
-    #[wasm_bindgen(catch)]
-    pub fn lsmkv_transaction(
-        db: &web_sys::IdbDatabase,
-        stores: &js_sys::Array,
-        mode: &str,
-        durability: &str,
-    ) -> Result<web_sys::IdbTransaction, JsValue>;
+
+// The wipe marker where OPFS is missing, and the wipe event (src/idb/wipe.rs).
+export function lsmkv_local_marker(key, action) {
+  let storage;
+  try { storage = globalThis.localStorage; } catch { return null; }
+  if (!storage) return null;
+  if (action === 'create') { storage.setItem(key, String(Date.now())); return true; }
+  if (action === 'remove') { const had = storage.getItem(key) !== null; storage.removeItem(key); return had; }
+  return storage.getItem(key) !== null;
 }
 
-/// Calls a release function from `lsmkv_lock_acquire`.
-pub fn release_lock(release: &Function) {
-    let _ = release.call0(&JsValue::UNDEFINED);
+export function lsmkv_announce_wipe(detail) {
+  try {
+    console.warn(`lsmkv: ${detail.message}`);
+    if (typeof CustomEvent === 'function' && typeof globalThis.dispatchEvent === 'function') {
+      globalThis.dispatchEvent(new CustomEvent('lsmkv-wipe', { detail }));
+    }
+  } catch {}
 }

@@ -5,12 +5,12 @@
 //! these in-memory files (implementing the core's `Storage` trait
 //! synchronously), and every mutation is also queued here. The async JS
 //! method that drove the engine then persists the queue in one IndexedDB
-//! transaction (`idb.rs`) and resolves only after it commits. The pure parts
+//! transaction (`backend.rs`) and resolves only after it commits. The pure parts
 //! of that — turning a batch of mutations into object-store requests, and
 //! rebuilding files from stored chunks — live in this module so they can be
 //! tested natively.
 //!
-//! Stored layout (object stores of the IndexedDB database, see `idb.rs` and
+//! Stored layout (object stores of the IndexedDB database, see `backend.rs` and
 //! `wasm/FORMAT.md`):
 //! - `files`: key = file name, value = `{ id }`;
 //! - `chunks`: key = `[id, offset]`, value = the bytes appended at `offset`.

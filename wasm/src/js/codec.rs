@@ -23,7 +23,15 @@ use js_sys::{Array, Object, Uint8Array, JSON};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use crate::error::{code, describe_js, JsFailure, JsResult};
+use crate::js::error::{code, describe_js, JsFailure, JsResult};
+
+#[wasm_bindgen(module = "/js/browser.js")]
+extern "C" {
+    /// `[key, value][]` from entries laid out by `entries_to_js`; throws
+    /// only if a JSON value does not parse.
+    #[wasm_bindgen(catch)]
+    fn lsmkv_entries(bytes: &[u8], ends: &[u32], flags: &[u8]) -> Result<JsValue, JsValue>;
+}
 
 /// Value tags (shared with lsmkv-server). DO NOT RENUMBER: they are stored with every value.
 pub use lsmkv::report::ValueTag;
@@ -159,7 +167,7 @@ pub fn entries_to_js<K: AsRef<[u8]>, V: AsRef<[u8]>>(entries: &[(K, V)], encodin
         ends.push(bytes.len() as u32);
         flags.push(u8::from(key_is_text));
     }
-    crate::glue::lsmkv_entries(&bytes, &ends, &flags)
+    lsmkv_entries(&bytes, &ends, &flags)
         .map_err(|_| JsFailure::new(code::CORRUPTION, "stored JSON value does not parse"))
 }
 

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use super::*;
+use lsmkv::{IoKind, Result, Storage};
 
 #[derive(Clone, Debug)]
 enum Op {

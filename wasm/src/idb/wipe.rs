@@ -32,37 +32,19 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
-use crate::error::JsResult;
-use crate::slots::directory_name;
+use crate::js::error::JsResult;
+use crate::opfs::slots::directory_name;
 
 const MARKERS: &str = "lsmkv-idb-markers";
 
-#[wasm_bindgen(module = "/js/opfs.js")]
+#[wasm_bindgen(module = "/js/opfs-files.js")]
 extern "C" {
     /// `action`: 'check' | 'create' | 'remove'. Resolves to whether the
     /// marker exists (or existed), or `null` without OPFS.
     fn lsmkv_opfs_marker(path: &Array, name: &str, action: &str) -> Promise;
 }
 
-#[wasm_bindgen(inline_js = r#"
-export function lsmkv_local_marker(key, action) {
-  let storage;
-  try { storage = globalThis.localStorage; } catch { return null; }
-  if (!storage) return null;
-  if (action === 'create') { storage.setItem(key, String(Date.now())); return true; }
-  if (action === 'remove') { const had = storage.getItem(key) !== null; storage.removeItem(key); return had; }
-  return storage.getItem(key) !== null;
-}
-
-export function lsmkv_announce_wipe(detail) {
-  try {
-    console.warn(`lsmkv: ${detail.message}`);
-    if (typeof CustomEvent === 'function' && typeof globalThis.dispatchEvent === 'function') {
-      globalThis.dispatchEvent(new CustomEvent('lsmkv-wipe', { detail }));
-    }
-  } catch {}
-}
-"#)]
+#[wasm_bindgen(module = "/js/browser.js")]
 extern "C" {
     fn lsmkv_local_marker(key: &str, action: &str) -> JsValue;
     fn lsmkv_announce_wipe(detail: &JsValue);
@@ -150,7 +132,7 @@ impl Wipe {
     /// Dispatches `lsmkv-wipe` and warns on the console, if a wipe was found.
     pub fn announce(&self) {
         if let Some(report) = &self.detected {
-            if let Ok(detail) = crate::report::to_js(report) {
+            if let Ok(detail) = crate::js::report::to_js(report) {
                 lsmkv_announce_wipe(&detail);
             }
         }

@@ -1,4 +1,4 @@
-//! The OPFS backend: the slot pool (`slots.rs`) over OPFS
+//! The OPFS backend: the slot pool (`slots.rs`, beside this file) over OPFS
 //! `FileSystemSyncAccessHandle`s, inside a dedicated worker.
 //!
 //! Reads, appends, truncates and flushes are synchronous calls on open
@@ -35,15 +35,15 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{FileSystemReadWriteOptions, FileSystemSyncAccessHandle};
 
-use crate::error::{code, describe_js, JsFailure, JsResult};
-use crate::options::DurabilityMode;
-use crate::slots::{directory_name, IoFailure, IoResult, Pool, PoolStorage, SlotFile};
+use super::slots::{directory_name, IoFailure, IoResult, Pool, PoolStorage, SlotFile};
+use crate::js::error::{code, describe_js, JsFailure, JsResult};
+use crate::js::options::DurabilityMode;
 
 /// The OPFS directory holding every store's directory.
 pub const ROOT: &str = "lsmkv-opfs";
 const SLOT_PREFIX: &str = "slot-";
 
-#[wasm_bindgen(module = "/js/opfs.js")]
+#[wasm_bindgen(module = "/js/opfs-files.js")]
 extern "C" {
     /// The directory at `path` under the OPFS root (created if `create`).
     fn lsmkv_opfs_directory(path: &Array, create: bool) -> Promise;

@@ -11,8 +11,8 @@ use lsmkv::{CompactionReport, EventPage, FlushReport, GetTrace, Health, SpaceSta
 use serde::ser::Serialize;
 use wasm_bindgen::prelude::*;
 
-use crate::codec::{decode_value, KeyEncoding};
-use crate::error::{code, JsFailure, JsResult};
+use crate::js::codec::{decode_value, KeyEncoding};
+use crate::js::error::{code, JsFailure, JsResult};
 
 /// Serializes a report to a plain JS object.
 pub fn to_js<T: Serialize>(value: &T) -> JsResult<JsValue> {
@@ -38,6 +38,12 @@ pub fn flush_report(r: &FlushReport, encoding: KeyEncoding) -> view::FlushView<'
 
 pub fn compaction_report(r: &CompactionReport, encoding: KeyEncoding) -> view::CompactionView<'_> {
     view::compaction_report(r, style(encoding))
+}
+
+/// Compaction reports as an array of plain objects.
+pub fn compaction_reports(reports: &[CompactionReport], encoding: KeyEncoding) -> JsResult<JsValue> {
+    let views: Vec<_> = reports.iter().map(|r| compaction_report(r, encoding)).collect();
+    to_js(&views)
 }
 
 pub fn event_page(page: &EventPage, encoding: KeyEncoding) -> JsResult<JsValue> {

@@ -3,12 +3,12 @@
 //! OPFS sync access handles exist only in dedicated workers, so
 //! `Store.open(name, { backend: 'opfs' })` in a page starts a worker (the
 //! `js/opfs.js` snippet, which ships with the package), opens the store
-//! there, and returns a `Store` whose methods forward each call: arguments
-//! are checked here first, exactly as a local store checks them (same
-//! errors, at call time), then copied and sent; every call of one tick
-//! travels in one message, so the worker starts them together and their
-//! writes share one flush. Results come back with their `Uint8Array`s
-//! transferred, not copied.
+//! there, and returns a `Store` whose methods forward each call through the
+//! proxy of `js/opfs-proxy.js`: arguments are checked here first, exactly as
+//! a local store checks them (same errors, at call time), then copied and
+//! sent, a write with its `Weight`; every call of one tick travels in one
+//! message, so the worker starts them together and their writes share one
+//! flush. Results come back with their `Uint8Array`s transferred, not copied.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashSet;
@@ -18,29 +18,38 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
-use crate::args;
-use crate::codec::KeyEncoding;
-use crate::error::{code, invalid_argument, JsFailure, JsResult};
-use crate::store::rejected;
+use crate::js::args;
+use crate::js::codec::{key_bytes, KeyEncoding};
+use crate::js::error::{code, describe_js, invalid_argument, JsFailure, JsResult};
+use crate::ops::{Kind, Op, Weigh};
+use crate::promise::rejected;
 
-#[wasm_bindgen(module = "/js/opfs.js")]
+#[wasm_bindgen(module = "/js/opfs-proxy.js")]
 extern "C" {
-    /// The proxy to one worker (see `js/opfs.js`).
+    /// The proxy to one worker (see `js/opfs-proxy.js`).
     #[wasm_bindgen(js_name = LsmkvRemote)]
     pub type RemoteHandle;
     #[wasm_bindgen(method)]
-    fn call(this: &RemoteHandle, op: &str, args: Array) -> Promise;
+    fn call(this: &RemoteHandle, op: &str, args: Array, weight: JsValue) -> Promise;
     #[wasm_bindgen(method)]
     fn post(this: &RemoteHandle, op: &str, args: Array);
     #[wasm_bindgen(method)]
     fn terminate(this: &RemoteHandle, message: &str);
-    fn lsmkv_opfs_spawn(glue: &str, module: &JsValue, name: &str, options: &JsValue) -> Promise;
+    /// Starts the worker script at `url`; throws a coded error if it cannot.
+    #[wasm_bindgen(catch)]
+    fn lsmkv_opfs_spawn(url: &str) -> Result<RemoteHandle, JsValue>;
     /// The URL of the glue module that called into wasm, from the stack.
     pub fn lsmkv_glue_url() -> Option<String>;
     fn lsmkv_opfs_spawn_capable() -> bool;
 }
 
-pub struct RemoteStore {
+#[wasm_bindgen(module = "/js/opfs.js")]
+extern "C" {
+    /// The URL of the worker script (`js/opfs.js` beside the glue).
+    fn lsmkv_opfs_worker_url() -> String;
+}
+
+pub struct Remote {
     handle: RemoteHandle,
     name: String,
     encoding: KeyEncoding,
@@ -49,16 +58,11 @@ pub struct RemoteStore {
     snapshots: RefCell<HashSet<u32>>,
 }
 
-impl RemoteStore {
+impl Remote {
     /// Starts the worker and opens store `name` in it with `options` (the
     /// caller's object, already validated). `glue` is the URL of the
     /// package's JS module, which the worker imports.
-    pub async fn open(
-        name: &str,
-        options: &JsValue,
-        glue: Option<String>,
-        encoding: KeyEncoding,
-    ) -> JsResult<RemoteStore> {
+    pub async fn open(name: &str, options: &JsValue, glue: Option<String>, encoding: KeyEncoding) -> JsResult<Remote> {
         if !lsmkv_opfs_spawn_capable() {
             return Err(JsFailure::new(
                 code::UNSUPPORTED,
@@ -79,10 +83,17 @@ impl RemoteStore {
         let module = wasm_bindgen::module();
         #[cfg(not(feature = "transfer-module"))]
         let module = JsValue::UNDEFINED;
-        let handle =
-            JsFuture::from(lsmkv_opfs_spawn(&glue, &module, name, options)).await.map_err(|e| failure_from_js(&e))?;
-        Ok(RemoteStore {
-            handle: handle.unchecked_into(),
+        let handle = lsmkv_opfs_spawn(&lsmkv_opfs_worker_url()).map_err(|e| failure_from_js(&e))?;
+        let args = [JsValue::from_str(&glue), module, JsValue::from_str(name), options.clone()];
+        if let Err(error) =
+            JsFuture::from(handle.call(Op::Open.name(), args.iter().collect(), JsValue::UNDEFINED)).await
+        {
+            let failure = failure_from_js(&error);
+            handle.terminate(&failure.message);
+            return Err(failure);
+        }
+        Ok(Remote {
+            handle,
             name: name.to_string(),
             encoding,
             closed: Cell::new(false),
@@ -98,27 +109,65 @@ impl RemoteStore {
         self.encoding
     }
 
-    fn closed_failure(&self) -> JsFailure {
-        JsFailure::new(code::CLOSED, format!("store '{}' is closed", self.name))
+    pub fn is_closed(&self) -> bool {
+        self.closed.get()
+    }
+
+    fn send(&self, op: Op, args: &[JsValue], weight: JsValue) -> Promise {
+        if self.closed.get() {
+            return rejected(JsFailure::new(code::CLOSED, format!("store '{}' is closed", self.name)));
+        }
+        self.handle.call(op.name(), args.iter().collect(), weight)
     }
 
     /// Sends `op(...args)`; the promise settles with the worker's reply.
-    pub fn call(&self, op: &str, args: &[JsValue]) -> Promise {
-        if self.closed.get() {
-            return rejected(self.closed_failure());
-        }
-        self.handle.call(op, args.iter().collect())
+    pub fn call(&self, op: Op, args: &[JsValue]) -> Promise {
+        debug_assert!(op.kind() != Kind::Write, "writes are sent with their weight");
+        self.send(op, args, JsValue::UNDEFINED)
     }
 
     /// `call`, awaited, for replies the page side turns into handles.
-    pub async fn request(&self, op: &str, args: &[JsValue]) -> JsResult<JsValue> {
+    pub async fn request(&self, op: Op, args: &[JsValue]) -> JsResult<JsValue> {
         JsFuture::from(self.call(op, args)).await.map_err(|e| failure_from_js(&e))
     }
 
     /// Sends `op(...args)` if the arguments parsed, else rejects with why not.
-    pub fn forward<A>(&self, parsed: JsResult<A>, op: &str, args: Vec<JsValue>) -> Promise {
+    pub fn forward<A>(&self, op: Op, parsed: &JsResult<A>, args: &[JsValue]) -> Promise {
         match parsed {
-            Ok(_) => self.call(op, &args),
+            Ok(_) => self.call(op, args),
+            Err(failure) => rejected(failure.clone()),
+        }
+    }
+
+    /// `forward` for a write: sent with the weight of its parsed arguments.
+    pub fn forward_write<A: Weigh>(&self, op: Op, parsed: &JsResult<A>, args: &[JsValue]) -> Promise {
+        match parsed {
+            Ok(parsed) => self.send(op, args, parsed.weight().to_js()),
+            Err(failure) => rejected(failure.clone()),
+        }
+    }
+
+    /// `get(key, options)`: checked here, its snapshot sent as `{ id }`.
+    pub fn get(&self, key: &JsValue, options: &JsValue) -> Promise {
+        let parsed = key_bytes(key, "key").and_then(|_| {
+            self.read_options(options, |rest| args::get_options(rest, |_| unreachable_snapshot()).map(|_| ()))
+        });
+        match parsed {
+            Ok(options) => self.call(Op::Get, &[key.clone(), options]),
+            Err(failure) => rejected(failure),
+        }
+    }
+
+    /// Range options checked as a local store checks them, their snapshot
+    /// sent as `{ id }` (`range`, `keys`, `iterator`).
+    pub fn range_options(&self, options: &JsValue) -> JsResult<JsValue> {
+        self.read_options(options, |rest| args::range(rest, self.encoding, |_| unreachable_snapshot()).map(|_| ()))
+    }
+
+    /// `range` or `keys`.
+    pub fn range(&self, op: Op, options: &JsValue) -> Promise {
+        match self.range_options(options) {
+            Ok(options) => self.call(op, &[options]),
             Err(failure) => rejected(failure),
         }
     }
@@ -126,7 +175,7 @@ impl RemoteStore {
     /// Read options with their `snapshot` (a `Snapshot` of this store)
     /// replaced by `{ id }` for the worker; `check` validates the rest as a
     /// local store would.
-    pub fn read_options(&self, options: &JsValue, check: impl FnOnce(&JsValue) -> JsResult<()>) -> JsResult<JsValue> {
+    fn read_options(&self, options: &JsValue, check: impl FnOnce(&JsValue) -> JsResult<()>) -> JsResult<JsValue> {
         if !options.is_object() {
             check(options)?;
             return Ok(options.clone());
@@ -156,38 +205,40 @@ impl RemoteStore {
 
     pub fn release_snapshot(&self, id: u32) {
         if self.snapshots.borrow_mut().remove(&id) && !self.closed.get() {
-            self.handle.post("releaseSnapshot", Array::of1(&JsValue::from(id)));
+            self.handle.post(Op::ReleaseSnapshot.name(), Array::of1(&JsValue::from(id)));
         }
     }
 
     pub fn close_iterator(&self, id: u32) {
         if !self.closed.get() {
-            self.handle.post("iteratorClose", Array::of1(&JsValue::from(id)));
+            self.handle.post(Op::IteratorClose.name(), Array::of1(&JsValue::from(id)));
         }
     }
 
     /// Runs `op` (`close` or `debugCrash`) in the worker, then stops it.
     /// Closing twice is fine.
-    pub async fn finish(&self, op: &str) -> JsResult<JsValue> {
+    pub async fn finish(&self, op: Op) -> JsResult<JsValue> {
+        debug_assert_eq!(op.kind(), Kind::End);
         if self.closed.replace(true) {
             return Ok(JsValue::UNDEFINED);
         }
         self.snapshots.borrow_mut().clear();
-        let result = JsFuture::from(self.handle.call(op, Array::new())).await;
+        let result = JsFuture::from(self.handle.call(op.name(), Array::new(), JsValue::UNDEFINED)).await;
         self.handle.terminate(&format!("store '{}' is closed", self.name));
         result.map_err(|e| failure_from_js(&e))
     }
+}
 
-    pub fn is_closed(&self) -> bool {
-        self.closed.get()
-    }
+fn unreachable_snapshot() -> JsResult<lsmkv::Snapshot> {
+    // `read_options` takes the snapshot out before the rest is checked.
+    Err(invalid_argument("snapshot is not a live Snapshot of this store"))
 }
 
 /// A coded `Error` from the worker back into a `JsFailure`.
-fn failure_from_js(error: &JsValue) -> JsFailure {
+pub fn failure_from_js(error: &JsValue) -> JsFailure {
     let text = |name: &str| Reflect::get(error, &name.into()).ok().and_then(|v| v.as_string());
     JsFailure::new(
         &text("code").unwrap_or_else(|| code::IO.to_string()),
-        text("message").unwrap_or_else(|| crate::error::describe_js(error)),
+        text("message").unwrap_or_else(|| describe_js(error)),
     )
 }

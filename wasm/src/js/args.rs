@@ -8,8 +8,19 @@ use lsmkv::{RangeOptions, Snapshot, WriteBatch};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use crate::codec::{encode_value, key_bytes, type_name, KeyEncoding};
-use crate::error::{invalid_argument, JsResult};
+use crate::js::codec::{encode_value, key_bytes, type_name, KeyEncoding};
+use crate::js::error::{invalid_argument, JsResult};
+
+/// Longest store name accepted (it becomes a database and a lock name).
+const NAME_LENGTH_MAX: usize = 256;
+
+/// A store name: a non-empty string of at most `NAME_LENGTH_MAX` bytes.
+pub fn store_name(value: &JsValue) -> JsResult<String> {
+    match value.as_string() {
+        Some(name) if !name.is_empty() && name.len() <= NAME_LENGTH_MAX => Ok(name),
+        _ => Err(invalid_argument(format!("store name must be a non-empty string of at most {NAME_LENGTH_MAX} bytes"))),
+    }
+}
 
 /// A property of an options object (`None` when undefined).
 pub fn field(object: &JsValue, name: &str) -> Option<JsValue> {
@@ -164,7 +175,9 @@ fn entries_shape(value: &JsValue) -> JsResult<EntriesShape<'_>> {
 }
 
 /// `batchPut`'s argument as an array of `[key, value]` pairs, for the OPFS
-/// worker (which weighs a batch by its pairs). Arrays pass as they are.
+/// worker: the page's proxy copies arrays and plain objects member by
+/// member (and transfers large values), a `Map` only as a whole. Arrays
+/// pass as they are.
 pub fn entries_as_pairs(value: &JsValue) -> JsValue {
     match entries_shape(value) {
         Ok(EntriesShape::Object(object)) => Object::entries(object).into(),

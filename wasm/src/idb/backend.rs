@@ -33,10 +33,23 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{IdbDatabase, IdbFactory, IdbKeyRange, IdbObjectStore, IdbOpenDbRequest, IdbRequest, IdbTransaction};
 
-use crate::error::{code, describe_js, JsFailure, JsResult};
-use crate::glue;
-use crate::journal::{self, FileId, JournaledFiles, Request};
-use crate::options::DurabilityMode;
+use super::journal::{self, FileId, JournaledFiles, Request};
+use crate::js::error::{code, describe_js, JsFailure, JsResult};
+use crate::js::options::DurabilityMode;
+
+// `IDBDatabase.transaction` with its options argument is simpler in JS than
+// through web-sys (which marks `IDBTransactionOptions` unstable).
+#[wasm_bindgen(module = "/js/browser.js")]
+extern "C" {
+    fn lsmkv_indexeddb() -> JsValue;
+    #[wasm_bindgen(catch)]
+    fn lsmkv_transaction(
+        db: &web_sys::IdbDatabase,
+        stores: &js_sys::Array,
+        mode: &str,
+        durability: &str,
+    ) -> Result<web_sys::IdbTransaction, JsValue>;
+}
 
 const SCHEMA_VERSION: u32 = 1;
 const FILES: &str = "files";
@@ -124,7 +137,7 @@ pub struct IdbBackend {
 }
 
 fn factory() -> JsResult<IdbFactory> {
-    glue::lsmkv_indexeddb()
+    lsmkv_indexeddb()
         .dyn_into::<IdbFactory>()
         .map_err(|_| JsFailure::new(code::UNSUPPORTED, "IndexedDB is not available here; use backend: 'memory'"))
 }
@@ -483,7 +496,7 @@ impl IdbBackend {
         // create and to commit (BENCHMARKS.md, "Browser").
         let chunks_only = journal::chunks_only(requests);
         let stores = if chunks_only { Array::of1(&CHUNKS.into()) } else { Array::of2(&FILES.into(), &CHUNKS.into()) };
-        let tx = glue::lsmkv_transaction(&db, &stores, "readwrite", self.durability.as_str())
+        let tx = lsmkv_transaction(&db, &stores, "readwrite", self.durability.as_str())
             .map_err(|e| classify(&e, self.lost.get()))?;
         let done = transaction_promise(&tx);
         let mut bytes = 0;

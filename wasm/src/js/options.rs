@@ -5,8 +5,8 @@ use lsmkv::{Durability, Options};
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 
-use crate::codec::KeyEncoding;
-use crate::error::{invalid_options, JsResult};
+use crate::js::codec::KeyEncoding;
+use crate::js::error::{invalid_options, JsResult};
 
 /// Where the store keeps its files.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Default)]
@@ -136,7 +136,7 @@ impl StoreConfig {
         let raw: RawOptions = if value.is_undefined() || value.is_null() {
             RawOptions::default()
         } else {
-            crate::args::check_fields(value, OPTION_NAMES, "options").map_err(|f| invalid_options(f.message))?;
+            crate::js::args::check_fields(value, OPTION_NAMES, "options").map_err(|f| invalid_options(f.message))?;
             serde_wasm_bindgen::from_value(value.clone()).map_err(|e| invalid_options(format!("options: {e}")))?
         };
         let key_encoding = match raw.key_encoding.as_deref() {
@@ -158,6 +158,17 @@ impl StoreConfig {
             glue_url: raw.opfs_glue_url,
             engine,
         })
+    }
+}
+
+/// `{ backend }` for `Store.destroy`.
+pub fn destroy_backend(options: &JsValue) -> JsResult<BackendKind> {
+    crate::js::args::check_fields(options, &["backend"], "destroy options")?;
+    match crate::js::args::field(options, "backend").map(|b| b.as_string()) {
+        None => Ok(BackendKind::Indexeddb),
+        Some(Some(b)) if b == "indexeddb" => Ok(BackendKind::Indexeddb),
+        Some(Some(b)) if b == "opfs" => Ok(BackendKind::Opfs),
+        _ => Err(crate::js::error::invalid_argument("destroy options: backend must be 'indexeddb' or 'opfs'")),
     }
 }
 

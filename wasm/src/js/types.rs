@@ -1,5 +1,5 @@
 //! TypeScript shapes of everything the JS API takes and returns. The
-//! methods in `store.rs` and `handles.rs` name these types through
+//! methods in `store.rs` and `handles.rs` (at the crate root) name these types through
 //! `unchecked_param_type` / `unchecked_return_type`; the package's test
 //! script type-checks a consumer of this file with `tsc --noEmit`.
 
