@@ -9,6 +9,12 @@ cd "$root"
 
 stage() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
+stage "style: rustfmt and clippy (warnings are errors)"
+cargo fmt --all --check
+cargo fmt --manifest-path fuzz/Cargo.toml --all --check
+cargo fmt --manifest-path bench/Cargo.toml --all --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
 stage "native: core and wasm crates (cargo test)"
 # As root, core's disk-full test mounts a small tmpfs and must not skip.
 if [ "$(id -u)" -eq 0 ]; then export LSMKV_REQUIRE_DISK_FULL_TEST=1; fi

@@ -7,14 +7,14 @@
 
 use std::sync::{Arc, Mutex};
 
-use lsmkv::fuzz::{exercise_store, pack_image, unpack_image};
+use lsmkv::fuzz::{exercise_store, pack_image, unpack_image, Target};
 use lsmkv::{Db, Durability, Error, Options, Result, Storage};
 
 use crate::idb::journal::{self, FileId, JournaledFiles, Record};
 use crate::opfs::slots::{IoResult, Pool, PoolStorage, SlotFile};
 
 /// The targets, by name (`fuzz/fuzz_targets/<name>.rs`).
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[("journal", journal), ("opfs_slots", opfs_slots)];
+pub const TARGETS: &[Target] = &[("journal", journal), ("opfs_slots", opfs_slots)];
 
 fn check<T>(result: &Result<T>, what: &str) {
     match result {
@@ -43,11 +43,14 @@ impl Reader<'_> {
     }
 }
 
+/// A journal chunk as the fuzz input describes it: file, offset, bytes.
+pub type Chunk = (FileId, u64, Vec<u8>);
+
 /// Journal input: a record count (u8, at most 16); per record a name
 /// (length u8, bytes), an id (u64), a format 1 length if the flag byte is
 /// odd (u64); then chunks to the end, each an id (u64), an offset (u64) and
 /// data (length u8, bytes).
-pub fn decode_journal(data: &[u8]) -> (Vec<Record>, Vec<(FileId, u64, Vec<u8>)>) {
+pub fn decode_journal(data: &[u8]) -> (Vec<Record>, Vec<Chunk>) {
     let mut input = Reader(data);
     let count = input.u8().min(16);
     let mut records = Vec::new();

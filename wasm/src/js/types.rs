@@ -127,6 +127,9 @@ export interface Stats {
   storedBytes: number;
   gets: number; tablesProbed: number; bloomNegatives: number; readAmplification: number;
   blockCacheHits: number; blockCacheMisses: number;
+  /** Memory beside the memtables: the block cache's contents and capacity, and what open tables hold outside it. */
+  blockCacheBytes: number; blockCacheCapacityBytes: number;
+  openTables: number; tableMemoryBytes: number;
   walTailTruncations: number;
   /** Writes that waited for background flushes/compactions to catch up, and the total wait. */
   writeStalls: number; writeStallMicros: number;
@@ -273,12 +276,21 @@ export interface GetTrace {
 
 export interface TableInspection {
   fileSize: number;
+  /** The table's format: 2 (partitioned index and filters), or 1 (written by older builds). */
+  format: number;
+  /** What data blocks were compressed with when the table was written. */
+  compression: 'none' | 'lz4';
+  /** Index and filter partitions (1 in format 1). */
+  partitions: number;
   entryCount: number; tombstoneCount: number;
   minSeq: number; maxSeq: number;
   dataBlockCount: number; rawKeyBytes: number; rawValueBytes: number;
-  blocks: { offset: number; size: number; entryCount: number; firstKey: Key; lastKey: Key }[];
+  /** `size` as stored (compressed, if it is); `rawSize` before compression. */
+  blocks: { offset: number; size: number; rawSize: number; entryCount: number; firstKey: Key; lastKey: Key }[];
+  /** Format 2: the top index. */
   index: { offset: number; size: number };
-  filter: { offset: number; size: number; bits: number; bitsSet: number; probes: number };
+  /** The filter (format 2: the first filter partition; `bytes`, `bits` and `bitsSet` count all of them). */
+  filter: { offset: number; size: number; bytes: number; bits: number; bitsSet: number; probes: number };
   entries: { key: Key; seq: number; kind: 'put' | 'delete'; block: number; value: Value | undefined }[];
 }
 "#;
