@@ -41,23 +41,24 @@ export class TableInspector {
         { class: 'inspector-summary' },
         h('section', {}, h('h3', { text: 'Properties' }), facts([
           ['File size', fmtBytes(t.fileSize)],
+          ['Format', `${t.format}${t.format === 2 ? ` · ${plural(t.partitions, 'index partition')}` : ''} · compression ${t.compression}`],
           ['Entries', fmtNum(t.entryCount), 'inspector-entries'],
           ['Tombstones', fmtNum(t.tombstoneCount)],
           ['Sequence numbers', `${fmtNum(t.minSeq)} – ${fmtNum(t.maxSeq)}`],
           ['Data blocks', fmtNum(t.dataBlockCount)],
           ['Raw keys / values', `${fmtBytes(t.rawKeyBytes)} / ${fmtBytes(t.rawValueBytes)}`],
-          ['Index block', `offset ${fmtNum(t.index.offset)}, ${fmtBytes(t.index.size)}`],
+          [t.format === 2 ? 'Top index' : 'Index block', `offset ${fmtNum(t.index.offset)}, ${fmtBytes(t.index.size)}`],
         ])),
         h('section', {}, h('h3', { text: 'Bloom filter' }), facts([
           ['Bits', fmtNum(t.filter.bits)],
           ['Bits set', `${fmtNum(t.filter.bitsSet)} (${filterFill.toFixed(1)}%)`],
           ['Hash probes per key', fmtNum(t.filter.probes)],
-          ['Block', `offset ${fmtNum(t.filter.offset)}, ${fmtBytes(t.filter.size)}`],
-        ]), h('p', { class: 'hint', text: 'A get first asks the filter; "absent" skips this table without reading a block.' })),
+          [t.partitions > 1 ? 'Partitions' : 'Block', t.partitions > 1 ? `${plural(t.partitions, 'filter')}, ${fmtBytes(t.filter.bytes)} in all` : `offset ${fmtNum(t.filter.offset)}, ${fmtBytes(t.filter.size)}`],
+        ]), h('p', { class: 'hint', text: 'A get first asks the filter (of the one partition that can hold the key); "absent" skips this table without reading a block.' })),
       ),
       h('h3', { text: `Blocks (${t.blocks.length})` }),
-      table(['#', 'Offset', 'Size', 'Entries', 'First key', 'Last key'], t.blocks.map((b, i) => [
-        String(i), fmtNum(b.offset), fmtBytes(b.size), fmtNum(b.entryCount), keyText(b.firstKey), keyText(b.lastKey),
+      table(['#', 'Offset', 'Stored', 'Raw', 'Entries', 'First key', 'Last key'], t.blocks.map((b, i) => [
+        String(i), fmtNum(b.offset), fmtBytes(b.size), b.rawSize === b.size ? '=' : fmtBytes(b.rawSize), fmtNum(b.entryCount), keyText(b.firstKey), keyText(b.lastKey),
       ])),
       h('h3', { text: `Entries (${plural(t.entries.length, 'version')}, in stored order)` }),
       table(['Key', 'Seq', 'Kind', 'Block', 'Value'], t.entries.map((e) => ({
