@@ -49,6 +49,23 @@ pub const TARGETS: &[Target] = &[
     ("db_open", db_open),
 ];
 
+/// The entry point of target `name` (a known one: the tests' seeds name them).
+pub fn entry(targets: &[Target], name: &str) -> fn(&[u8]) {
+    targets.iter().find(|(known, _)| *known == name).map(|(_, run)| *run).expect("a known fuzz target")
+}
+
+/// Runs every input saved under `root/<target>/` — the fuzzer's crashes,
+/// kept once fixed — through its target.
+#[cfg(feature = "std")]
+pub fn replay_regressions(targets: &[Target], root: &std::path::Path) {
+    for (target, run) in targets {
+        let Ok(dir) = std::fs::read_dir(root.join(target)) else { continue };
+        for entry in dir {
+            run(&std::fs::read(entry.expect("dir entry").path()).expect("read regression"));
+        }
+    }
+}
+
 /// Whether `result` keeps the rule: `Ok`, or the input's fault.
 fn check<T>(result: &Result<T>, what: &str) {
     match result {
@@ -394,8 +411,7 @@ mod tests {
     #[test]
     fn every_target_takes_its_seeds() {
         for (target, input) in seeds() {
-            let run = TARGETS.iter().find(|(name, _)| *name == target).expect("known target").1;
-            run(&input);
+            entry(TARGETS, target)(&input);
         }
     }
 
@@ -423,14 +439,7 @@ mod tests {
     #[cfg(feature = "std")]
     #[test]
     fn regressions_stay_fixed() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/regressions");
-        for (target, run) in TARGETS {
-            let Ok(dir) = std::fs::read_dir(root.join(target)) else { continue };
-            for entry in dir {
-                let path = entry.expect("dir entry").path();
-                run(&std::fs::read(&path).expect("read regression"));
-            }
-        }
+        replay_regressions(TARGETS, &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/regressions"));
     }
 
     /// Goal: the image packing used by `db_open` round-trips.

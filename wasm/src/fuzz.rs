@@ -217,8 +217,7 @@ mod tests {
     fn every_target_takes_its_seeds() {
         for (target, input) in seeds() {
             assert!(input.len() > 1000, "{target}: a real store image");
-            let run = TARGETS.iter().find(|(name, _)| *name == target).expect("known target").1;
-            run(&input);
+            lsmkv::fuzz::entry(TARGETS, target)(&input);
         }
     }
 
@@ -229,7 +228,7 @@ mod tests {
         let seeds = seeds();
         let mut rng = Rng::new(0x5107);
         for (target, input) in &seeds {
-            let run = TARGETS.iter().find(|(name, _)| name == target).expect("known target").1;
+            let run = lsmkv::fuzz::entry(TARGETS, target);
             for _ in 0..300 {
                 run(&lsmkv::fuzz::mutate(input, &mut rng));
             }
@@ -240,11 +239,6 @@ mod tests {
     #[test]
     fn regressions_stay_fixed() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/regressions");
-        for (target, run) in TARGETS {
-            let Ok(dir) = std::fs::read_dir(root.join(target)) else { continue };
-            for entry in dir {
-                run(&std::fs::read(entry.expect("dir entry").path()).expect("read regression"));
-            }
-        }
+        lsmkv::fuzz::replay_regressions(TARGETS, &root);
     }
 }

@@ -14,7 +14,7 @@ use wasm_bindgen::prelude::*;
 use crate::engine::Engine;
 use crate::handles::{StoreIterator, StoreSnapshot};
 use crate::idb::Fault;
-use crate::js::args::{self, store_name};
+use crate::js::args::{self, store_name, RangeArgs};
 use crate::js::codec::{encode_value, key_bytes, key_to_js};
 use crate::js::error::{invalid_argument, JsResult};
 use crate::js::options::{destroy_backend, BackendKind, StoreConfig};
@@ -43,6 +43,25 @@ macro_rules! local_or {
             Engine::Remote(remote) => return remote.$forward($op, &$parsed, &[$($arg),*]),
         }
     };
+}
+
+impl Store {
+    /// A range read (`range`, `keys`): the options parsed now, `read` run on
+    /// the local engine, or the call forwarded as `op`.
+    fn ranged(
+        &self,
+        op: Op,
+        options: Option<JsValue>,
+        read: impl FnOnce(&local::Local, RangeArgs) -> JsResult<JsValue> + 'static,
+    ) -> Promise {
+        let options = options.unwrap_or(JsValue::UNDEFINED);
+        let local = match &self.engine {
+            Engine::Local(local) => local.clone(),
+            Engine::Remote(remote) => return remote.range(op, &options),
+        };
+        let parsed = args::range(&options, local.encoding(), |s| local.find_snapshot(s));
+        call(parsed, move |range| async move { read(&local, range) })
+    }
 }
 
 /// Opens the store `config` describes, here or in a worker.
@@ -204,13 +223,7 @@ impl Store {
         &self,
         #[wasm_bindgen(unchecked_optional_param_type = "RangeOptions")] options: Option<JsValue>,
     ) -> Promise {
-        let options = options.unwrap_or(JsValue::UNDEFINED);
-        let local = match &self.engine {
-            Engine::Local(local) => local.clone(),
-            Engine::Remote(remote) => return remote.range(Op::Range, &options),
-        };
-        let parsed = args::range(&options, local.encoding(), |s| local.find_snapshot(s));
-        call(parsed, move |range| async move {
+        self.ranged(Op::Range, options, |local, range| {
             let entries = local.read(|db| db.range(&range.options))?;
             crate::js::codec::entries_to_js(&entries, range.encoding)
         })
@@ -222,13 +235,7 @@ impl Store {
         &self,
         #[wasm_bindgen(unchecked_optional_param_type = "RangeOptions")] options: Option<JsValue>,
     ) -> Promise {
-        let options = options.unwrap_or(JsValue::UNDEFINED);
-        let local = match &self.engine {
-            Engine::Local(local) => local.clone(),
-            Engine::Remote(remote) => return remote.range(Op::Keys, &options),
-        };
-        let parsed = args::range(&options, local.encoding(), |s| local.find_snapshot(s));
-        call(parsed, move |range| async move {
+        self.ranged(Op::Keys, options, |local, range| {
             let keys = local.read(|db| db.keys(&range.options))?;
             Ok(keys.iter().map(|k| key_to_js(k, range.encoding)).collect::<Array>().into())
         })
@@ -282,10 +289,8 @@ impl Store {
     pub fn flush(&self) -> Promise {
         let local = local_or!(self, forward(Op::Flush, Ok(()), []));
         promise(async move {
-            match local.maintain(|db| db.flush()).await? {
-                Some(r) => report::to_js(&report::flush_report(&r, local.encoding())),
-                None => Ok(JsValue::NULL),
-            }
+            let report = local.maintain(|db| db.flush()).await?;
+            or_null(report, |r| report::to_js(&report::flush_report(r, local.encoding())))
         })
     }
 
@@ -320,10 +325,8 @@ impl Store {
     pub fn compact_step(&self) -> Promise {
         let local = local_or!(self, forward(Op::CompactStep, Ok(()), []));
         promise(async move {
-            match local.maintain(|db| db.compact_step()).await? {
-                Some(r) => report::to_js(&report::compaction_report(&r, local.encoding())),
-                None => Ok(JsValue::NULL),
-            }
+            let report = local.maintain(|db| db.compact_step()).await?;
+            or_null(report, |r| report::to_js(&report::compaction_report(r, local.encoding())))
         })
     }
 
@@ -423,4 +426,9 @@ impl Store {
             Ok(JsValue::UNDEFINED)
         })
     }
+}
+
+/// `null`, or the JS view of what there is.
+fn or_null<T>(found: Option<T>, view: impl FnOnce(&T) -> JsResult<JsValue>) -> JsResult<JsValue> {
+    found.as_ref().map_or(Ok(JsValue::NULL), view)
 }

@@ -97,6 +97,16 @@ async function putMessage(page) {
   return page.locator('[data-testid="op-put"] .message').textContent();
 }
 
+/** 31 puts through the Operations form, each acknowledged; then the picture settles. */
+async function put31(page) {
+  for (let i = 1; i <= 31; i++) {
+    const key = `key:${String(i).padStart(2, '0')}`;
+    await put(page, key, `value ${i}`);
+    await until(async () => (await putMessage(page)).startsWith(`Put ${key} `), `put ${key} acknowledged`);
+  }
+  await settled(page);
+}
+
 async function browse(page, prefix = '', substring = '') {
   await view(page, 'browser');
   await page.fill('[data-testid="browse-prefix"]', prefix);
@@ -144,12 +154,7 @@ test('the page loads the engine and opens an IndexedDB store, with no inline scr
 
 test('31 puts through the Operations form â†’ one L0 table with 30 entries', async (page) => {
   await view(page, 'operations');
-  for (let i = 1; i <= 31; i++) {
-    const key = `key:${String(i).padStart(2, '0')}`;
-    await put(page, key, `value ${i}`);
-    await until(async () => (await putMessage(page)).startsWith(`Put ${key} `), `put ${key} acknowledged`);
-  }
-  await settled(page);
+  await put31(page);
   const l0 = await tables(page, 0);
   equal(l0.length, 1, 'L0 tables');
   equal(l0[0].entries, 30, 'entries in the L0 table');
@@ -521,12 +526,7 @@ serverTest('served by lsmkv-server: the server backend is preselected, 31 puts â
   assert(label.includes('lsmkv-server') && label.includes('caps 30/30'), `store label: ${label}`);
   equal(await page.textContent('[data-testid="memtable-fill"]'), '0 / 30 entries', 'memtable fill');
   await view(page, 'operations');
-  for (let i = 1; i <= 31; i++) {
-    const key = `key:${String(i).padStart(2, '0')}`;
-    await put(page, key, `value ${i}`);
-    await until(async () => (await putMessage(page)).startsWith(`Put ${key} `), `put ${key} acknowledged`);
-  }
-  await settled(page);
+  await put31(page);
   const l0 = await tables(page, 0);
   equal(l0.length, 1, 'L0 tables in the picture');
   equal(l0[0].entries, 30, 'entries in the L0 table');

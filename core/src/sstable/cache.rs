@@ -23,6 +23,27 @@ pub(crate) enum Cached {
 }
 
 impl Cached {
+    pub fn data(self) -> Option<Arc<Block>> {
+        match self {
+            Cached::Data(block) => Some(block),
+            _ => None,
+        }
+    }
+
+    pub fn index(self) -> Option<Arc<IndexBlock>> {
+        match self {
+            Cached::Index(index) => Some(index),
+            _ => None,
+        }
+    }
+
+    pub fn filter(self) -> Option<Arc<BloomFilter>> {
+        match self {
+            Cached::Filter(filter) => Some(filter),
+            _ => None,
+        }
+    }
+
     /// Bytes it holds, charged against the capacity.
     fn size_bytes(&self) -> usize {
         match self {

@@ -170,15 +170,29 @@ impl Table {
             Layout::Partitioned { top, .. } => top,
         };
         let handle = top.handle(p, 1)?;
-        if let Some(Cached::Filter(filter)) = cache.and_then(|cache| cache.lookup(self.number, handle.offset)) {
-            return Ok(filter);
+        self.cached(cache, handle, Cached::filter, Cached::Filter, || {
+            let bytes = stored::read_raw(storage, &self.name, handle, self.version)?;
+            BloomFilter::parse(bytes, &self.name, handle.offset)
+        })
+    }
+
+    /// The block at `handle` from the cache, else made by `load` (and cached).
+    fn cached<T>(
+        &self,
+        cache: Option<&BlockCache>,
+        handle: BlockHandle,
+        unwrap: fn(Cached) -> Option<Arc<T>>,
+        wrap: fn(Arc<T>) -> Cached,
+        load: impl FnOnce() -> Result<T>,
+    ) -> Result<Arc<T>> {
+        if let Some(found) = cache.and_then(|cache| cache.lookup(self.number, handle.offset)).and_then(unwrap) {
+            return Ok(found);
         }
-        let bytes = stored::read_raw(storage, &self.name, handle, self.version)?;
-        let filter = Arc::new(BloomFilter::parse(bytes, &self.name, handle.offset)?);
+        let loaded = Arc::new(load()?);
         if let Some(cache) = cache {
-            cache.insert(self.number, handle.offset, Cached::Filter(filter.clone()));
+            cache.insert(self.number, handle.offset, wrap(loaded.clone()));
         }
-        Ok(filter)
+        Ok(loaded)
     }
 
     /// Partition `p`'s index, from memory or the cache, else read and
@@ -189,19 +203,14 @@ impl Table {
             Layout::Partitioned { top, .. } => top,
         };
         let handle = top.handle(p, 0)?;
-        if let Some(Cached::Index(index)) = cache.and_then(|cache| cache.lookup(self.number, handle.offset)) {
-            return Ok(index);
-        }
-        let bytes = stored::read_raw(storage, &self.name, handle, self.version)?;
-        let index = IndexBlock::new(Block::parse(bytes, self.name.clone(), handle.offset)?, 1)?;
-        check_partition(&index, p.checked_sub(1).and_then(|q| top.key(q)), top.key(p))?;
-        let last = p + 1 == top.len();
-        check_data_handles(&index, (p == 0).then_some(0), self.data_end, last, self.version)?;
-        let index = Arc::new(index);
-        if let Some(cache) = cache {
-            cache.insert(self.number, handle.offset, Cached::Index(index.clone()));
-        }
-        Ok(index)
+        self.cached(cache, handle, Cached::index, Cached::Index, || {
+            let bytes = stored::read_raw(storage, &self.name, handle, self.version)?;
+            let index = IndexBlock::new(Block::parse(bytes, self.name.clone(), handle.offset)?, 1)?;
+            check_partition(&index, p.checked_sub(1).and_then(|q| top.key(q)), top.key(p))?;
+            let last = p + 1 == top.len();
+            check_data_handles(&index, (p == 0).then_some(0), self.data_end, last, self.version)?;
+            Ok(index)
+        })
     }
 
     /// The key bounding partition `p` from below: the previous partition's
@@ -263,25 +272,21 @@ impl Table {
         i: usize,
     ) -> Result<Arc<Block>> {
         let handle = index.handle(i, 0)?;
-        if let Some(Cached::Data(block)) = cache.and_then(|cache| cache.lookup(self.number, handle.offset)) {
-            return Ok(block);
-        }
-        let data = stored::read(storage, &self.name, handle, self.version)?;
-        let file = Arc::clone(&self.name);
-        // The inspector (no cache) validates every entry; gets and scans trust the crc.
-        let block = Arc::new(match cache {
-            Some(_) => Block::parse_trusting_checksum(data, file, handle.offset)?,
-            None => Block::parse(data, file, handle.offset)?,
-        });
-        let floor = match i.checked_sub(1) {
-            Some(previous) => index.key(previous),
-            None => self.partition_floor(p),
-        };
-        check_block(&block, floor, index.key(i))?;
-        if let Some(cache) = cache {
-            cache.insert(self.number, handle.offset, Cached::Data(Arc::clone(&block)));
-        }
-        Ok(block)
+        self.cached(cache, handle, Cached::data, Cached::Data, || {
+            let data = stored::read(storage, &self.name, handle, self.version)?;
+            let file = Arc::clone(&self.name);
+            // The inspector (no cache) validates every entry; gets and scans trust the crc.
+            let block = match cache {
+                Some(_) => Block::parse_trusting_checksum(data, file, handle.offset)?,
+                None => Block::parse(data, file, handle.offset)?,
+            };
+            let floor = match i.checked_sub(1) {
+                Some(previous) => index.key(previous),
+                None => self.partition_floor(p),
+            };
+            check_block(&block, floor, index.key(i))?;
+            Ok(block)
+        })
     }
 
     /// Every block and entry, for the table inspector. Reads every partition
