@@ -89,7 +89,8 @@ pub fn main(job: &str) -> ! {
     match outcome {
         Ok(()) => std::process::exit(0),
         Err(e) => {
-            eprintln!("lsmkv-bench child: {e}");
+            // Into the report too, not only the scrolled-away progress lines.
+            Out.send(&Message::Anomaly { what: format!("stopped by an error: {e}") });
             std::process::exit(1);
         }
     }
@@ -112,7 +113,7 @@ impl Out {
             );
         }
         if let Message::Anomaly { what } = message {
-            eprintln!("  !! check failed: {what}");
+            eprintln!("  !! {what}");
         }
         let line = serde_json::to_string(message).expect("messages serialize");
         let mut stdout = std::io::stdout().lock();

@@ -218,6 +218,11 @@ pub struct DiskPlan {
     pub free_bytes: Option<u64>,
 }
 
+/// Free space one database of `num` keys needs at its largest.
+pub fn database_need_bytes(config: &Config, num: u64) -> u64 {
+    (num as f64 * config.entry_bytes() as f64 * DISK_FACTOR) as u64
+}
+
 impl DiskPlan {
     pub fn of(config: &Config) -> DiskPlan {
         let data_bytes = config.num * config.entry_bytes();
@@ -232,7 +237,7 @@ impl DiskPlan {
         };
         DiskPlan {
             data_bytes,
-            need_bytes: (data_bytes as f64 * DISK_FACTOR * databases) as u64,
+            need_bytes: (database_need_bytes(config, config.num) as f64 * databases) as u64,
             free_bytes: free_bytes(&config.dir),
         }
     }
@@ -243,7 +248,7 @@ impl DiskPlan {
 }
 
 /// Free bytes on the filesystem that holds `path` (or its nearest existing parent).
-fn free_bytes(path: &Path) -> Option<u64> {
+pub fn free_bytes(path: &Path) -> Option<u64> {
     let existing = path.ancestors().find(|p| p.exists())?;
     let output = Command::new("df").args(["-B1", "--output=avail"]).arg(existing).output().ok()?;
     String::from_utf8(output.stdout).ok()?.lines().nth(1)?.trim().parse().ok()

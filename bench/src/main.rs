@@ -127,6 +127,8 @@ pub struct Results {
     pub anomalies: Vec<String>,
     /// Engine label → what its child process said about itself (e.g. the VmHWM reset check).
     pub notes: BTreeMap<String, String>,
+    /// (engine label, round) → wall-clock seconds its child process took.
+    pub durations: BTreeMap<(String, usize), f64>,
 }
 
 fn main() {
@@ -213,8 +215,25 @@ fn run_job(
     results: &mut Results,
 ) -> bool {
     let dir = config.dir.join(format!("r{round}-{label}"));
+    // Checked again before every engine: another tenant may have filled the disk meanwhile.
+    let need = config::database_need_bytes(config, num);
+    if let Some(free) = config::free_bytes(&config.dir).filter(|&free| free < need) {
+        let why = format!(
+            "skipped: {} free under {}, needs {}",
+            report::bytes(free as f64),
+            config.dir.display(),
+            report::bytes(need as f64)
+        );
+        eprintln!("  !! {label} {why}");
+        results.anomalies.push(format!("{label} (round {}) {why}", round + 1));
+        return false;
+    }
     let job = child::Job { config: config.clone(), kind, label: label.clone(), num, workloads, dir: dir.clone() };
+    let started = std::time::Instant::now();
     let outcome = child::run(&job, results);
+    let secs = started.elapsed().as_secs_f64();
+    eprintln!("# {label}: {secs:.0} s");
+    results.durations.insert((label.clone(), round), secs);
     if !config.keep {
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -353,6 +353,15 @@ pub fn print_results(config: &Config, results: &Results) {
 
     print_teaching(config, results);
 
+    let total: f64 = results.durations.values().sum();
+    let per_engine: Vec<String> = results
+        .durations
+        .iter()
+        .map(|((label, round), secs)| format!("{label} (round {}) {}", round + 1, minutes(*secs)))
+        .collect();
+    println!("run time: {} in all; {}", minutes(total), per_engine.join(", "));
+    println!();
+
     if results.anomalies.is_empty() {
         println!(
             "result checks: all passed (every readrandom, YCSB and readwhilewriting read found its key, no \
@@ -576,6 +585,14 @@ pub fn nanos(ns: u64) -> String {
         format!("{:.1} µs", ns as f64 / 1e3)
     } else {
         format!("{ns} ns")
+    }
+}
+
+fn minutes(secs: f64) -> String {
+    if secs >= 600.0 {
+        format!("{:.0} min", secs / 60.0)
+    } else {
+        format!("{secs:.0} s")
     }
 }
 
