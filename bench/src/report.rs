@@ -230,6 +230,20 @@ fn rows<T, M>(
         .collect()
 }
 
+fn reader_writer_cells(m: &Sample, _engine: &str) -> Cells {
+    let mut text = latency_cells(m);
+    text.push(rate(m.writer_ops_per_sec.unwrap_or(0.0)));
+    Cells { text, metrics: vec![m.ops_per_sec] }
+}
+
+fn memory_cells(m: &Sample, _engine: &str) -> Cells {
+    let peak = m.memory.unwrap_or_default();
+    Cells {
+        text: vec![bytes(peak.hwm_bytes as f64), bytes(peak.anon_bytes as f64)],
+        metrics: vec![peak.hwm_bytes as f64],
+    }
+}
+
 fn latency_cells(m: &Sample) -> Vec<String> {
     vec![rate(m.ops_per_sec), nanos(m.p50_ns), nanos(m.p99_ns), nanos(m.p999_ns), nanos(m.max_ns)]
 }
@@ -285,20 +299,7 @@ pub fn print_results(config: &Config, results: &Results) {
         ratios: &["reader ops/s"],
         note: "",
     }
-    .print(
-        &engines,
-        &rows(
-            samples,
-            &engines,
-            |w| w == "readwhilewriting",
-            median_sample,
-            |m, _| {
-                let mut text = latency_cells(m);
-                text.push(rate(m.writer_ops_per_sec.unwrap_or(0.0)));
-                Cells { text, metrics: vec![m.ops_per_sec] }
-            },
-        ),
-    );
+    .print(&engines, &rows(samples, &engines, |w| w == "readwhilewriting", median_sample, reader_writer_cells));
 
     print_write_tables(config, results, &engines);
 
@@ -309,22 +310,7 @@ pub fn print_results(config: &Config, results: &Results) {
         ratios: &["VmHWM"],
         note: &memory_note(results, &engines),
     }
-    .print(
-        &engines,
-        &rows(
-            samples,
-            &engines,
-            |_| true,
-            median_sample,
-            |m, _| {
-                let peak = m.memory.unwrap_or_default();
-                Cells {
-                    text: vec![bytes(peak.hwm_bytes as f64), bytes(peak.anon_bytes as f64)],
-                    metrics: vec![peak.hwm_bytes as f64],
-                }
-            },
-        ),
-    );
+    .print(&engines, &rows(samples, &engines, |_| true, median_sample, memory_cells));
 
     if config.repeat > 1 {
         Table {
