@@ -4,6 +4,8 @@
 #   bench/run.sh                      # N = 1,000,000, one run
 #   bench/run.sh --repeat 3           # three runs, medians (what BENCHMARKS.md reports)
 #   bench/run.sh --num 100000 --benchmarks fillrandom,readrandom
+#   bench/run.sh --num 200k --reads 50k --ycsb-ops 50k --threads 1,2   # every workload, quickly
+#   bench/run.sh --num 10M --teaching-num 0       # production scale (LZ4 on); BENCHMARKS.md has the cost
 #   LSMKV_BENCH_NO_ROCKSDB=1 bench/run.sh   # without RocksDB (no apt packages needed)
 #
 # Every argument goes to the benchmark; `bench/run.sh --help` lists them.
