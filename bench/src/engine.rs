@@ -136,25 +136,14 @@ fn wait_until_idle(mut idle: impl FnMut() -> Res<bool>) -> Res<()> {
 
 // ---------------------------------------------------------------------------
 
-/// ENGINE INTEGRATION POINT — the one place lsmkv's block compression is set.
-///
-/// The engine change adds `lsmkv::Options::compression` (an enum
-/// `lsmkv::Compression { None, Lz4 }`). When it lands, replace the body with
-///
-/// ```text
-/// options.compression = match compression {
-///     Compression::None => lsmkv::Compression::None,
-///     Compression::Lz4 => lsmkv::Compression::Lz4,
-/// };
-/// true
-/// ```
-///
-/// Returns whether lsmkv runs with `compression`: until then it has no block
-/// compression, so only `None` is true, and the report says lsmkv ran
-/// uncompressed (see `LSMKV_COMPRESSION_SUPPORTED`).
+/// The one place lsmkv's block compression is set. Returns whether lsmkv
+/// runs with `compression` (it always can).
 fn set_lsmkv_compression(options: &mut lsmkv::Options, compression: Compression) -> bool {
-    let _ = options;
-    compression == Compression::None
+    options.compression = match compression {
+        Compression::None => lsmkv::Compression::None,
+        Compression::Lz4 => lsmkv::Compression::Lz4,
+    };
+    true
 }
 
 /// Whether lsmkv applies `compression` (for the report's configuration lines).
