@@ -481,3 +481,12 @@ async fn random_operations_match_a_btreemap_model_across_reopens() {
         btreemap_model(&unique("model"), idb_options(), seed, 400, &["close"]).await;
     }
 }
+
+#[wasm_bindgen_test]
+async fn the_model_holds_with_compressed_partitioned_tables() {
+    // Production's table format at test scale in the browser: LZ4 data
+    // blocks and tables of several index and filter partitions, on IndexedDB.
+    let options = r#"{"backend":"indexeddb","preset":"teaching","compression":"lz4","blockSize":128}"#;
+    btreemap_model(&unique("model-lz4"), options, 99, 400, &["close"]).await;
+    assert_eq!(open_error("x", r#"{"backend":"memory","compression":"zstd"}"#).await, "LSMKV_INVALID_OPTIONS");
+}

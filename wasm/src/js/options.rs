@@ -1,7 +1,7 @@
 //! `Store.open` options: camelCase JS mirroring the core's `Options`, plus
 //! what only the browser layer knows (backend, locking, persistence).
 
-use lsmkv::{Durability, Options};
+use lsmkv::{Compression, Durability, Options};
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 
@@ -53,6 +53,14 @@ pub enum Preset {
     Production,
 }
 
+/// `compression`: how new tables store their data blocks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CompressionName {
+    None,
+    Lz4,
+}
+
 /// What to do when another tab or worker holds the store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -80,6 +88,7 @@ const OPTION_NAMES: &[&str] = &[
     "sstableMaxBytes",
     "blockSize",
     "bloomBitsPerKey",
+    "compression",
     "l0CompactionTrigger",
     "levelBaseBytes",
     "levelSizeRatio",
@@ -107,6 +116,7 @@ struct RawOptions {
     sstable_max_bytes: Option<usize>,
     block_size: Option<usize>,
     bloom_bits_per_key: Option<u32>,
+    compression: Option<CompressionName>,
     l0_compaction_trigger: Option<usize>,
     level_base_bytes: Option<u64>,
     level_size_ratio: Option<u32>,
@@ -198,6 +208,12 @@ fn engine_options(raw: &RawOptions) -> Options {
     set(&mut o.event_log_capacity, raw.event_log_capacity);
     if let Some(v) = raw.bloom_bits_per_key {
         o.bloom_bits_per_key = v;
+    }
+    if let Some(v) = raw.compression {
+        o.compression = match v {
+            CompressionName::None => Compression::None,
+            CompressionName::Lz4 => Compression::Lz4,
+        };
     }
     if let Some(v) = raw.level_base_bytes {
         o.level_base_bytes = v;

@@ -67,6 +67,8 @@ export interface StoreOptions {
   sstableMaxBytes?: number;
   blockSize?: number;
   bloomBitsPerKey?: number;
+  /** How new tables store their data blocks: 'lz4' (the production preset's) or 'none' (teaching's). */
+  compression?: 'none' | 'lz4';
   l0CompactionTrigger?: number;
   levelBaseBytes?: number;
   levelSizeRatio?: number;
