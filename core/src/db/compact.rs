@@ -28,6 +28,9 @@ impl DbInner {
     /// Runs compactions until the tree needs none (bounded per call).
     pub(super) fn compact_while_needed(&self, tree: &mut TreeState) -> Result<()> {
         for _ in 0..AUTO_COMPACTION_STEPS_MAX {
+            // Memtables frozen while the last step ran go first: a writer
+            // waits once two are frozen, and each step can take a while.
+            self.flush_frozen(tree)?;
             let decision = compaction::pick(&tree.version, &self.options, &tree.pointers, self.oldest_snapshot());
             if self.carry_out(tree, decision)?.is_none() {
                 break;
