@@ -20,7 +20,7 @@ use std::ops::{Bound, RangeBounds};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use lsmkv::{Db, Durability, FsStorage, Options, RangeOptions, WriteBatch, VALUE_SIZE_LIMIT};
+use lsmkv::{Db, Durability, FsStorage, Options, RangeOptions, WriteBatch};
 use openraft::storage::{LogFlushed, LogState, RaftLogStorage};
 use openraft::{Entry, LogId, OptionalSend, RaftLogReader, StorageError, StorageIOError, Vote};
 
@@ -31,9 +31,10 @@ const VOTE_KEY: &[u8] = b"m/vote";
 const PURGED_KEY: &[u8] = b"m/purged";
 const COMMITTED_KEY: &[u8] = b"m/committed";
 
-/// The largest entry the log takes (the engine's own value limit): a client
-/// command is refused before it is proposed if its entry could be larger.
-pub const ENTRY_BYTES_MAX: usize = VALUE_SIZE_LIMIT;
+/// The largest entry the log takes: a client command is refused (413) before
+/// it is proposed if its entry could be larger. A memtable must hold the
+/// largest entry, so this also sets the log's memtable size.
+pub const ENTRY_BYTES_MAX: usize = 32 << 20;
 
 fn entry_key(index: u64) -> Vec<u8> {
     let mut key = Vec::with_capacity(9);
@@ -66,14 +67,14 @@ pub struct LogStore {
 type StorageResult<T> = Result<T, StorageError<NodeId>>;
 
 impl LogStore {
-    /// The engine options of the log's store: synced writes, values up to
-    /// the engine's limit, and modest memory (entries are read back mostly
-    /// from the memtable, by followers catching up).
+    /// The engine options of the log's store: synced writes, entries up to
+    /// `ENTRY_BYTES_MAX`, and a small block cache (entries are read back
+    /// mostly from the memtable, by followers catching up).
     pub fn options() -> Options {
         Options {
             durability: Durability::Sync,
-            value_size_max: VALUE_SIZE_LIMIT,
-            memtable_max_bytes: 16 << 20,
+            value_size_max: ENTRY_BYTES_MAX,
+            memtable_max_bytes: ENTRY_BYTES_MAX + (8 << 20),
             block_cache_bytes: 4 << 20,
             ..Options::production()
         }
@@ -96,6 +97,23 @@ impl LogStore {
             committed_unsaved: false,
         };
         Ok(LogStore { db, cached: Arc::new(Mutex::new(cached)) })
+    }
+
+    /// Appends `entries` in one batch and returns once it is synced: what
+    /// `append` does before it reports the entries flushed.
+    pub async fn append_synced(&self, entries: impl IntoIterator<Item = Entry<TypeConfig>>) -> lsmkv::Result<()> {
+        let mut batch = WriteBatch::new();
+        let mut last = None;
+        for entry in entries {
+            let bytes = serde_json::to_vec(&entry).map_err(|e| lsmkv::Error::invalid_argument(e.to_string()))?;
+            batch.put(entry_key(entry.log_id.index), bytes);
+            last = Some(entry.log_id);
+        }
+        self.write(batch).await?;
+        if let Some(last) = last {
+            self.lock().last_log_id = Some(last);
+        }
+        Ok(())
     }
 
     /// The newest committed log id this node knows of.
@@ -232,19 +250,9 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         I: IntoIterator<Item = Entry<TypeConfig>> + OptionalSend,
         I::IntoIter: OptionalSend,
     {
-        let mut batch = WriteBatch::new();
-        let mut last = None;
-        for entry in entries {
-            let bytes = serde_json::to_vec(&entry).map_err(|e| StorageIOError::write_logs(&e))?;
-            batch.put(entry_key(entry.log_id.index), bytes);
-            last = Some(entry.log_id);
-        }
-        // Synced when `write` returns: only now may openraft count the
-        // entries as on disk (it waits for this callback).
-        self.write(batch).await.map_err(|e| StorageIOError::write_logs(&e))?;
-        if let Some(last) = last {
-            self.lock().last_log_id = Some(last);
-        }
+        self.append_synced(entries).await.map_err(|e| StorageIOError::write_logs(&e))?;
+        // Synced: only now may openraft count the entries as on disk (it
+        // waits for this callback).
         callback.log_io_completed(Ok(()));
         Ok(())
     }
