@@ -117,6 +117,7 @@ async fn apply(state: &Arc<AppState>, command: Command) -> ApiResult<u64> {
     match reply {
         Reply::Applied { count } => Ok(count),
         Reply::Rejected { code, message } => Err(ApiError::engine(&code, message)),
+        Reply::Many { .. } => Err(ApiError::engine("IO", "one write got the replies of several")),
     }
 }
 

@@ -33,6 +33,9 @@ pub enum Command {
     Batch { ops: Vec<Op> },
     /// Deletes every key in the range as it stands when the command applies.
     DeleteRange { start: Bound<String>, end: Bound<String>, prefix: Option<String> },
+    /// Several clients' commands in one log entry, applied in order in one
+    /// atomic batch (cluster mode's group commit, `cluster/proposer.rs`).
+    Many { commands: Vec<Command> },
 }
 
 /// One operation of a `Command::Batch`.
@@ -60,6 +63,8 @@ pub enum Reply {
     /// differs from the one that accepted it): nothing was written. `code`
     /// is the engine's error code (`INVALID_KEY`, ...).
     Rejected { code: String, message: String },
+    /// The replies of a `Command::Many`, in its order.
+    Many { replies: Vec<Reply> },
 }
 
 impl Command {
@@ -89,6 +94,32 @@ impl Command {
                 Op::Delete { key } => check_op(options, key, None),
             }),
             Command::DeleteRange { .. } => Ok(()),
+            Command::Many { commands } => commands.iter().try_for_each(|c| c.validate(options)),
+        }
+    }
+
+    /// About the bytes of the command's log entry (values in base64 JSON).
+    pub fn approx_bytes(&self) -> usize {
+        const FRAMING: usize = 64;
+        let op = |key: &str, value: &[u8]| FRAMING + key.len() + value.len().div_ceil(3) * 4;
+        match self {
+            Command::Put { key, value } => op(key, value),
+            Command::Delete { key } => op(key, &[]),
+            Command::Batch { ops } => ops
+                .iter()
+                .map(|o| match o {
+                    Op::Put { key, value } => op(key, value),
+                    Op::Delete { key } => op(key, &[]),
+                })
+                .sum(),
+            Command::DeleteRange { start, end, prefix } => {
+                let text = |b: &Bound<String>| match b {
+                    Bound::Included(k) | Bound::Excluded(k) => k.len(),
+                    Bound::Unbounded => 0,
+                };
+                FRAMING + text(start) + text(end) + prefix.as_ref().map_or(0, String::len)
+            }
+            Command::Many { commands } => commands.iter().map(Command::approx_bytes).sum(),
         }
     }
 }
@@ -160,7 +191,7 @@ impl<'a> Group<'a> {
 
     /// Stages `command`; an `Err` is a failure to read the store.
     pub fn stage(&mut self, command: &Command) -> lsmkv::Result<Reply> {
-        if self.cluster {
+        if self.cluster && !matches!(command, Command::Many { .. }) {
             if let Err(e) = command.validate(self.db.options()) {
                 return Ok(Reply::Rejected { code: e.code().to_owned(), message: e.to_string() });
             }
@@ -200,6 +231,11 @@ impl<'a> Group<'a> {
                     self.delete(key);
                 }
                 keys.len() as u64
+            }
+            // Each command on its own: one rejected leaves the others be.
+            Command::Many { commands } => {
+                let replies = commands.iter().map(|c| self.stage(c)).collect::<lsmkv::Result<_>>()?;
+                return Ok(Reply::Many { replies });
             }
         };
         Ok(Reply::Applied { count })
@@ -318,6 +354,30 @@ mod tests {
         assert!(matches!(group.stage(&long).unwrap(), Reply::Rejected { code, .. } if code == "INVALID_KEY"));
         group.commit().unwrap();
         assert_eq!(db.keys(&RangeOptions::default()).unwrap(), vec![vec![0xFF, 0xFF, b'm']]);
+    }
+
+    /// A `Many` (several clients' writes in one log entry) applies its
+    /// commands in order, each seeing those before it; one rejected command
+    /// leaves the others applied.
+    #[test]
+    fn many_applies_each_command_in_order_and_rejects_alone() {
+        let db = db();
+        let mut group = Group::new(&db, true);
+        let many = Command::Many {
+            commands: vec![
+                Command::Put { key: "a".into(), value: b"1".to_vec() },
+                Command::Put { key: "k".repeat(2000), value: b"1".to_vec() },
+                Command::Delete { key: "a".into() },
+                Command::Put { key: "b".into(), value: b"2".to_vec() },
+            ],
+        };
+        let Reply::Many { replies } = group.stage(&many).unwrap() else { panic!("a Many's reply") };
+        assert_eq!(replies[0], Reply::Applied { count: 1 });
+        assert!(matches!(&replies[1], Reply::Rejected { code, .. } if code == "INVALID_KEY"));
+        assert_eq!(replies[2], Reply::Applied { count: 1 }, "the delete sees the put before it");
+        assert_eq!(replies[3], Reply::Applied { count: 1 });
+        group.commit().unwrap();
+        assert_eq!(db.keys(&RangeOptions::default()).unwrap(), vec![b"b".to_vec()]);
     }
 
     #[test]

@@ -98,7 +98,11 @@ impl Recorder {
             }
         };
         let mut counts = self.counts.lock().unwrap();
-        if ret.is_some() { counts.ok += 1 } else { counts.unknown += 1 }
+        if ret.is_some() {
+            counts.ok += 1
+        } else {
+            counts.unknown += 1
+        }
         let mut history = self.history.lock().unwrap();
         for (key, value) in values {
             history.push(Operation { key: key.clone(), action: Action::Write(*value), call, ret });
@@ -314,11 +318,7 @@ fn checker_rejects_histories_that_are_not_linearizable() {
     // A value never written.
     assert!(!linearizable(&[op(R(Some(7)), 0, Some(1))]));
     // A lost write: 1 then 2 in sequence, then a read of 1.
-    assert!(!linearizable(&[
-        op(W(Some(1)), 0, Some(10)),
-        op(W(Some(2)), 20, Some(30)),
-        op(R(Some(1)), 40, Some(50)),
-    ]));
+    assert!(!linearizable(&[op(W(Some(1)), 0, Some(10)), op(W(Some(2)), 20, Some(30)), op(R(Some(1)), 40, Some(50)),]));
     // Two sequential reads that see two overlapping writes in opposite orders.
     assert!(!linearizable(&[
         op(W(Some(1)), 0, Some(100)),

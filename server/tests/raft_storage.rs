@@ -156,7 +156,7 @@ fn apply_answers_per_command_and_its_state_survives_a_reopen() {
             .iter()
             .map(|r| match r {
                 Reply::Applied { count } => *count,
-                Reply::Rejected { message, .. } => panic!("{message}"),
+                other => panic!("{other:?}"),
             })
             .collect();
         assert_eq!(counts, vec![0, 1, 1, 1, 0, 3, 2, 1, 0]);
@@ -204,7 +204,10 @@ fn a_snapshot_installed_elsewhere_reproduces_data_and_metadata() {
         assert_eq!(other.applied_state().await.unwrap(), sm.applied_state().await.unwrap());
         let current = other.get_current_snapshot().await.unwrap().unwrap();
         assert_eq!(current.meta, snapshot.meta);
-        assert_eq!(current.snapshot.into_inner(), sm.get_current_snapshot().await.unwrap().unwrap().snapshot.into_inner());
+        assert_eq!(
+            current.snapshot.into_inner(),
+            sm.get_current_snapshot().await.unwrap().unwrap().snapshot.into_inner()
+        );
         follower.data.close().unwrap();
         snapshot.meta
     });

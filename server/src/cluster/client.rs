@@ -4,7 +4,8 @@
 //! linearizable: the leader confirms its leadership with a quorum
 //! (`ensure_linearizable`); a follower asks the leader for a read index
 //! (`/raft/read-index`) and waits until it has applied that far. Both then
-//! read the local store.
+//! read the local store. Concurrent reads share these barriers, and
+//! concurrent writes share log entries (`proposer.rs`).
 //!
 //! While there is no leader (an election), a request waits for one, up to
 //! `LEADER_WAIT`, then fails with `LSMKV_NO_LEADER`: nothing was written. A
@@ -15,12 +16,13 @@
 use std::time::Duration;
 
 use openraft::error::{CheckIsLeaderError, ClientWriteError, RaftError};
-use openraft::raft::ClientWriteResponse;
 use openraft::{BasicNode, LogId};
+use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 use super::log_store::ENTRY_BYTES_MAX;
-use super::{Node, NodeId, TypeConfig};
+use super::proposer::Answer;
+use super::{Node, NodeId, Raft};
 use crate::command::{Command, Reply};
 use crate::error::{ApiError, ApiResult};
 
@@ -32,7 +34,6 @@ const RETRY_PAUSE: Duration = Duration::from_millis(50);
 /// Room in a log entry beyond its command (log id, JSON framing).
 const ENTRY_OVERHEAD_BYTES: usize = 4096;
 
-pub type WriteAnswer = Result<ClientWriteResponse<TypeConfig>, RaftError<NodeId, ClientWriteError<NodeId, BasicNode>>>;
 pub type ReadIndexAnswer = Result<Option<LogId<NodeId>>, RaftError<NodeId, CheckIsLeaderError<NodeId, BasicNode>>>;
 
 /// What became of a write forwarded to the leader.
@@ -60,9 +61,9 @@ pub async fn write(node: &Node, command: Command) -> ApiResult<Reply> {
         if remaining.is_zero() {
             return Err(ApiError::no_leader());
         }
-        let leader = match tokio::time::timeout(remaining, node.raft.client_write(command.clone())).await {
+        let leader = match tokio::time::timeout(remaining, node.proposer.propose(command.clone())).await {
             Err(_) => return Err(ApiError::timeout("the write was not committed in time")),
-            Ok(Ok(response)) => return Ok(response.data),
+            Ok(Ok(reply)) => return Ok(reply),
             Ok(Err(RaftError::APIError(ClientWriteError::ForwardToLeader(to)))) => to.leader_node,
             Ok(Err(e)) => return Err(ApiError::closed(e.to_string())),
         };
@@ -88,8 +89,8 @@ async fn forward_write(node: &Node, leader: &str, command: &Command, wait: Durat
         Err(e) if e.is_connect() => return Forwarded::NotApplied,
         Err(e) => return Forwarded::Unknown(format!("the leader at {leader} did not answer: {e}")),
     };
-    match response.json::<WriteAnswer>().await {
-        Ok(Ok(answer)) => Forwarded::Applied(answer.data),
+    match response.json::<Answer>().await {
+        Ok(Ok(reply)) => Forwarded::Applied(reply),
         Ok(Err(RaftError::APIError(ClientWriteError::ForwardToLeader(_)))) => Forwarded::NotApplied,
         Ok(Err(e)) => Forwarded::Unknown(format!("the leader at {leader} failed: {e}")),
         Err(e) => Forwarded::Unknown(format!("the leader at {leader} did not answer: {e}")),
@@ -99,43 +100,104 @@ async fn forward_write(node: &Node, leader: &str, command: &Command, wait: Durat
 /// Returns once a read of the local store is linearizable: it sees every
 /// write acknowledged before this call began.
 pub async fn read_barrier(node: &Node) -> ApiResult<()> {
-    let deadline = Instant::now() + LEADER_WAIT;
-    loop {
-        let remaining = deadline.saturating_duration_since(Instant::now());
-        if remaining.is_zero() {
-            return Err(ApiError::no_leader());
-        }
-        let leader = match tokio::time::timeout(remaining, node.raft.ensure_linearizable()).await {
-            Err(_) => return Err(ApiError::no_leader()),
-            Ok(Ok(_)) => return Ok(()),
-            Ok(Err(RaftError::APIError(CheckIsLeaderError::ForwardToLeader(to)))) => to.leader_node,
-            // The leader could not hear from a quorum: try again.
-            Ok(Err(RaftError::APIError(CheckIsLeaderError::QuorumNotEnough(_)))) => None,
-            Ok(Err(e)) => return Err(ApiError::closed(e.to_string())),
-        };
-        if let Some(leader) = leader.filter(|l| l.addr != node.address) {
-            if let Some(index) = read_index(node, &leader.addr, remaining).await {
-                let wait = deadline.saturating_duration_since(Instant::now());
-                let caught_up = match index {
-                    None => true,
-                    Some(log_id) => node
-                        .raft
-                        .wait(Some(wait))
-                        .applied_index_at_least(Some(log_id.index), "read index")
-                        .await
-                        .is_ok(),
-                };
-                return if caught_up { Ok(()) } else { Err(ApiError::no_leader()) };
-            }
-        }
-        tokio::time::sleep(RETRY_PAUSE).await;
+    match node.reads.wait().await {
+        Ok(()) => Ok(()),
+        Err(Unavailable::NoLeader) => Err(ApiError::no_leader()),
+        Err(Unavailable::Closed(why)) => Err(ApiError::closed(why)),
     }
 }
 
-/// The leader's read index (`Some(None)`: nothing committed yet), or `None`
-/// if it could not give one.
-async fn read_index(node: &Node, leader: &str, wait: Duration) -> Option<Option<LogId<NodeId>>> {
-    let url = format!("http://{leader}/raft/read-index");
-    let response = node.http.post(url).timeout(wait).send().await.ok()?;
-    response.json::<ReadIndexAnswer>().await.ok()?.ok()
+/// Why a read barrier failed.
+#[derive(Clone, Debug)]
+pub enum Unavailable {
+    NoLeader,
+    Closed(String),
+}
+
+type Waiter = oneshot::Sender<Result<(), Unavailable>>;
+
+/// Read barriers, coalesced: the reads that arrive while one barrier is
+/// under way share the next one (each began before it did, so it serves
+/// them all), instead of a quorum round each.
+pub struct ReadBarriers {
+    queue: mpsc::UnboundedSender<Waiter>,
+}
+
+impl ReadBarriers {
+    pub fn start(barrier: Barrier) -> ReadBarriers {
+        let (queue, mut waiting) = mpsc::unbounded_channel::<Waiter>();
+        tokio::spawn(async move {
+            while let Some(first) = waiting.recv().await {
+                let mut waiters = vec![first];
+                while let Ok(next) = waiting.try_recv() {
+                    waiters.push(next);
+                }
+                let result = barrier.run().await;
+                for waiter in waiters {
+                    let _ = waiter.send(result.clone());
+                }
+            }
+        });
+        ReadBarriers { queue }
+    }
+
+    async fn wait(&self) -> Result<(), Unavailable> {
+        let (waiter, done) = oneshot::channel();
+        self.queue.send(waiter).map_err(|_| Unavailable::Closed("the node is stopping".into()))?;
+        done.await.unwrap_or_else(|_| Err(Unavailable::Closed("the node is stopping".into())))
+    }
+}
+
+/// What a read barrier needs of the node.
+pub struct Barrier {
+    pub raft: Raft,
+    pub http: reqwest::Client,
+    pub address: String,
+}
+
+impl Barrier {
+    /// On the leader: `ensure_linearizable` (a quorum confirms it leads, and
+    /// it has applied what it committed). On a follower: the leader's read
+    /// index, then waiting until this node has applied that far.
+    async fn run(&self) -> Result<(), Unavailable> {
+        let deadline = Instant::now() + LEADER_WAIT;
+        loop {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            if remaining.is_zero() {
+                return Err(Unavailable::NoLeader);
+            }
+            let leader = match tokio::time::timeout(remaining, self.raft.ensure_linearizable()).await {
+                Err(_) => return Err(Unavailable::NoLeader),
+                Ok(Ok(_)) => return Ok(()),
+                Ok(Err(RaftError::APIError(CheckIsLeaderError::ForwardToLeader(to)))) => to.leader_node,
+                // The leader could not hear from a quorum: try again.
+                Ok(Err(RaftError::APIError(CheckIsLeaderError::QuorumNotEnough(_)))) => None,
+                Ok(Err(e)) => return Err(Unavailable::Closed(e.to_string())),
+            };
+            if let Some(leader) = leader.filter(|l| l.addr != self.address) {
+                if let Some(index) = self.read_index(&leader.addr, remaining).await {
+                    let wait = deadline.saturating_duration_since(Instant::now());
+                    let caught_up = match index {
+                        None => true,
+                        Some(log_id) => self
+                            .raft
+                            .wait(Some(wait))
+                            .applied_index_at_least(Some(log_id.index), "read index")
+                            .await
+                            .is_ok(),
+                    };
+                    return if caught_up { Ok(()) } else { Err(Unavailable::NoLeader) };
+                }
+            }
+            tokio::time::sleep(RETRY_PAUSE).await;
+        }
+    }
+
+    /// The leader's read index (`Some(None)`: nothing committed yet), or
+    /// `None` if it could not give one.
+    async fn read_index(&self, leader: &str, wait: Duration) -> Option<Option<LogId<NodeId>>> {
+        let url = format!("http://{leader}/raft/read-index");
+        let response = self.http.post(url).timeout(wait).send().await.ok()?;
+        response.json::<ReadIndexAnswer>().await.ok()?.ok()
+    }
 }

@@ -17,6 +17,7 @@
 pub mod client;
 pub mod log_store;
 pub mod network;
+pub mod proposer;
 pub mod routes;
 pub mod snapshot;
 pub mod state_machine;
@@ -176,6 +177,10 @@ pub struct Node {
     /// The address this node serves on (the REST API and the Raft routes).
     pub address: String,
     pub raft: Raft,
+    /// Client writes go to Raft through it (group commit).
+    pub proposer: proposer::Proposer,
+    /// Linearizable reads wait on it.
+    pub reads: client::ReadBarriers,
     pub log: LogStore,
     pub http: reqwest::Client,
 }
@@ -192,6 +197,9 @@ impl Node {
         let raft = Raft::new(id, config, network, stores.log.clone(), state_machine)
             .await
             .map_err(|e| format!("cannot start Raft: {e}"))?;
-        Ok(Node { id, address, raft, log: stores.log.clone(), http })
+        let proposer = proposer::Proposer::start(raft.clone());
+        let barrier = client::Barrier { raft: raft.clone(), http: http.clone(), address: address.clone() };
+        let reads = client::ReadBarriers::start(barrier);
+        Ok(Node { id, address, raft, proposer, reads, log: stores.log.clone(), http })
     }
 }

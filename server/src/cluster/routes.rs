@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::MethodFilter;
 use axum::{Json, Router};
 use openraft::error::{ClientWriteError, InitializeError, RaftError};
-use openraft::raft::{AppendEntriesRequest, InstallSnapshotRequest, VoteRequest};
+use openraft::raft::{AppendEntriesRequest, ClientWriteResponse, InstallSnapshotRequest, VoteRequest};
 use openraft::{BasicNode, ServerState};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -87,11 +87,12 @@ async fn snapshot(State(state): Shared, headers: HeaderMap, body: Bytes) -> ApiR
     Ok(Json(node.raft.install_snapshot(request).await).into_response())
 }
 
-/// A write a follower forwarded: proposed here, never forwarded again (a
-/// node that is no longer the leader answers `ForwardToLeader`).
+/// A write a follower forwarded: proposed here (batched with the others),
+/// never forwarded again (a node that is no longer the leader answers
+/// `ForwardToLeader`).
 async fn client_write(State(state): Shared, body: Bytes) -> ApiResult<Response> {
     let command: Command = parse(&body)?;
-    Ok(Json(node(&state)?.raft.client_write(command).await).into_response())
+    Ok(Json(node(&state)?.proposer.propose(command).await).into_response())
 }
 
 /// The read index a follower waits for before a linearizable read: the
@@ -169,7 +170,7 @@ async fn change_membership(State(state): Shared, headers: HeaderMap, body: Bytes
 /// the same request (forwarded once).
 async fn membership_answer(
     node: &Node,
-    answer: super::client::WriteAnswer,
+    answer: Result<ClientWriteResponse<TypeConfig>, RaftError<NodeId, ClientWriteError<NodeId, BasicNode>>>,
     route: &str,
     headers: &HeaderMap,
     body: Bytes,

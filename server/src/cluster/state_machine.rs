@@ -97,11 +97,6 @@ impl StateMachine {
     pub fn new(data: Arc<DataStore>) -> Self {
         StateMachine { data }
     }
-
-    /// The last applied log id, read from the store.
-    pub fn applied(&self) -> lsmkv::Result<Option<LogId<NodeId>>> {
-        Ok(read_metadata(self.data.current().db(), None)?.applied)
-    }
 }
 
 /// Applies entries in log order, in as few atomic batches as their size

@@ -166,9 +166,11 @@ impl Cluster {
         eventually("every live node applying the leader's log", Duration::from_secs(60), || {
             let leader = self.wait_for_leader(&[]);
             let committed = self.health(leader)?["committed"].as_u64()?;
-            let all = self.nodes.iter().filter(|n| n.is_up()).all(|n| {
-                self.health(n.id).and_then(|h| h["lastApplied"].as_u64()).is_some_and(|a| a >= committed)
-            });
+            let all = self
+                .nodes
+                .iter()
+                .filter(|n| n.is_up())
+                .all(|n| self.health(n.id).and_then(|h| h["lastApplied"].as_u64()).is_some_and(|a| a >= committed));
             all.then_some(committed)
         })
     }
