@@ -4,7 +4,9 @@
 //! writes go on, restarts the killed node on its old address and sees it
 //! catch up from the log, until all three hold the same data. The second
 //! makes a node miss more than the leader keeps in its log, so that it can
-//! only catch up from a snapshot, and checks that it installed one.
+//! only catch up from a snapshot, and checks that it installed one. The
+//! third grows a one-node cluster to three through the admin routes (sent
+//! to followers, which forward them) and shrinks it again.
 
 mod common;
 mod support;
@@ -13,6 +15,10 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use support::{call, eventually, ok, Cluster, FAST_RAFT};
+
+fn post(base: &str, route: &str, body: Value) -> Value {
+    ok("POST", &format!("{base}{route}"), Some(&body))
+}
 
 fn put(base: &str, key: &str, value: Value) {
     ok("POST", &format!("{base}/api/put"), Some(&json!({ "key": key, "value": value })));
@@ -151,4 +157,44 @@ fn a_node_that_fell_behind_the_log_catches_up_from_a_snapshot() {
         assert_eq!(read(&node.base, "after", false), json!("snapshot"));
     }
     let _ = call("GET", &format!("{}/cluster/metrics", cluster.node(follower).base), None).unwrap();
+}
+
+#[test]
+fn nodes_join_and_leave_through_the_admin_routes() {
+    let mut cluster = Cluster::start(1, &FAST_RAFT);
+    let first = cluster.node(1).base.clone();
+    put(&first, "early", json!("before the others joined"));
+    match call("POST", &format!("{first}/cluster/init"), Some(&json!({}))) {
+        Some((409, body)) => assert_eq!(body["error"]["code"], "LSMKV_CONFLICT", "{body}"),
+        other => panic!("a second init: {other:?}"),
+    }
+
+    let two = cluster.add_node(&FAST_RAFT);
+    let three = cluster.add_node(&FAST_RAFT);
+    assert_eq!(cluster.health(two).unwrap()["role"], "uninitialized");
+    let learner = |id: u64| json!({ "id": id, "addr": cluster.node(id).address() });
+    post(&first, "/cluster/add-learner", learner(two));
+    // Node 2 now follows (as a learner): it forwards to the leader.
+    post(&cluster.node(two).base, "/cluster/add-learner", learner(three));
+    let answer = post(&cluster.node(three).base, "/cluster/change-membership", json!({ "members": [1, two, three] }));
+    assert_eq!(answer["data"]["membership"]["voters"], json!([1, two, three]), "{answer}");
+    for id in [1, two, three] {
+        let health = eventually("the new membership everywhere", Duration::from_secs(30), || {
+            cluster.health(id).filter(|h| h["membership"]["voters"] == json!([1, two, three]))
+        });
+        assert_eq!(health["leader"]["id"], 1, "{health}");
+        assert_eq!(read(&cluster.node(id).base, "early", false), json!("before the others joined"));
+    }
+
+    // Node 1 (the leader) leaves; the two others go on without it.
+    post(&cluster.node(two).base, "/cluster/change-membership", json!({ "members": [two, three] }));
+    let leader = eventually("a leader among the two left", Duration::from_secs(30), || {
+        cluster.health(two)?["leader"]["id"].as_u64().filter(|&l| l != 1)
+    });
+    put(&cluster.node(three).base, "late", json!("after node 1 left"));
+    for id in [two, three] {
+        assert_eq!(read(&cluster.node(id).base, "late", false), json!("after node 1 left"));
+        assert_eq!(cluster.health(id).unwrap()["membership"]["voters"], json!([two, three]));
+    }
+    assert!(leader == two || leader == three);
 }

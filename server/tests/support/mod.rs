@@ -29,6 +29,11 @@ pub struct Node {
 }
 
 impl Node {
+    /// `host:port`, as the other nodes know it.
+    pub fn address(&self) -> &str {
+        self.base.trim_start_matches("http://")
+    }
+
     pub fn is_up(&self) -> bool {
         self.child.is_some()
     }
@@ -103,23 +108,29 @@ impl Cluster {
     /// `size` nodes (ids 1..=size) with `args`, joined by one
     /// `POST /cluster/init` on node 1, with a leader every node knows.
     pub fn start(size: u64, args: &[&str]) -> Cluster {
-        let mut nodes = Vec::new();
-        for id in 1..=size {
-            let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            let dir = std::env::temp_dir().join(format!("lsmkv-cluster-test-{}-{n}-node{id}", std::process::id()));
-            let _ = std::fs::remove_dir_all(&dir);
-            std::fs::create_dir_all(&dir).unwrap();
-            let mut all: Vec<String> = vec!["--cluster".into(), "--node-id".into(), id.to_string()];
-            all.extend(args.iter().map(|a| a.to_string()));
-            let (child, base) = spawn(&dir, &all);
-            nodes.push(Node { id, dir, child: Some(child), base, args: all });
+        let mut cluster = Cluster { nodes: Vec::new() };
+        for _ in 0..size {
+            cluster.add_node(args);
         }
         let members: serde_json::Map<String, Value> =
-            nodes.iter().map(|n| (n.id.to_string(), json!(n.base.trim_start_matches("http://")))).collect();
-        ok("POST", &format!("{}/cluster/init", nodes[0].base), Some(&json!({ "nodes": members })));
-        let cluster = Cluster { nodes };
+            cluster.nodes.iter().map(|n| (n.id.to_string(), json!(n.address()))).collect();
+        ok("POST", &format!("{}/cluster/init", cluster.nodes[0].base), Some(&json!({ "nodes": members })));
         cluster.wait_for_leader(&[]);
         cluster
+    }
+
+    /// Starts one more node (the next id), not yet a member of anything.
+    pub fn add_node(&mut self, args: &[&str]) -> u64 {
+        let id = self.nodes.len() as u64 + 1;
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let dir = std::env::temp_dir().join(format!("lsmkv-cluster-test-{}-{n}-node{id}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut all: Vec<String> = vec!["--cluster".into(), "--node-id".into(), id.to_string()];
+        all.extend(args.iter().map(|a| a.to_string()));
+        let (child, base) = spawn(&dir, &all);
+        self.nodes.push(Node { id, dir, child: Some(child), base, args: all });
+        id
     }
 
     pub fn node(&self, id: u64) -> &Node {
