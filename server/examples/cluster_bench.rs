@@ -16,9 +16,8 @@
 //! The nodes and the clients share the machine: on a small one the figures
 //! measure contention as much as replication.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread;
@@ -30,6 +29,10 @@ const CLIENTS: [u64; 3] = [1, 16, 64];
 /// Keys written before the read cells, read at random.
 const READ_KEYS: u64 = 2000;
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+/// A server process, killed when dropped.
 struct Server {
     child: Child,
     base: String,
@@ -42,6 +45,8 @@ impl Drop for Server {
     }
 }
 
+/// The release server next to this example (`target/release/examples/` →
+/// `target/release/lsmkv-server`).
 fn server_binary() -> PathBuf {
     let exe = std::env::current_exe().expect("the example's path");
     exe.parent().and_then(Path::parent).expect("target/<profile>").join("lsmkv-server")
@@ -50,18 +55,7 @@ fn server_binary() -> PathBuf {
 fn start(dir: &Path, args: &[String]) -> Server {
     let _ = std::fs::remove_dir_all(dir);
     std::fs::create_dir_all(dir).expect("create a data directory");
-    let mut child = Command::new(server_binary())
-        .arg("--data-dir")
-        .arg(dir)
-        .args(["--bind", "127.0.0.1:0"])
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start lsmkv-server (build it with --bins)");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("the listening line");
-    let base = line.trim().strip_prefix("lsmkv-server listening on ").expect("the listening line").to_owned();
+    let (child, base) = common::spawn_binary(&server_binary(), dir, args);
     Server { child, base }
 }
 

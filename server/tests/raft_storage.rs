@@ -56,8 +56,8 @@ impl StoreBuilder<TypeConfig, LogStore, StateMachine, TempDir> for Builder {
 /// membership from log and state machine, initial state, snapshot transfer.
 /// A plain test: the suite makes its own runtimes.
 #[test]
-fn openraft_storage_suite_passes() -> Result<(), StorageError<NodeId>> {
-    Suite::test_all(Builder)
+fn openraft_storage_suite_passes() {
+    Suite::test_all(Builder).unwrap_or_else(|e| panic!("openraft's storage suite: {e}"));
 }
 
 fn runtime() -> tokio::runtime::Runtime {

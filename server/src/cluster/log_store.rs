@@ -201,10 +201,11 @@ impl RaftLogReader<TypeConfig> for LogStore {
     ) -> StorageResult<Vec<Entry<TypeConfig>>> {
         let options = entries_range(range.start_bound().cloned(), range.end_bound().cloned());
         let pairs = self.db.range(&options).map_err(|e| StorageIOError::read_logs(&e))?;
-        pairs
-            .into_iter()
-            .map(|(_, bytes)| serde_json::from_slice(&bytes).map_err(|e| StorageIOError::read_logs(&e).into()))
-            .collect()
+        let mut entries = Vec::with_capacity(pairs.len());
+        for (_, bytes) in pairs {
+            entries.push(serde_json::from_slice(&bytes).map_err(|e| StorageIOError::read_logs(&e))?);
+        }
+        Ok(entries)
     }
 }
 

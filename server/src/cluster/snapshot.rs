@@ -87,7 +87,10 @@ fn bad(why: impl Into<String>) -> FormatError {
     FormatError(why.into())
 }
 
-/// A checked snapshot: its metadata, then its pairs through `next`.
+/// A key and its value, borrowed from the snapshot's bytes.
+pub type Pair<'a> = (&'a [u8], &'a [u8]);
+
+/// A checked snapshot: its metadata, then its pairs through `next_pair`.
 pub struct Reader<'a> {
     pub meta: Meta,
     records: &'a [u8],
@@ -121,7 +124,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The next pair, `None` at the end (after checking the count).
-    pub fn next_pair(&mut self) -> Result<Option<(&'a [u8], &'a [u8])>, FormatError> {
+    pub fn next_pair(&mut self) -> Result<Option<Pair<'a>>, FormatError> {
         let mut cursor = Cursor(self.records);
         let key_len = cursor.u32()? as usize;
         if key_len == 0 {
