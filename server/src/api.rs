@@ -16,15 +16,21 @@ use axum::routing::{on, MethodFilter, MethodRouter};
 use axum::{Json, Router};
 use futures_util::stream::{self, Stream};
 use lsmkv::report::{self as view, KeyStyle};
-use lsmkv::{Db, WriteBatch};
+use lsmkv::{Db, RangeOptions};
 use serde_json::{json, Map, Value};
 
+use crate::cluster::{self, Node};
+use crate::command::{self, Command, Group, Op, Reply};
+use crate::data::DataStore;
 use crate::error::{ApiError, ApiResult};
 use crate::{query, value};
 
 /// What every handler shares.
 pub struct AppState {
-    pub db: Db,
+    /// The store the API reads (in cluster mode, the Raft state machine).
+    pub data: Arc<DataStore>,
+    /// Cluster mode: this node's Raft member (writes go through it).
+    pub cluster: Option<Arc<Node>>,
     pub preset: String,
     pub data_dir: String,
     pub max_body_bytes: usize,
@@ -64,12 +70,13 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/inspect/{table}", only(MethodFilter::GET, "GET", inspect))
         .route("/api/space", only(MethodFilter::GET, "GET", space))
         .route("/api/openapi.json", only(MethodFilter::GET, "GET", openapi))
+        .merge(cluster::routes::router())
         .fallback(fallback)
         .with_state(state)
 }
 
 /// A route answering one method, and 405 (with `Allow`) to the others.
-fn only<H, T>(filter: MethodFilter, allow: &'static str, handler: H) -> MethodRouter<Arc<AppState>>
+pub(crate) fn only<H, T>(filter: MethodFilter, allow: &'static str, handler: H) -> MethodRouter<Arc<AppState>>
 where
     H: axum::handler::Handler<T, Arc<AppState>>,
     T: 'static,
@@ -86,10 +93,46 @@ async fn engine<T: Send + 'static>(
     state: &Arc<AppState>,
     call: impl FnOnce(&Db) -> ApiResult<T> + Send + 'static,
 ) -> ApiResult<T> {
-    let db = state.db.clone();
-    tokio::task::spawn_blocking(move || call(&db))
+    let generation = state.data.current();
+    tokio::task::spawn_blocking(move || call(generation.db()))
         .await
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "LSMKV_IO", format!("engine task failed: {e}")))?
+}
+
+/// Runs a write: at once against the store (single mode), or through the
+/// cluster's leader. Returns the command's count (`command::Reply`).
+async fn apply(state: &Arc<AppState>, command: Command) -> ApiResult<u64> {
+    let reply = match &state.cluster {
+        None => {
+            engine(state, move |db| {
+                let mut group = Group::new(db, false);
+                let reply = group.stage(&command)?;
+                group.commit()?;
+                Ok(reply)
+            })
+            .await?
+        }
+        Some(node) => cluster::client::write(node, command).await?,
+    };
+    match reply {
+        Reply::Applied { count } => Ok(count),
+        Reply::Rejected { code, message } => Err(ApiError::engine(&code, message)),
+        Reply::Many { .. } => Err(ApiError::engine("IO", "one write got the replies of several")),
+    }
+}
+
+/// Before a read: in cluster mode, unless `stale`, waits until reading the
+/// local store is linearizable; and keeps the Raft metadata out of `range`.
+async fn before_read(state: &Arc<AppState>, stale: bool, range: Option<&mut RangeOptions>) -> ApiResult<()> {
+    if let Some(node) = &state.cluster {
+        if let Some(range) = range {
+            command::hide_metadata(range);
+        }
+        if !stale {
+            cluster::client::read_barrier(node).await?;
+        }
+    }
+    Ok(())
 }
 
 /// `{ success: true, ...body }`, `success` first as the original writes it.
@@ -233,7 +276,7 @@ async fn stats(State(state): Shared) -> ApiResult<Response> {
 }
 
 async fn health(State(state): Shared) -> ApiResult<Response> {
-    let health = state.db.health();
+    let health = state.data.current().db().health();
     let mut data = to_value(view::health(&health))?;
     if let Value::Object(members) = &mut data {
         members.insert("backend".into(), json!("fs"));
@@ -241,19 +284,24 @@ async fn health(State(state): Shared) -> ApiResult<Response> {
             "server".into(),
             json!({ "version": env!("CARGO_PKG_VERSION"), "preset": state.preset, "dataDir": state.data_dir }),
         );
+        if let Some(node) = &state.cluster {
+            members.insert("cluster".into(), cluster::routes::health(node));
+        }
     }
     Ok(ok_data(data))
 }
 
 async fn keys(State(state): Shared, RawQuery(raw): RawQuery) -> ApiResult<Response> {
-    let q = query::range(raw.as_deref())?;
+    let mut q = query::range(raw.as_deref())?;
+    before_read(&state, q.stale, Some(&mut q.options)).await?;
     let keys = engine(&state, move |db| Ok(db.keys(&q.options)?)).await?;
     let count = keys.len();
     let data: Vec<Value> = keys.iter().map(|k| value::key_json(k)).collect();
     Ok(ok(obj([("data", Value::Array(data)), ("count", json!(count))])))
 }
 
-async fn get(State(state): Shared, Path(key): Path<String>) -> ApiResult<Response> {
+async fn get(State(state): Shared, Path(key): Path<String>, RawQuery(raw): RawQuery) -> ApiResult<Response> {
+    before_read(&state, query::stale(raw.as_deref())?, None).await?;
     let k = key.clone();
     let found = engine(&state, move |db| Ok(db.get(k.as_bytes())?)).await?;
     let (value, exists) = match found {
@@ -266,19 +314,12 @@ async fn get(State(state): Shared, Path(key): Path<String>) -> ApiResult<Respons
 async fn put(State(state): Shared, request: Request) -> ApiResult<Response> {
     let (key, v) = parse_key_value(&json_bytes(&state, request).await?)?;
     let stored = value::encode(&v)?;
-    let k = key.clone();
-    engine(&state, move |db| Ok(db.put(k.as_bytes(), &stored)?)).await?;
+    apply(&state, Command::Put { key: key.clone(), value: stored }).await?;
     Ok(ok_raw(vec![("key", Field::V(Value::String(key))), ("value", Field::R(v))]))
 }
 
 async fn delete(State(state): Shared, Path(key): Path<String>) -> ApiResult<Response> {
-    let k = key.clone();
-    let deleted = engine(&state, move |db| {
-        let existed = db.get(k.as_bytes())?.is_some();
-        db.delete(k.as_bytes())?;
-        Ok(existed)
-    })
-    .await?;
+    let deleted = apply(&state, Command::Delete { key: key.clone() }).await? == 1;
     Ok(ok(obj([("key", Value::String(key)), ("deleted", Value::Bool(deleted))])))
 }
 
@@ -294,20 +335,19 @@ async fn batch_put(State(state): Shared, request: Request) -> ApiResult<Response
         }
         _ => members,
     };
-    let mut batch = WriteBatch::new();
-    for (key, v) in &items {
-        batch.put(key.as_bytes(), value::encode(v)?);
-    }
+    let ops = items.iter().map(|(key, v)| Ok(Op::Put { key: key.clone(), value: value::encode(v)? }));
+    let ops = ops.collect::<ApiResult<Vec<_>>>()?;
     let total = items.len();
     if total > 0 {
-        engine(&state, move |db| Ok(db.write(&batch)?)).await?;
+        apply(&state, Command::Batch { ops }).await?;
     }
     let results: Map<String, Value> = items.keys().map(|k| (k.clone(), Value::Bool(true))).collect();
     Ok(ok(obj([("results", Value::Object(results)), ("total", json!(total)), ("successful", json!(total))])))
 }
 
 async fn range(State(state): Shared, RawQuery(raw): RawQuery) -> ApiResult<Response> {
-    let q = query::range(raw.as_deref())?;
+    let mut q = query::range(raw.as_deref())?;
+    before_read(&state, q.stale, Some(&mut q.options)).await?;
     let (start, end) = (q.start.clone(), q.end.clone());
     let entries = engine(&state, move |db| Ok(db.range(&q.options)?)).await?;
     let mut data = Vec::with_capacity(entries.len());
@@ -368,12 +408,12 @@ async fn kv_put(State(state): Shared, Path(key): Path<String>, request: Request)
             ))
         }
     };
-    let k = key.clone();
-    engine(&state, move |db| Ok(db.put(k.as_bytes(), &stored)?)).await?;
+    apply(&state, Command::Put { key: key.clone(), value: stored }).await?;
     Ok(ok(obj([("key", Value::String(key))])))
 }
 
-async fn kv_get(State(state): Shared, Path(key): Path<String>) -> ApiResult<Response> {
+async fn kv_get(State(state): Shared, Path(key): Path<String>, RawQuery(raw): RawQuery) -> ApiResult<Response> {
+    before_read(&state, query::stale(raw.as_deref())?, None).await?;
     let k = key.clone();
     let stored = engine(&state, move |db| Ok(db.get(k.as_bytes())?))
         .await?
@@ -393,18 +433,7 @@ async fn delete_range(State(state): Shared, RawQuery(raw): RawQuery) -> ApiResul
     if !q.bounded {
         return Err(ApiError::bad("a range delete needs a bound or a prefix (start/end, gte/gt/lte/lt, prefix)"));
     }
-    let deleted = engine(&state, move |db| {
-        let keys = db.keys(&q.options)?;
-        if !keys.is_empty() {
-            let mut batch = WriteBatch::new();
-            for key in &keys {
-                batch.delete(key.clone());
-            }
-            db.write(&batch)?;
-        }
-        Ok(keys.len())
-    })
-    .await?;
+    let deleted = apply(&state, Command::delete_range(&q.options)).await?;
     Ok(ok(obj([("deleted", json!(deleted))])))
 }
 
@@ -427,23 +456,21 @@ async fn batch(State(state): Shared, request: Request) -> ApiResult<Response> {
             "batch takes {{\"ops\": [{{\"type\": \"put\"|\"delete\", \"key\": ..., \"value\": ...}}, ...]}}: {e}"
         ))
     })?;
-    let mut batch = WriteBatch::new();
+    let mut staged = Vec::with_capacity(ops.len());
     for (i, op) in ops.iter().enumerate() {
         let Value::String(key) = &op.key else { return Err(ApiError::bad(format!("ops[{i}]: key must be a string"))) };
-        match op.kind.as_str() {
+        staged.push(match op.kind.as_str() {
             Some("put") => {
                 let v = op.value.as_ref().ok_or_else(|| ApiError::bad(format!("ops[{i}]: missing field value")))?;
-                batch.put(key.as_bytes(), value::encode(v)?);
+                command::Op::Put { key: key.clone(), value: value::encode(v)? }
             }
-            Some("delete") | Some("del") => {
-                batch.delete(key.as_bytes());
-            }
+            Some("delete") | Some("del") => command::Op::Delete { key: key.clone() },
             _ => return Err(ApiError::bad(format!("ops[{i}]: type must be \"put\" or \"delete\""))),
-        }
+        });
     }
     let count = ops.len();
     if count > 0 {
-        engine(&state, move |db| Ok(db.write(&batch)?)).await?;
+        apply(&state, Command::Batch { ops: staged }).await?;
     }
     Ok(ok(obj([("count", json!(count))])))
 }
@@ -476,7 +503,7 @@ async fn events(State(state): Shared, RawQuery(raw): RawQuery, headers: HeaderMa
         .and_then(|v| v.to_str().ok())
         .is_some_and(|a| a.contains("application/json") && !a.contains("text/event-stream"));
     if wants_json {
-        let page = state.db.events(cursor, EVENT_PAGE);
+        let page = state.data.current().db().events(cursor, EVENT_PAGE);
         return Ok(ok_data(to_value(view::event_page(&page, KeyStyle::Text))?));
     }
     Ok(Sse::new(event_stream(state, cursor)).keep_alive(KeepAlive::default()).into_response())
@@ -496,7 +523,8 @@ fn event_stream(state: Arc<AppState>, cursor: u64) -> impl Stream<Item = Result<
                 if let Some(event) = ready.pop() {
                     return Some((Ok(event), (state, stopping, cursor, ready)));
                 }
-                let page = state.db.events(cursor, EVENT_PAGE);
+                let generation = state.data.current();
+                let page = generation.db().events(cursor, EVENT_PAGE);
                 for e in page.events.iter().rev() {
                     let v = view::event(e, KeyStyle::Text);
                     let data = serde_json::to_string(&v).unwrap_or_else(|_| "{}".into());
@@ -504,7 +532,7 @@ fn event_stream(state: Arc<AppState>, cursor: u64) -> impl Stream<Item = Result<
                 }
                 cursor = page.next_cursor;
                 if ready.is_empty() {
-                    if matches!(state.db.health().status, lsmkv::HealthStatus::Closed) {
+                    if matches!(generation.db().health().status, lsmkv::HealthStatus::Closed) {
                         return None;
                     }
                     tokio::select! {

@@ -39,11 +39,47 @@ impl ApiError {
         e.allow = Some(allow);
         e
     }
-}
 
-impl From<lsmkv::Error> for ApiError {
-    fn from(e: lsmkv::Error) -> Self {
-        let (status, code) = match e.code() {
+    pub fn payload_too_large(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "LSMKV_PAYLOAD_TOO_LARGE", message)
+    }
+
+    /// Cluster mode: no leader could be reached in time; nothing was written.
+    pub fn no_leader() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "LSMKV_NO_LEADER",
+            "no leader is known (an election is under way, or a majority of the nodes is down); nothing was written",
+        )
+    }
+
+    /// Cluster mode: a write whose outcome is unknown.
+    pub fn timeout(why: impl std::fmt::Display) -> Self {
+        Self::new(
+            StatusCode::GATEWAY_TIMEOUT,
+            "LSMKV_TIMEOUT",
+            format!("{why}: the write may or may not have taken effect"),
+        )
+    }
+
+    /// The node is shutting down.
+    pub fn closed(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "LSMKV_CLOSED", message)
+    }
+
+    /// A cluster route on a node started without `--cluster`.
+    pub fn not_clustered() -> Self {
+        Self::new(StatusCode::CONFLICT, "LSMKV_NOT_CLUSTERED", "this server was not started with --cluster")
+    }
+
+    /// A membership change that the cluster's state does not allow.
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, "LSMKV_CONFLICT", message)
+    }
+
+    /// The answer for an engine error code (`lsmkv::Error::code`).
+    pub fn engine(code: &str, message: impl Into<String>) -> Self {
+        let (status, code) = match code {
             "INVALID_KEY" => (StatusCode::BAD_REQUEST, "LSMKV_INVALID_KEY"),
             "INVALID_VALUE" => (StatusCode::BAD_REQUEST, "LSMKV_INVALID_VALUE"),
             "INVALID_ARGUMENT" | "INVALID_OPTIONS" => (StatusCode::BAD_REQUEST, "LSMKV_INVALID_ARGUMENT"),
@@ -54,7 +90,13 @@ impl From<lsmkv::Error> for ApiError {
             "LOCKED" => (StatusCode::SERVICE_UNAVAILABLE, "LSMKV_LOCKED"),
             _ => (StatusCode::INTERNAL_SERVER_ERROR, "LSMKV_IO"),
         };
-        ApiError::new(status, code, e.to_string())
+        ApiError::new(status, code, message)
+    }
+}
+
+impl From<lsmkv::Error> for ApiError {
+    fn from(e: lsmkv::Error) -> Self {
+        ApiError::engine(e.code(), e.to_string())
     }
 }
 

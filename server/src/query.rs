@@ -15,6 +15,9 @@ pub struct RangeQuery {
     pub end: Option<String>,
     /// Whether any bound or prefix was given (a range delete needs one).
     pub bounded: bool,
+    /// `stale=true`: in cluster mode, read this node's store as it is,
+    /// without first making the read linearizable.
+    pub stale: bool,
 }
 
 pub fn pairs(raw: Option<&str>) -> ApiResult<Vec<(String, String)>> {
@@ -22,7 +25,7 @@ pub fn pairs(raw: Option<&str>) -> ApiResult<Vec<(String, String)>> {
 }
 
 pub fn range(raw: Option<&str>) -> ApiResult<RangeQuery> {
-    let mut q = RangeQuery { options: RangeOptions::default(), start: None, end: None, bounded: false };
+    let mut q = RangeQuery { options: RangeOptions::default(), start: None, end: None, bounded: false, stale: false };
     let mut lower_set = false;
     let mut upper_set = false;
     for (name, value) in pairs(raw)? {
@@ -60,16 +63,31 @@ pub fn range(raw: Option<&str>) -> ApiResult<RangeQuery> {
                     value.parse().map_err(|_| ApiError::bad(format!("limit must be a whole number, not {value:?}")))?;
                 q.options.limit = Some(limit);
             }
-            "reverse" => {
-                q.options.reverse = match value.as_str() {
-                    "" | "true" | "1" => true,
-                    "false" | "0" => false,
-                    _ => return Err(ApiError::bad(format!("reverse must be true or false, not {value:?}"))),
-                }
-            }
+            "reverse" => q.options.reverse = flag(&name, &value)?,
+            "stale" => q.stale = flag(&name, &value)?,
             other => return Err(ApiError::bad(format!("unknown query parameter {other:?}"))),
         }
     }
     q.bounded |= lower_set || upper_set;
     Ok(q)
+}
+
+fn flag(name: &str, value: &str) -> ApiResult<bool> {
+    match value {
+        "" | "true" | "1" => Ok(true),
+        "false" | "0" => Ok(false),
+        _ => Err(ApiError::bad(format!("{name} must be true or false, not {value:?}"))),
+    }
+}
+
+/// The `stale` parameter of a single-key read (other parameters are
+/// ignored there, as they always were).
+pub fn stale(raw: Option<&str>) -> ApiResult<bool> {
+    let mut stale = false;
+    for (name, value) in pairs(raw).unwrap_or_default() {
+        if name == "stale" {
+            stale = flag(&name, &value)?;
+        }
+    }
+    Ok(stale)
 }

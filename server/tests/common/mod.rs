@@ -27,9 +27,21 @@ fn fresh_dir() -> PathBuf {
     dir
 }
 
-/// Starts the binary with `args` on `dir`; returns it and its base URL.
+/// Starts the test build's binary with `args` on `dir`; returns it and its
+/// base URL.
 pub fn spawn(dir: &Path, args: &[String]) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_lsmkv-server"))
+    // Set by cargo for tests; this module is also part of an example, which
+    // passes its own binary to `spawn_binary`.
+    match option_env!("CARGO_BIN_EXE_lsmkv-server") {
+        Some(binary) => spawn_binary(Path::new(binary), dir, args),
+        None => panic!("spawn is for tests, whose build names the binary"),
+    }
+}
+
+/// Starts `binary` with `args` on `dir` and an ephemeral 127.0.0.1 port;
+/// returns it and its base URL (read from its first line of output).
+pub fn spawn_binary(binary: &Path, dir: &Path, args: &[String]) -> (Child, String) {
+    let mut child = Command::new(binary)
         .arg("--data-dir")
         .arg(dir)
         .args(["--bind", "127.0.0.1:0"])

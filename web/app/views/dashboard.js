@@ -1,7 +1,9 @@
 // Dashboard: the store at a glance — health, keys, sequence numbers, the
-// memtable's fill, tables per level, WAL, amplification, the latest events.
+// memtable's fill, tables per level, WAL, amplification, the latest events;
+// and, connected to a cluster node (lsmkv-server --cluster), the cluster:
+// its nodes, their roles, the leader, the term, the log positions.
 
-import { h, replace, fmtBytes, fmtNum, fmtRatio, plural, facts, errorText } from '../dom.js';
+import { h, replace, fmtBytes, fmtNum, fmtRatio, plural, facts, table, errorText } from '../dom.js';
 import { describeEvent } from '../narration.js';
 import { backendLabel } from '../settings.js';
 
@@ -28,6 +30,17 @@ export class Dashboard {
   shown() {
     this.fetchSlow();
     this.draw();
+  }
+
+  /**
+   * A cluster changes without this page doing anything (an election, a
+   * node catching up): while it is shown, its health is asked for again
+   * every two seconds.
+   */
+  pollCluster() {
+    clearTimeout(this.clusterTimer);
+    if (!this.visible || !this.health || !this.health.cluster) return;
+    this.clusterTimer = setTimeout(() => this.fetchSlow(), 2000);
   }
 
   onUpdate(u) {
@@ -63,6 +76,7 @@ export class Dashboard {
       this.fetching = false;
     }
     if (this.visible) this.draw();
+    this.pollCluster();
   }
 
   draw() {
@@ -91,11 +105,12 @@ export class Dashboard {
         hl && hl.opfs ? ['OPFS files', `${fmtNum(hl.opfs.files)} in ${fmtNum(hl.opfs.slots)} slot files (${fmtNum(hl.opfs.freeSlots)} free)`, 'dash-opfs'] : null,
         hl && hl.opfs ? ['WAL flushes', fmtNum(hl.opfs.walSyncs)] : null,
         ['Storage used', storage],
-        hl && hl.server ? ['Server', `lsmkv-server ${hl.server.version}, preset ${hl.server.preset}; every write synced before it is acknowledged`, 'dash-server'] : null,
+        hl && hl.server ? ['Server', `lsmkv-server ${hl.server.version}, preset ${hl.server.preset}; ${hl.cluster ? 'a cluster node: a write is acknowledged once in the synced log of a majority' : 'every write synced before it is acknowledged'}`, 'dash-server'] : null,
         ['Persistent storage', hl && hl.persisted != null ? (hl.persisted ? 'granted' : 'not granted') : '–'],
         ['WAL tails truncated', fmtNum(s.walTailTruncations)],
         s.writeStalls ? ['Write stalls', `${fmtNum(s.writeStalls)} (${fmtNum(Math.round(s.writeStallMicros / 1000))} ms waiting for flushes and compactions)`] : null,
       ])),
+      hl && hl.cluster ? clusterCard(hl.cluster) : null,
       card('Data', facts([
         ['Live keys', sp ? fmtNum(sp.liveKeys) : '…', 'dash-keys'],
         ['Live bytes', sp ? fmtBytes(sp.liveBytes) : '…'],
@@ -136,6 +151,33 @@ export class Dashboard {
       h('time', { text: new Date(e.at).toLocaleTimeString() }), ' ', h('span', { class: `event-type t-${e.type}`, text: e.type }), ' ', describeEvent(e),
     )) : h('li', { text: 'No events yet.' }));
   }
+}
+
+const index = (i) => (i === null || i === undefined ? '–' : fmtNum(i));
+
+/** The cluster as this node sees it (`data.cluster` of /api/health, server/API.md). */
+function clusterCard(c) {
+  const leader = c.leader ? `node ${c.leader.id}${c.leader.address ? ` at ${c.leader.address}` : ''}` : 'none known (an election is under way, or no majority is up)';
+  const members = c.membership || { voters: [], learners: [], nodes: {} };
+  const ids = Object.keys(members.nodes).map(Number).sort((a, b) => a - b);
+  const rows = ids.map((id) => {
+    const voterRole = c.leader ? 'follower' : 'voter';
+    const role = c.leader && c.leader.id === id ? 'leader' : id === c.nodeId ? c.role : members.voters.includes(id) ? voterRole : 'learner';
+    const log = c.replication ? index(c.replication[id]) : id === c.nodeId ? index(c.lastLogIndex) : '–';
+    return { cls: id === c.nodeId ? 'this-node' : '', cells: [`${id}${id === c.nodeId ? ' (this page)' : ''}`, members.nodes[id], role, log] };
+  });
+  return card('Cluster', [
+    facts([
+      ['This node', `node ${c.nodeId} at ${c.address}: ${c.role}`, 'dash-cluster-role'],
+      ['Leader', leader, 'dash-cluster-leader'],
+      ['Term', fmtNum(c.term), 'dash-cluster-term'],
+      ['Log', `last index ${index(c.lastLogIndex)}, committed ${index(c.committed)}, applied ${index(c.lastApplied)}`, 'dash-cluster-log'],
+      ['Snapshot / purged', `${index(c.snapshot)} / ${index(c.purged)}`],
+    ]),
+    ids.length
+      ? table(['Node', 'Address', 'Role', c.replication ? 'Log held (leader’s view)' : 'Log'], rows, 'dash-cluster-nodes')
+      : h('p', { text: 'Not initialized: POST /cluster/init on one node joins the nodes.' }),
+  ], 'wide');
 }
 
 function card(title, body, cls = '') {
