@@ -205,6 +205,18 @@ impl Options {
         Ok(())
     }
 
+    /// Checks a key and (for a put) a value against these options, as a write
+    /// would: `InvalidKey` or `InvalidValue` naming the limit. For callers
+    /// that must refuse bad input before it reaches the engine (a Raft
+    /// proposal, say).
+    pub fn check_entry(&self, key: &[u8], value: Option<&[u8]>) -> Result<()> {
+        let op = match value {
+            Some(value) => crate::batch::Op::put(key, value),
+            None => crate::batch::Op::delete(key),
+        };
+        crate::wal::check_op_within(&op, self.key_size_max, self.value_size_max)
+    }
+
     /// Memtables a write of `entries` entries holding `bytes` key and value
     /// bytes may freeze, at most (a batch larger than a memtable spans several).
     pub fn memtables_filled(&self, entries: usize, bytes: usize) -> usize {
@@ -292,6 +304,15 @@ fn check(ok: bool, reason: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn check_entry_applies_the_key_and_value_limits() {
+        let o = Options::teaching();
+        assert!(o.check_entry(b"k", Some(b"v")).is_ok() && o.check_entry(b"k", None).is_ok());
+        assert!(matches!(o.check_entry(b"", None), Err(Error::InvalidKey { .. })));
+        assert!(matches!(o.check_entry(&[b'k'; 1025], None), Err(Error::InvalidKey { .. })));
+        assert!(matches!(o.check_entry(b"k", Some(&[0; 64 * 1024 + 1])), Err(Error::InvalidValue { .. })));
+    }
 
     #[test]
     fn presets_are_valid() {

@@ -125,20 +125,7 @@ impl Command {
 }
 
 fn check_op(options: &Options, key: &str, value: Option<&[u8]>) -> lsmkv::Result<()> {
-    if key.is_empty() {
-        return Err(lsmkv::Error::InvalidKey { reason: "keys must not be empty".into() });
-    }
-    if key.len() > options.key_size_max {
-        return Err(lsmkv::Error::InvalidKey {
-            reason: format!("key is {} bytes; the maximum is {}", key.len(), options.key_size_max),
-        });
-    }
-    match value {
-        Some(v) if v.len() > options.value_size_max => Err(lsmkv::Error::InvalidValue {
-            reason: format!("value is {} bytes; the maximum is {}", v.len(), options.value_size_max),
-        }),
-        _ => Ok(()),
-    }
+    options.check_entry(key.as_bytes(), value)
 }
 
 /// Narrows a range so that it ends below the metadata keys.

@@ -174,8 +174,16 @@ fn nodes_join_and_leave_through_the_admin_routes() {
     assert_eq!(cluster.health(two).unwrap()["role"], "uninitialized");
     let learner = |id: u64| json!({ "id": id, "addr": cluster.node(id).address() });
     post(&first, "/cluster/add-learner", learner(two));
-    // Node 2 now follows (as a learner): it forwards to the leader.
+    // Node 2 now follows (as a learner) and, once the leader's first
+    // heartbeat has reached it, forwards to the leader (before that it
+    // answers LSMKV_NO_LEADER: no leader is known to it yet).
+    eventually("node 2 knows the leader", Duration::from_secs(30), || {
+        cluster.health(two).filter(|h| h["leader"]["id"] == 1)
+    });
     post(&cluster.node(two).base, "/cluster/add-learner", learner(three));
+    eventually("node 3 knows the leader", Duration::from_secs(30), || {
+        cluster.health(three).filter(|h| h["leader"]["id"] == 1)
+    });
     let answer = post(&cluster.node(three).base, "/cluster/change-membership", json!({ "members": [1, two, three] }));
     assert_eq!(answer["data"]["membership"]["voters"], json!([1, two, three]), "{answer}");
     for id in [1, two, three] {

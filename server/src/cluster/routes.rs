@@ -147,8 +147,33 @@ struct LearnerBody {
 async fn add_learner(State(state): Shared, headers: HeaderMap, body: Bytes) -> ApiResult<Response> {
     let node = node(&state)?;
     let LearnerBody { id, addr } = parse(&body)?;
+    if let Some(forwarded) = to_leader(node, "add-learner", &headers, &body).await {
+        return forwarded;
+    }
     let answer = node.raft.add_learner(id, BasicNode { addr }, true).await;
     membership_answer(node, answer, "add-learner", &headers, body).await
+}
+
+/// On a node that knows it is not the leader, the leader's answer to the
+/// request. Membership changes are the leader's to check: a learner that
+/// has not yet received the current membership would judge the request
+/// against an older one (and refuse a valid change). `None`: handle it here.
+async fn to_leader(node: &Node, route: &str, headers: &HeaderMap, body: &Bytes) -> Option<ApiResult<Response>> {
+    if headers.contains_key(FORWARDED_HEADER) {
+        return None;
+    }
+    let address = {
+        let m = node.raft.metrics().borrow().clone();
+        match m.current_leader {
+            Some(id) if id == node.id => return None,
+            Some(id) => m.membership_config.membership().get_node(&id).map(|n| n.addr.clone()),
+            None => None,
+        }
+    };
+    match address {
+        Some(address) => Some(forward(node, &address, route, body.clone()).await),
+        None => Some(Err(ApiError::no_leader())),
+    }
 }
 
 #[derive(Deserialize)]
@@ -162,6 +187,9 @@ struct MembershipBody {
 async fn change_membership(State(state): Shared, headers: HeaderMap, body: Bytes) -> ApiResult<Response> {
     let node = node(&state)?;
     let MembershipBody { members, retain } = parse(&body)?;
+    if let Some(forwarded) = to_leader(node, "change-membership", &headers, &body).await {
+        return forwarded;
+    }
     let answer = node.raft.change_membership(members, retain).await;
     membership_answer(node, answer, "change-membership", &headers, body).await
 }
