@@ -15,6 +15,13 @@ fn open(options: Options) -> (Arc<MemStorage>, Db) {
     (storage, db)
 }
 
+/// Puts `key(i)` = `value` for every i in `keys`.
+fn put_all(db: &Db, keys: core::ops::Range<u32>, value: &[u8]) {
+    for i in keys {
+        db.put(&key(i), value).unwrap();
+    }
+}
+
 fn key(i: u32) -> Vec<u8> {
     format!("key{i:05}").into_bytes()
 }
@@ -36,9 +43,7 @@ fn put_get_delete_round_trip() {
 #[test]
 fn thirty_one_puts_flush_one_table_of_thirty_entries() {
     let (_, db) = open(teaching());
-    for i in 0..31 {
-        db.put(&key(i), b"v").unwrap();
-    }
+    put_all(&db, 0..31, b"v");
     let stats = db.stats();
     assert_eq!(stats.levels[0].tables.len(), 1);
     assert_eq!(stats.levels[0].tables[0].entries, 30);
@@ -124,13 +129,9 @@ fn prefix_of_ff_bytes_finds_every_matching_key() {
 #[test]
 fn snapshots_see_the_past_through_flush_and_compaction() {
     let (_, db) = open(teaching());
-    for i in 0..50 {
-        db.put(&key(i), b"old").unwrap();
-    }
+    put_all(&db, 0..50, b"old");
     let snap = db.snapshot();
-    for i in 0..50 {
-        db.put(&key(i), b"new").unwrap();
-    }
+    put_all(&db, 0..50, b"new");
     db.delete(&key(3)).unwrap();
     db.compact().unwrap();
     assert_eq!(db.get_at(&key(3), &snap).unwrap(), Some(b"old".to_vec()));
@@ -209,9 +210,7 @@ fn compaction_drops_overwritten_values_and_tombstones() {
 #[test]
 fn explain_get_walks_memtable_then_tables() {
     let (_, db) = open(teaching());
-    for i in 0..30 {
-        db.put(&key(i), b"v").unwrap();
-    }
+    put_all(&db, 0..30, b"v");
     db.flush().unwrap();
     db.put(b"zzz", b"mem").unwrap();
     let trace = db.explain_get(&key(5)).unwrap();

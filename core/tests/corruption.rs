@@ -40,19 +40,13 @@ fn build() -> (MemStorage, Vec<Model>) {
     assert!(stats.levels[0].tables.len() + stats.levels[1].tables.len() >= 2);
     assert!(stats.memtable_entries > 0, "some writes live only in the WAL");
     drop(db);
-    let copy = MemStorage::new();
-    for name in storage.list().unwrap() {
-        copy.create(&name).unwrap();
-        copy.append(&name, &storage.read_all(&name).unwrap()).unwrap();
-    }
-    (copy, history)
+    (clone_storage(&storage), history)
 }
 
 fn clone_storage(from: &MemStorage) -> MemStorage {
     let to = MemStorage::new();
     for name in from.list().unwrap() {
-        to.create(&name).unwrap();
-        to.append(&name, &from.read_all(&name).unwrap()).unwrap();
+        lsmkv::testing::write_file(&to, &name, &from.read_all(&name).unwrap()).unwrap();
     }
     to
 }

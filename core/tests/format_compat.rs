@@ -74,9 +74,7 @@ fn load_fixture() -> (MemStorage, String) {
         if name == "contents.txt" {
             contents = String::from_utf8(bytes).unwrap();
         } else {
-            storage.create(&name).unwrap();
-            storage.append(&name, &bytes).unwrap();
-            storage.sync(&name).unwrap();
+            lsmkv::testing::write_file(&storage, &name, &bytes).unwrap();
         }
     }
     (storage, contents)

@@ -32,24 +32,14 @@ pub fn range(raw: Option<&str>) -> ApiResult<RangeQuery> {
         let bytes = value.clone().into_bytes();
         match name.as_str() {
             "start" | "gte" | "gt" => {
-                if lower_set {
-                    return Err(ApiError::bad("give at most one of start, gte and gt"));
-                }
-                lower_set = true;
-                if name == "start" {
-                    q.start = Some(value);
-                }
-                q.options.start = if name == "gt" { Bound::Excluded(bytes) } else { Bound::Included(bytes) };
+                let bound = if name == "gt" { Bound::Excluded(bytes) } else { Bound::Included(bytes) };
+                q.options.start = once(&mut lower_set, "start, gte and gt", bound)?;
+                q.start = q.start.take().or((name == "start").then_some(value));
             }
             "end" | "lt" | "lte" => {
-                if upper_set {
-                    return Err(ApiError::bad("give at most one of end, lt and lte"));
-                }
-                upper_set = true;
-                if name == "end" {
-                    q.end = Some(value);
-                }
-                q.options.end = if name == "lte" { Bound::Included(bytes) } else { Bound::Excluded(bytes) };
+                let bound = if name == "lte" { Bound::Included(bytes) } else { Bound::Excluded(bytes) };
+                q.options.end = once(&mut upper_set, "end, lt and lte", bound)?;
+                q.end = q.end.take().or((name == "end").then_some(value));
             }
             "prefix" => {
                 if bytes.is_empty() {
@@ -90,4 +80,12 @@ pub fn stale(raw: Option<&str>) -> ApiResult<bool> {
         }
     }
     Ok(stale)
+}
+
+/// One side of a range, which may be given under any of `names` but once.
+fn once(set: &mut bool, names: &str, bound: Bound<Vec<u8>>) -> ApiResult<Bound<Vec<u8>>> {
+    if std::mem::replace(set, true) {
+        return Err(ApiError::bad(format!("give at most one of {names}")));
+    }
+    Ok(bound)
 }

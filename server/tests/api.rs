@@ -17,16 +17,7 @@ fn agent() -> ureq::Agent {
 
 /// Status and JSON body of any answer (errors included).
 fn call(method: &str, url: &str, body: Option<(&str, &[u8])>) -> (u16, Value, Option<String>) {
-    let request = agent().request(method, url);
-    let result = match body {
-        Some((content_type, bytes)) => request.set("Content-Type", content_type).send_bytes(bytes),
-        None => request.call(),
-    };
-    let response = match result {
-        Ok(r) => r,
-        Err(ureq::Error::Status(_, r)) => r,
-        Err(e) => panic!("{method} {url}: {e}"),
-    };
+    let response = common::respond(&agent(), method, url, body);
     let status = response.status();
     let allow = response.header("Allow").map(str::to_owned);
     let text = response.into_string().expect("body");

@@ -427,16 +427,7 @@ fn agent() -> ureq::Agent {
 }
 
 fn send(agent: &ureq::Agent, method: &str, url: &str, body: Option<(&str, &[u8])>) -> Answer {
-    let request = agent.request(method, url);
-    let result = match body {
-        Some((content_type, bytes)) => request.set("Content-Type", content_type).send_bytes(bytes),
-        None => request.call(),
-    };
-    let response = match result {
-        Ok(response) => response,
-        Err(ureq::Error::Status(_, response)) => response,
-        Err(e) => panic!("{method} {url}: {e}"),
-    };
+    let response = common::respond(agent, method, url, body);
     let status = response.status();
     let content_type = response.header("Content-Type").unwrap_or("").to_string();
     let mut body = Vec::new();

@@ -15,7 +15,7 @@ use crate::engine::Engine;
 use crate::handles::{StoreIterator, StoreSnapshot};
 use crate::idb::Fault;
 use crate::js::args::{self, store_name, RangeArgs};
-use crate::js::codec::{encode_value, key_bytes, key_to_js};
+use crate::js::codec::{encode_value, key_bytes, key_to_js, KeyEncoding};
 use crate::js::error::{invalid_argument, JsResult};
 use crate::js::options::{destroy_backend, BackendKind, StoreConfig};
 use crate::js::report;
@@ -61,6 +61,22 @@ impl Store {
         };
         let parsed = args::range(&options, local.encoding(), |s| local.find_snapshot(s));
         call(parsed, move |range| async move { read(&local, range) })
+    }
+
+    /// A maintenance call without arguments (`flush`, `compact`,
+    /// `compactStep`): `run` on the local engine and its report's JS `view`,
+    /// or the call forwarded as `op`.
+    fn maintenance<T: 'static>(
+        &self,
+        op: Op,
+        run: fn(&lsmkv::Db) -> lsmkv::Result<T>,
+        view: fn(&T, KeyEncoding) -> JsResult<JsValue>,
+    ) -> Promise {
+        let local = local_or!(self, forward(op, Ok(()), []));
+        promise(async move {
+            let done = local.maintain(run).await?;
+            view(&done, local.encoding())
+        })
     }
 }
 
@@ -287,21 +303,21 @@ impl Store {
     /// Flushes the memtable to an L0 table (`null` if it was empty).
     #[wasm_bindgen(unchecked_return_type = "Promise<FlushReport | null>")]
     pub fn flush(&self) -> Promise {
-        let local = local_or!(self, forward(Op::Flush, Ok(()), []));
-        promise(async move {
-            let report = local.maintain(|db| db.flush()).await?;
-            or_null(report, |r| report::to_js(&report::flush_report(r, local.encoding())))
-        })
+        self.maintenance(
+            Op::Flush,
+            |db| db.flush(),
+            |report, encoding| or_null(report.as_ref(), |r| report::to_js(&report::flush_report(r, encoding))),
+        )
     }
 
     /// Flushes, then merges every table into one sorted run.
     #[wasm_bindgen(unchecked_return_type = "Promise<CompactionReport[]>")]
     pub fn compact(&self) -> Promise {
-        let local = local_or!(self, forward(Op::Compact, Ok(()), []));
-        promise(async move {
-            let reports = local.maintain(|db| db.compact()).await?;
-            report::compaction_reports(&reports, local.encoding())
-        })
+        self.maintenance(
+            Op::Compact,
+            |db| db.compact(),
+            |reports, encoding| report::compaction_reports(reports, encoding),
+        )
     }
 
     /// Compacts the tables overlapping `[start, end]` (`undefined`: unbounded).
@@ -323,11 +339,11 @@ impl Store {
     /// Runs one compaction if the tree needs one (`null` otherwise).
     #[wasm_bindgen(js_name = compactStep, unchecked_return_type = "Promise<CompactionReport | null>")]
     pub fn compact_step(&self) -> Promise {
-        let local = local_or!(self, forward(Op::CompactStep, Ok(()), []));
-        promise(async move {
-            let report = local.maintain(|db| db.compact_step()).await?;
-            or_null(report, |r| report::to_js(&report::compaction_report(r, local.encoding())))
-        })
+        self.maintenance(
+            Op::CompactStep,
+            |db| db.compact_step(),
+            |report, encoding| or_null(report.as_ref(), |r| report::to_js(&report::compaction_report(r, encoding))),
+        )
     }
 
     /// Counters and the tree's shape (no I/O).
@@ -429,6 +445,6 @@ impl Store {
 }
 
 /// `null`, or the JS view of what there is.
-fn or_null<T>(found: Option<T>, view: impl FnOnce(&T) -> JsResult<JsValue>) -> JsResult<JsValue> {
-    found.as_ref().map_or(Ok(JsValue::NULL), view)
+fn or_null<T>(found: Option<&T>, view: impl FnOnce(&T) -> JsResult<JsValue>) -> JsResult<JsValue> {
+    found.map_or(Ok(JsValue::NULL), view)
 }

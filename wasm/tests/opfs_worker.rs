@@ -41,12 +41,8 @@ async fn conformance_suite_passes_on_opfs_and_a_reopen_sees_the_same_files() {
     backend.prepare(NOTHING).await.expect("the pool fills");
     let files = backend.files();
     lsmkv::testing::conformance::run_all(files.as_ref());
-    files.create("left-behind").unwrap();
-    files.append("left-behind", b"bytes that must survive").unwrap();
-    files.sync("left-behind").unwrap();
-    files.create("CURRENT.tmp").unwrap();
-    files.append("CURRENT.tmp", b"new").unwrap();
-    files.sync("CURRENT.tmp").unwrap();
+    lsmkv::testing::write_file(files.as_ref(), "left-behind", b"bytes that must survive").unwrap();
+    lsmkv::testing::write_file(files.as_ref(), "CURRENT.tmp", b"new").unwrap();
     files.create("CURRENT").unwrap();
     files.append("CURRENT", b"old").unwrap();
     files.rename("CURRENT.tmp", "CURRENT").unwrap();

@@ -140,12 +140,17 @@ async function shot(page, name) {
 const XSS_KEY = '<img src=x onerror="window.__pwned=1">';
 const XSS_VALUE = '<script>window.__pwned=2</script><b>bold?</b>';
 
-test('the page loads the engine and opens an IndexedDB store, with no inline script', async (page) => {
+/** Loads the page and checks the store it opened: its label names `backend`, caps 30/30, an empty memtable. */
+async function opens(page, backend) {
   await page.goto(BASE);
   await ready(page);
   const label = await page.textContent('[data-testid="store-label"]');
-  assert(label.includes('IndexedDB') && label.includes('caps 30/30'), `store label: ${label}`);
+  assert(label.includes(backend) && label.includes('caps 30/30'), `store label: ${label}`);
   equal(await page.textContent('[data-testid="memtable-fill"]'), '0 / 30 entries', 'memtable fill');
+}
+
+test('the page loads the engine and opens an IndexedDB store, with no inline script', async (page) => {
+  await opens(page, 'IndexedDB');
   equal(await page.$$eval('script:not([src])', (s) => s.length), 0, 'inline scripts');
   const csp = await page.getAttribute('meta[http-equiv="Content-Security-Policy"]', 'content');
   assert(/script-src 'self' 'wasm-unsafe-eval'/.test(csp) && !/unsafe-inline/.test(csp), `CSP: ${csp}`);
@@ -520,11 +525,7 @@ async function api(method, path, body) {
 }
 
 serverTest('served by lsmkv-server: the server backend is preselected, 31 puts → one L0 table on disk', async (page) => {
-  await page.goto(BASE);
-  await ready(page);
-  const label = await page.textContent('[data-testid="store-label"]');
-  assert(label.includes('lsmkv-server') && label.includes('caps 30/30'), `store label: ${label}`);
-  equal(await page.textContent('[data-testid="memtable-fill"]'), '0 / 30 entries', 'memtable fill');
+  await opens(page, 'lsmkv-server');
   await view(page, 'operations');
   await put31(page);
   const l0 = await tables(page, 0);

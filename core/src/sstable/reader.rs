@@ -163,12 +163,18 @@ impl Table {
         }
     }
 
+    /// Format 1's index and filter, held in memory.
+    #[allow(clippy::panic, reason = "called only on the format-1 layout")]
+    fn whole(&self) -> (&Arc<IndexBlock>, &Arc<BloomFilter>) {
+        match &self.layout {
+            Layout::Whole { index, filter, .. } => (index, filter),
+            Layout::Partitioned { .. } => panic!("a partitioned table has no whole index"),
+        }
+    }
+
     /// Partition `p`'s filter, from memory or the cache, else read.
     fn filter(&self, storage: &dyn Storage, cache: Option<&BlockCache>, p: usize) -> Result<Arc<BloomFilter>> {
-        let top = match &self.layout {
-            Layout::Whole { filter, .. } => return Ok(filter.clone()),
-            Layout::Partitioned { top, .. } => top,
-        };
+        let Layout::Partitioned { top, .. } = &self.layout else { return Ok(self.whole().1.clone()) };
         let handle = top.handle(p, 1)?;
         self.cached(cache, handle, Cached::filter, Cached::Filter, || {
             let bytes = stored::read_raw(storage, &self.name, handle, self.version)?;
@@ -198,10 +204,7 @@ impl Table {
     /// Partition `p`'s index, from memory or the cache, else read and
     /// checked against the top index.
     fn index(&self, storage: &dyn Storage, cache: Option<&BlockCache>, p: usize) -> Result<Arc<IndexBlock>> {
-        let top = match &self.layout {
-            Layout::Whole { index, .. } => return Ok(index.clone()),
-            Layout::Partitioned { top, .. } => top,
-        };
+        let Layout::Partitioned { top, .. } = &self.layout else { return Ok(self.whole().0.clone()) };
         let handle = top.handle(p, 0)?;
         self.cached(cache, handle, Cached::index, Cached::Index, || {
             let bytes = stored::read_raw(storage, &self.name, handle, self.version)?;

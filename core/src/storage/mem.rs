@@ -11,14 +11,9 @@ use crate::sync::Mutex;
 
 /// Files in memory. Everything is "durable" as long as the value lives; wrap
 /// it in a crash-simulating storage to test durability.
+#[derive(Default)]
 pub struct MemStorage {
     files: Mutex<BTreeMap<String, Vec<u8>>>,
-}
-
-impl Default for MemStorage {
-    fn default() -> Self {
-        MemStorage { files: Mutex::new(BTreeMap::new()) }
-    }
 }
 
 impl MemStorage {

@@ -109,14 +109,9 @@ enum Fate {
 /// A crash- and fault-injecting in-memory storage. See the module docs.
 /// With no fault armed it behaves exactly like `MemStorage` (and passes the
 /// conformance suite).
+#[derive(Default)]
 pub struct FaultStorage {
     state: Mutex<State>,
-}
-
-impl Default for FaultStorage {
-    fn default() -> Self {
-        FaultStorage { state: Mutex::new(State::default()) }
-    }
 }
 
 impl FaultStorage {

@@ -5,7 +5,8 @@
 //! - [`Rng`], a seedable generator;
 //! - [`FaultStorage`], storage that crashes, tears and fails on demand;
 //! - [`conformance`], the suite every `Storage` backend must pass;
-//! - [`seeds`], which seeds a randomized test runs (and how to replay one).
+//! - [`seeds`], which seeds a randomized test runs (and how to replay one);
+//! - [`write_file`], a whole file written and synced in one call.
 
 use alloc::vec::Vec;
 
@@ -59,4 +60,11 @@ pub fn seeds(first: u64, count: u64) -> Vec<u64> {
         (None, Some(cases)) => (first..first + cases).collect(),
         (None, None) => (first..first + count).collect(),
     }
+}
+
+/// Creates file `name` holding `bytes`, synced.
+pub fn write_file(storage: &dyn crate::Storage, name: &str, bytes: &[u8]) -> crate::Result<()> {
+    storage.create(name)?;
+    storage.append(name, bytes)?;
+    storage.sync(name)
 }

@@ -125,3 +125,18 @@ impl Drop for TestServer {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
+
+/// Sends a request and returns the response whatever its status: a 4xx or
+/// 5xx is an answer too. A failure to get any answer fails the test.
+pub fn respond(agent: &ureq::Agent, method: &str, url: &str, body: Option<(&str, &[u8])>) -> ureq::Response {
+    let request = agent.request(method, url);
+    let result = match body {
+        Some((content_type, bytes)) => request.set("Content-Type", content_type).send_bytes(bytes),
+        None => request.call(),
+    };
+    match result {
+        Ok(response) => response,
+        Err(ureq::Error::Status(_, response)) => response,
+        Err(e) => panic!("{method} {url}: {e}"),
+    }
+}

@@ -1,5 +1,4 @@
 use super::*;
-use crate::testing::conformance;
 use alloc::vec;
 
 fn is_crash<T>(result: Result<T>) -> bool {
@@ -14,12 +13,6 @@ fn half_synced() -> FaultStorage {
     s.sync("f").unwrap();
     s.append("f", b"-unsynced").unwrap();
     s
-}
-
-/// Goal: with no fault armed, FaultStorage meets the Storage contract.
-#[test]
-fn conforms_without_faults() {
-    conformance::run_all(&FaultStorage::new());
 }
 
 /// Goal: every trait method counts as one call, failed ones too;
