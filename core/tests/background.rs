@@ -9,7 +9,7 @@ use std::thread;
 use std::time::Duration;
 
 use lsmkv::storage::{Change, Hook, Hooked};
-use lsmkv::{Db, Durability, Error, HealthStatus, MemStorage, Options, Result};
+use lsmkv::{Db, Durability, Error, EventKind, HealthStatus, MemStorage, Options, Result};
 
 /// What holds a memory storage's table creation at a gate, or panics in it.
 #[derive(Default)]
@@ -131,4 +131,110 @@ fn a_panic_in_background_work_reaches_the_writers() {
         assert_eq!(db.get(format!("k{i:06}").as_bytes()).unwrap().as_deref(), Some(&b"v"[..]), "reads keep working");
     }
     println!("{acknowledged} writes acknowledged before the panicking worker stopped them");
+}
+
+/// Holds the first table creation after `arm` until `release`, and tells
+/// the test when it got there.
+#[derive(Default)]
+struct Tripwire {
+    wire: Mutex<Wire>,
+    changed: Condvar,
+}
+
+#[derive(Default)]
+struct Wire {
+    armed: bool,
+    tripped: bool,
+    released: bool,
+}
+
+impl Tripwire {
+    fn arm(&self) {
+        self.wire.lock().unwrap().armed = true;
+    }
+
+    fn wait_tripped(&self) {
+        let mut wire = self.wire.lock().unwrap();
+        while !wire.tripped {
+            wire = self.changed.wait(wire).unwrap();
+        }
+    }
+
+    fn release(&self) {
+        self.wire.lock().unwrap().released = true;
+        self.changed.notify_all();
+    }
+}
+
+impl Hook for Tripwire {
+    fn before(&self, change: &Change<'_>) -> Result<()> {
+        if let Change::Create(name) = change {
+            let mut wire = self.wire.lock().unwrap();
+            if name.ends_with(".sst") && wire.armed {
+                wire.armed = false;
+                wire.tripped = true;
+                self.changed.notify_all();
+                while !wire.released {
+                    wire = self.changed.wait(wire).unwrap();
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Goal: a memtable frozen while a compaction runs is flushed before the
+/// compaction ends (between its output tables), not after it: a merge into
+/// a deep level can take seconds, and writers stall once two memtables wait.
+#[test]
+fn memtables_frozen_during_a_compaction_are_flushed_before_it_ends() {
+    let storage = Arc::new(Hooked::new(MemStorage::new(), Tripwire::default()));
+    let db = Arc::new(Db::open_shared(storage.clone(), Options { auto_compaction: false, ..background() }).unwrap());
+    // 90 keys in L0, which one compaction merges into three L1 tables (30-entry caps).
+    for i in 0..90u32 {
+        db.put(format!("old{i:03}").as_bytes(), b"old").unwrap();
+    }
+    db.flush().unwrap();
+    assert!(db.stats().levels[0].tables.len() >= 3, "{:?}", db.stats().levels);
+    let since = db.events(0, usize::MAX).next_cursor;
+
+    storage.hook.arm();
+    let compaction = {
+        let db = db.clone();
+        thread::spawn(move || db.compact_range(None, None).unwrap())
+    };
+    // The compaction is creating its first output table: freeze a memtable now.
+    storage.hook.wait_tripped();
+    let mut written = 0u32;
+    while db.stats().immutable_memtables == 0 {
+        assert!(written < 100, "the memtable froze by its 30-entry cap");
+        db.put(format!("new{written:03}").as_bytes(), b"new").unwrap();
+        written += 1;
+    }
+    storage.hook.release();
+    let reports = compaction.join().unwrap();
+
+    let compacted = reports.first().expect("the compaction ran");
+    assert!(compacted.outputs.len() >= 2, "it wrote several tables: {compacted:?}");
+    let events = db.events(since, usize::MAX).events;
+    let position = |flush: bool| {
+        events.iter().position(|e| match &e.kind {
+            EventKind::Flushed(_) => flush,
+            EventKind::Compacted(_) => !flush,
+            _ => false,
+        })
+    };
+    let (flushed_at, compacted_at) = (position(true).expect("a flush"), position(false).expect("a compaction"));
+    assert!(flushed_at < compacted_at, "the frozen memtable was flushed during the compaction: {events:#?}");
+    // The flush saw the compaction's inputs still live (it ran in the middle).
+    let EventKind::Flushed(flush) = &events[flushed_at].kind else { unreachable!() };
+    for input in &compacted.inputs {
+        assert!(flush.levels_after[input.level].contains(&input.number), "{flush:?}");
+    }
+    for i in (0..90u32).step_by(7) {
+        assert_eq!(db.get(format!("old{i:03}").as_bytes()).unwrap().as_deref(), Some(&b"old"[..]));
+    }
+    for i in 0..written {
+        assert_eq!(db.get(format!("new{i:03}").as_bytes()).unwrap().as_deref(), Some(&b"new"[..]));
+    }
 }

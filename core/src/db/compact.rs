@@ -122,9 +122,17 @@ impl DbInner {
         merged.seek(None)?;
         let version = tree.version.clone();
         let level = task.output_level;
-        let written = self.write_tables(&mut merged, Retention::new(self.oldest_snapshot()), |key| {
-            version.is_bottom_for_key(level, key)
-        })?;
+        // Memtables frozen meanwhile are flushed between entries: a merge
+        // into a deep level can take seconds, and writers wait once two are
+        // frozen. A flush only adds L0 tables, newer than every input and
+        // above the output level, and the commit below applies this merge's
+        // edit to whatever version the flushes left.
+        let written = self.write_tables(
+            &mut merged,
+            Retention::new(self.oldest_snapshot()),
+            |key| version.is_bottom_for_key(level, key),
+            || self.flush_frozen(tree).map(drop),
+        )?;
         drop(merged);
         let removed: Vec<(usize, u64)> = task.input_tables().map(|(l, t)| (l, t.number)).collect();
         let added: Vec<(usize, Arc<TableMeta>)> = written.tables.into_iter().map(|t| (level, Arc::new(t))).collect();

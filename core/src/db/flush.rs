@@ -58,7 +58,7 @@ impl DbInner {
         source.seek(None)?;
         // In L0 a tombstone may shadow older versions in any table below,
         // so a flush never drops one.
-        let written = self.write_tables(&mut source, Retention::new(self.oldest_snapshot()), |_| false)?;
+        let written = self.write_tables(&mut source, Retention::new(self.oldest_snapshot()), |_| false, || Ok(()))?;
         let flushed_seq = mem.max_seq();
         let added: Vec<(usize, Arc<TableMeta>)> = written.tables.into_iter().map(|t| (0, Arc::new(t))).collect();
         let edit = VersionEdit {

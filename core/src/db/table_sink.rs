@@ -16,6 +16,10 @@ use crate::sstable::TableWriter;
 use crate::storage::Storage;
 use crate::version::TableMeta;
 
+/// Entries between two calls of `write_tables`' `pause`: a few milliseconds
+/// of merging, against a check that takes a lock for a moment.
+const PAUSE_EVERY: u64 = 4096;
+
 /// What writing a merged stream into tables produced.
 pub(super) struct Written {
     pub tables: Vec<TableMeta>,
@@ -28,18 +32,25 @@ impl DbInner {
     /// Writes the entries of `source` that `retention` keeps into new tables,
     /// starting a new table whenever the next entry would break
     /// `sstable_max_entries` or `sstable_max_bytes`. `bottom` tells
-    /// `retention` whether a key can exist below the output level.
+    /// `retention` whether a key can exist below the output level. `pause`
+    /// runs after each finished table and every `PAUSE_EVERY` entries (a
+    /// compaction flushes frozen memtables there, so writers do not wait for
+    /// the whole merge).
     pub(super) fn write_tables(
         &self,
         source: &mut dyn EntryIter,
         mut retention: Retention,
         bottom: impl Fn(&[u8]) -> bool,
+        mut pause: impl FnMut() -> Result<()>,
     ) -> Result<Written> {
         let mut out = Written { tables: Vec::new(), dropped_shadowed: 0, dropped_tombstones: 0, entries_in: 0 };
         let mut current: Option<(u64, TableWriter<'_>)> = None;
         let result = (|| {
             while source.valid() {
                 out.entries_in += 1;
+                if out.entries_in.is_multiple_of(PAUSE_EVERY) {
+                    pause()?;
+                }
                 let (key, seq, kind) = (source.user_key(), source.seq(), source.kind());
                 match retention.judge(key, seq, kind, &bottom) {
                     Verdict::DropShadowed => out.dropped_shadowed += 1,
@@ -50,6 +61,7 @@ impl DbInner {
                             current.take_if(|(_, t)| self.table_full(t, key.len(), value.len()))
                         {
                             out.tables.push(finish_table(number, writer, &self.options)?);
+                            pause()?;
                         }
                         if current.is_none() {
                             let number = self.allocate_file_number();
