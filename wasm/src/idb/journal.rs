@@ -392,10 +392,15 @@ impl Loaded {
 /// Ids are stored as JavaScript numbers, exact up to 2^53 - 1.
 pub const FILE_ID_MAX: FileId = (1 << 53) - 1;
 
-/// The id after a stored `id`; one past `FILE_ID_MAX` is corruption (no
-/// writer made it, and it would leave no id for the next file).
+/// The highest id a loaded journal may hold. No writer gets near it (2^52
+/// files at a million a second take 140 years), and the half of the id
+/// space above it stays free, so a store that loads can always create
+/// files: a higher id is damage, not history.
+pub const LOADED_ID_MAX: FileId = FILE_ID_MAX / 2;
+
+/// The id after a stored `id`; one beyond `LOADED_ID_MAX` is corruption.
 fn id_after(id: FileId) -> Result<FileId> {
-    if id >= FILE_ID_MAX {
+    if id >= LOADED_ID_MAX {
         return Err(Error::corruption(&format!("indexeddb file id {id}"), 0, "file id out of range"));
     }
     Ok(id + 1)

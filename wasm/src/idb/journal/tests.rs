@@ -179,6 +179,24 @@ fn a_gap_in_the_chunks_is_corruption() {
 }
 
 #[test]
+fn ids_beyond_the_loadable_range_are_corruption_and_a_loaded_store_can_always_create() {
+    // A file or chunk id past LOADED_ID_MAX: damage (the fuzzer's journal
+    // crash: an id near 2^53 loaded, and the next create ran out of ids).
+    let err = load(vec![("f".into(), LOADED_ID_MAX, None)], vec![]).unwrap_err();
+    assert!(matches!(err, Error::Corruption { .. }), "{err:?}");
+    let err = load(vec![], vec![(LOADED_ID_MAX, 0, vec![1])]).unwrap_err();
+    assert!(matches!(err, Error::Corruption { .. }), "{err:?}");
+    // The highest loadable id leaves room to create files.
+    let loaded = load(vec![("f".into(), LOADED_ID_MAX - 1, None)], vec![(LOADED_ID_MAX - 1, 0, vec![7])]).unwrap();
+    assert_eq!(loaded.next_id, LOADED_ID_MAX);
+    let files = JournaledFiles::from_loaded(loaded.files, loaded.next_id);
+    for name in ["a", "b", "c"] {
+        files.create(name).unwrap();
+    }
+    assert_eq!(files.read_all("f").unwrap(), vec![7]);
+}
+
+#[test]
 fn format_1_records_load_cut_to_their_len_and_are_converted() {
     // Format 1 kept `{ id, len }` and cut the file to `len`, leaving the tail
     // of a chunk a truncate fell in. Loading honours `len`; the conversion
