@@ -127,9 +127,24 @@ fn most_oversized_level(version: &Version, options: &Options) -> Option<usize> {
     best.map(|(level, _, _)| level)
 }
 
-/// Every L0 table (they may overlap each other) plus the L1 tables they overlap.
+/// Every L0 table (they may overlap each other) plus the L1 tables they
+/// overlap. Except when an L0 table overlaps no other L0 table and nothing in
+/// L1, as every flush of sequential writes makes: then that table alone (the
+/// oldest such), which `Decision::of` moves down unchanged instead of
+/// rewriting it with the rest. Moving it is safe: no L0 table can hold
+/// another version of its keys, so nothing above it changes order.
 fn pick_l0(version: &Version) -> CompactionTask {
-    let l0 = version.levels[0].clone();
+    let l0 = &version.levels[0];
+    let alone = l0.iter().rev().find(|t| {
+        let (start, end) = (Some(t.smallest.user_key.as_slice()), Some(t.largest.user_key.as_slice()));
+        l0.iter().all(|other| other.number == t.number || !other.overlaps(start, end))
+            && version.overlapping(1, start, end).is_empty()
+    });
+    if let Some(table) = alone {
+        let inputs = alloc::vec![(0, alloc::vec![Arc::clone(table)])];
+        return CompactionTask { reason: CompactionReason::L0Tables, inputs, output_level: 1 };
+    }
+    let l0 = l0.clone();
     let (start, end) = user_key_span(&l0);
     let l1 = version.overlapping(1, Some(&start), Some(&end));
     CompactionTask { reason: CompactionReason::L0Tables, inputs: alloc::vec![(0, l0), (1, l1)], output_level: 1 }
@@ -303,6 +318,37 @@ mod tests {
         assert_eq!(task.output_level, 1);
         assert_eq!(numbers(&task.inputs[0].1), [9, 8, 7]);
         assert_eq!(numbers(&task.inputs[1].1), [1, 2]);
+    }
+
+    /// Sequential writes: each L0 table overlaps no other and nothing in L1,
+    /// so it moves down unchanged (oldest first) instead of being rewritten;
+    /// one that overlaps anything brings back the merge of all of L0.
+    #[test]
+    fn l0_tables_overlapping_nothing_move_down_one_at_a_time() {
+        let mut v = Version::default();
+        let options = Options { l0_compaction_trigger: 2, ..Options::teaching() };
+        let none: [Option<Vec<u8>>; LEVELS] = Default::default();
+        v.levels[0] = vec![table(9, "g", "h", 10), table(8, "e", "f", 10), table(7, "c", "d", 10)];
+        v.levels[1] = vec![table(1, "a", "b", 10)];
+        match pick(&v, &options, &none, SEE_ALL) {
+            Decision::Move(task) => {
+                assert_eq!(task.output_level, 1);
+                assert_eq!(task.input_tables().map(|(l, t)| (l, t.number)).collect::<Vec<_>>(), [(0, 7)]);
+            }
+            other => panic!("expected a move, got {other:?}"),
+        }
+        // Table 7 now overlaps L1's table 2: it must merge, and the other L0
+        // tables (still alone) go first, oldest first.
+        v.levels[1].push(table(2, "d", "d", 10));
+        match pick(&v, &options, &none, SEE_ALL) {
+            Decision::Move(task) => assert_eq!(task.input_tables().next().map(|(_, t)| t.number), Some(8)),
+            other => panic!("expected a move, got {other:?}"),
+        }
+        // Sharing a boundary key with another L0 table counts as overlapping.
+        v.levels[0] = vec![table(9, "h", "i", 10), table(8, "e", "h", 10), table(7, "c", "d", 10)];
+        let task = merge(pick(&v, &options, &none, SEE_ALL));
+        assert_eq!(numbers(&task.inputs[0].1), [9, 8, 7]);
+        assert_eq!(numbers(&task.inputs[1].1), [2]);
     }
 
     #[test]
