@@ -210,7 +210,8 @@ impl Engine for Lsmkv {
     }
     fn stalls(&self) -> Option<Stalls> {
         let stats = self.db.stats();
-        Some(Stalls { count: Some(stats.write_stalls), micros: stats.write_stall_micros })
+        // Time stopped and time paced, as RocksDB's figure counts both.
+        Some(Stalls { count: Some(stats.write_stalls), micros: stats.write_stall_micros + stats.write_slowdown_micros })
     }
 }
 

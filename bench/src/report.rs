@@ -385,8 +385,8 @@ fn print_write_tables(config: &Config, results: &Results, engines: &[String]) {
         columns: &["engine stalls", "ops > 1 ms", "time in ops > 1 ms"],
         ratios: &["time in ops > 1 ms"],
         note: &format!(
-            "\"engine stalls\": what the engine counted while the workload ran — lsmkv `Stats::write_stalls` / \
-             `write_stall_micros` (writes that waited); RocksDB `rocksdb.cfstats` \"Stalls(count)\" total (stop and \
+            "\"engine stalls\": what the engine counted while the workload ran — lsmkv `Stats::write_stalls` (writes \
+             that stopped) / `write_stall_micros` + `write_slowdown_micros` (time writers were stopped or paced); RocksDB `rocksdb.cfstats` \"Stalls(count)\" total (stop and \
              slowdown conditions RocksDB entered, not writes) / `rocksdb.dbstats` \"Cumulative stall\" (time writers \
              were delayed or stopped, ms resolution); fjall exposes none (n/a). \"ops > {} ms\": operations of any kind slower than that, timed by the bench, \
              the same for every engine (readwhilewriting: the readers' gets; its writer is not timed per op).",

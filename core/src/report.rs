@@ -128,6 +128,8 @@ pub struct StatsView<'a> {
     wal_tail_truncations: u64,
     write_stalls: u64,
     write_stall_micros: u64,
+    write_slowdowns: u64,
+    write_slowdown_micros: u64,
 }
 
 pub fn stats(s: &Stats, style: KeyStyle) -> StatsView<'_> {
@@ -171,6 +173,8 @@ pub fn stats(s: &Stats, style: KeyStyle) -> StatsView<'_> {
         wal_tail_truncations: s.wal_tail_truncations,
         write_stalls: s.write_stalls,
         write_stall_micros: s.write_stall_micros,
+        write_slowdowns: s.write_slowdowns,
+        write_slowdown_micros: s.write_slowdown_micros,
     }
 }
 

@@ -101,10 +101,14 @@ pub struct Stats {
     pub table_memory_bytes: u64,
     /// WAL torn tails truncated since open.
     pub wal_tail_truncations: u64,
-    /// Writes that waited for background flushes or compactions to catch up
-    /// (too many frozen memtables or L0 tables), and their total wait.
+    /// Writes that stopped for background flushes or compactions to catch
+    /// up (too many frozen memtables or L0 tables), and their total wait.
     pub write_stalls: u64,
     pub write_stall_micros: u64,
+    /// Writes slowed to a pace while L0 is deep (from twice
+    /// `l0_compaction_trigger` tables), and the total time they slept.
+    pub write_slowdowns: u64,
+    pub write_slowdown_micros: u64,
     pub durability: Durability,
 }
 

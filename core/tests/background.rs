@@ -238,3 +238,32 @@ fn memtables_frozen_during_a_compaction_are_flushed_before_it_ends() {
         assert_eq!(db.get(format!("new{i:03}").as_bytes()).unwrap().as_deref(), Some(&b"new"[..]));
     }
 }
+
+/// Goal: with automatic compaction off nothing will shrink L0, so writers
+/// must not wait for it to shrink (they did: a writer stopped for good at
+/// three times `l0_compaction_trigger` tables), nor be slowed for it.
+#[test]
+fn without_automatic_compaction_writers_never_wait_for_l0() {
+    let db = Arc::new(Db::open(MemStorage::new(), Options { auto_compaction: false, ..background() }).unwrap());
+    let per_table = db.stats().memtable_max_entries;
+    let writes = per_table * 20; // 20 flushes: past the slowdown and stop depths (8 and 12 tables)
+    let (done, finished) = std::sync::mpsc::channel();
+    let writer = {
+        let db = db.clone();
+        thread::spawn(move || {
+            for i in 0..writes {
+                db.put(format!("k{i:05}").as_bytes(), b"value").unwrap();
+            }
+            done.send(()).unwrap();
+        })
+    };
+    // A hang detector, not a timing assertion: the writes take milliseconds.
+    assert!(finished.recv_timeout(Duration::from_secs(120)).is_ok(), "the writer is stuck: {:?}", db.stats());
+    writer.join().unwrap();
+    db.flush().unwrap();
+    let stats = db.stats();
+    assert!(stats.levels[0].tables.len() >= 13, "L0 grew past the stop depth: {stats:?}");
+    // Stalls for memory (frozen memtables) may happen; none for L0.
+    assert_eq!(stats.write_slowdowns, 0, "{stats:?}");
+    assert_eq!(db.get(b"k00000").unwrap().as_deref(), Some(&b"value"[..]));
+}

@@ -6,17 +6,20 @@
 //! without `std`). In the background (feature `std`, `Options::background_work`):
 //! on a worker thread, so a writer keeps filling a fresh memtable while the
 //! frozen one is written out — the second core does the merging. Writers
-//! wait only when work piles up (see `DbInner::throttle`).
+//! are slowed as L0 deepens (see `pace_rate`) and stop only when work piles
+//! up anyway (see `DbInner::throttle`).
 
 use super::state::DbInner;
 use super::stats::bump;
 use crate::error::Result;
+use crate::options::Options;
 
 #[cfg(feature = "std")]
 mod imp {
     use std::format;
     use std::panic::{self, AssertUnwindSafe};
     use std::string::String;
+    use std::sync::atomic::{AtomicU64, Ordering};
     use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
     use std::thread::JoinHandle;
     use std::time::{Duration, Instant};
@@ -25,6 +28,12 @@ mod imp {
 
     /// A writer waiting for progress re-checks at least this often.
     const PROGRESS_WAIT: Duration = Duration::from_millis(10);
+    /// Paced writers may run this far ahead of the pace before sleeping, so
+    /// they sleep a millisecond or more at a time, not at every write.
+    const PACE_SLACK_MICROS: u64 = 1_000;
+    /// The longest one write is delayed by pacing (a huge batch at a slow
+    /// pace would otherwise wait seconds; the stop still bounds memory).
+    const PACE_MAX_DELAY_MICROS: u64 = 100_000;
 
     #[derive(Default)]
     struct Flags {
@@ -48,14 +57,63 @@ mod imp {
         }
     }
 
+    /// A token bucket shared by all writers: each write reserves
+    /// `bytes / rate` of time after the previous one's; a writer whose
+    /// reservation runs more than the slack ahead of now sleeps until it.
+    pub(super) struct Pacer {
+        epoch: Instant,
+        /// Bytes per second; 0: writers are not paced.
+        rate: AtomicU64,
+        /// Microseconds after `epoch` when the last reservation ends.
+        next: Mutex<u64>,
+    }
+
+    impl Pacer {
+        /// Reserves time for `bytes` at `rate` from `now`; returns how far
+        /// the reservation ends ahead of `now` (microseconds).
+        pub(super) fn reserve(&self, now: u64, bytes: u64, rate: u64) -> u64 {
+            let cost = bytes.saturating_mul(1_000_000) / rate.max(1);
+            let mut next = self.next.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            *next = (*next).max(now).saturating_add(cost);
+            *next - now
+        }
+
+        fn now(&self) -> u64 {
+            u64::try_from(self.epoch.elapsed().as_micros()).unwrap_or(u64::MAX)
+        }
+    }
+
     /// How one database runs its maintenance.
     pub(crate) struct Maintenance {
         signal: Option<Arc<Signal>>,
+        pub(super) pacer: Pacer,
     }
 
     impl Maintenance {
         pub fn new(background: bool) -> Self {
-            Maintenance { signal: background.then(Arc::default) }
+            let pacer = Pacer { epoch: Instant::now(), rate: AtomicU64::new(0), next: Mutex::new(0) };
+            Maintenance { signal: background.then(Arc::default), pacer }
+        }
+
+        /// Sets the pace writers are held to (bytes per second, 0: none).
+        pub fn set_pace(&self, rate: u64) {
+            self.pacer.rate.store(rate, Ordering::Relaxed);
+        }
+
+        /// Holds a writer of `bytes` to the pace; returns the microseconds
+        /// it slept (0 when unpaced or within the slack).
+        pub fn pace(&self, bytes: u64) -> u64 {
+            let rate = self.pacer.rate.load(Ordering::Relaxed);
+            if rate == 0 {
+                return 0;
+            }
+            let start = self.pacer.now();
+            let ahead = self.pacer.reserve(start, bytes, rate);
+            if ahead <= PACE_SLACK_MICROS {
+                return 0;
+            }
+            std::thread::sleep(Duration::from_micros(ahead.min(PACE_MAX_DELAY_MICROS)));
+            self.pacer.now().saturating_sub(start).max(1)
         }
 
         pub fn is_background(&self) -> bool {
@@ -171,6 +229,10 @@ mod imp {
         pub fn wait_for_progress(&self) -> u64 {
             0
         }
+        pub fn set_pace(&self, _rate: u64) {}
+        pub fn pace(&self, _bytes: u64) -> u64 {
+            0
+        }
         pub fn start(&self, _inner: Weak<DbInner>) -> Option<Worker> {
             None
         }
@@ -185,6 +247,25 @@ pub(crate) use imp::{Maintenance, Worker};
 const FROZEN_MEMTABLES_MAX: usize = 2;
 /// ...or while L0 holds this many times `l0_compaction_trigger` tables.
 const L0_STOP_FACTOR: usize = 3;
+/// From this many times `l0_compaction_trigger` L0 tables writers are paced,
+/// so compaction catches up before the stop: a stop waits for a whole L0
+/// merge (seconds at 10M keys), a pace spreads that wait over many writes.
+const L0_SLOWDOWN_FACTOR: usize = 2;
+/// The pace at the slowdown depth, in bytes of keys and values per second;
+/// halved at each L0 table beyond it.
+const PACE_TOP_RATE: u64 = 32 << 20;
+
+/// The pace writers are held to with `l0_tables` in L0 (bytes per second;
+/// 0: none). Only background work is paced, and only while automatic
+/// compaction will shrink L0.
+pub(super) fn pace_rate(options: &Options, l0_tables: usize) -> u64 {
+    let slowdown = options.l0_compaction_trigger.saturating_mul(L0_SLOWDOWN_FACTOR);
+    if !options.background_work || !options.auto_compaction || l0_tables < slowdown {
+        return 0;
+    }
+    let halvings = u32::try_from(l0_tables - slowdown).unwrap_or(u32::MAX).min(16);
+    PACE_TOP_RATE >> halvings
+}
 
 impl DbInner {
     /// One round of maintenance: flush every frozen memtable, then, if
@@ -222,7 +303,11 @@ impl DbInner {
     /// memtables (memory) or too many L0 tables (read cost) — so memory stays
     /// bounded however fast writers are. Counted in `Stats::write_stalls`.
     fn throttle(&self) {
-        let l0_stop = self.options.l0_compaction_trigger.saturating_mul(L0_STOP_FACTOR);
+        // Without automatic compaction nothing shrinks L0: only memory counts.
+        let l0_stop = match self.options.auto_compaction {
+            true => self.options.l0_compaction_trigger.saturating_mul(L0_STOP_FACTOR),
+            false => usize::MAX,
+        };
         let mut waited = None;
         loop {
             let view = self.view();
@@ -237,6 +322,73 @@ impl DbInner {
         if let Some(micros) = waited {
             bump(&self.counters.write_stalls, 1);
             bump(&self.counters.write_stall_micros, micros);
+        }
+    }
+}
+
+impl DbInner {
+    /// Holds a writer of `bytes` to the pace L0's depth sets (see
+    /// `pace_rate`), counted in `Stats::write_slowdowns`.
+    pub(super) fn pace(&self, bytes: u64) {
+        let slept = self.maintenance.pace(bytes);
+        if slept > 0 {
+            bump(&self.counters.write_slowdowns, 1);
+            bump(&self.counters.write_slowdown_micros, slept);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Paced from twice the trigger, halving per table, never without
+    /// background work or automatic compaction.
+    #[test]
+    fn the_pace_halves_with_each_l0_table_past_the_slowdown_depth() {
+        let options = Options { background_work: true, l0_compaction_trigger: 4, ..Options::default() };
+        let rates: alloc::vec::Vec<u64> = (6..=12).map(|l0| pace_rate(&options, l0)).collect();
+        assert_eq!(rates, [0, 0, 32 << 20, 16 << 20, 8 << 20, 4 << 20, 2 << 20]);
+        assert_eq!(pace_rate(&options, 1000), (32 << 20) >> 16, "deep L0: slow, never zero");
+        assert_eq!(pace_rate(&Options { auto_compaction: false, ..options.clone() }, 10), 0);
+        assert_eq!(pace_rate(&Options { background_work: false, ..options }, 10), 0);
+    }
+
+    /// Reservations queue one after another at the rate, from now when the
+    /// queue has drained.
+    #[cfg(feature = "std")]
+    #[test]
+    fn reservations_queue_at_the_rate() {
+        let maintenance = Maintenance::new(true);
+        let pacer = &maintenance.pacer;
+        let rate = 1 << 20; // a MiB per second: a byte per ~0.95 µs
+        assert_eq!(pacer.reserve(0, 1 << 20, rate), 1_000_000);
+        assert_eq!(pacer.reserve(500_000, 1 << 19, rate), 1_000_000, "behind the first");
+        assert_eq!(pacer.reserve(5_000_000, 1 << 10, rate), 976, "the queue drained: from now");
+        assert_eq!(maintenance.pace(1), 0, "unpaced");
+    }
+
+    /// Writes held to a pace sleep (each reserves more than the slack) and
+    /// the sleeps are counted; unpaced writes never sleep.
+    #[cfg(feature = "std")]
+    #[test]
+    fn paced_writes_sleep_and_are_counted() {
+        let options = Options { background_work: true, ..Options::default() };
+        let db = crate::Db::open(crate::MemStorage::new(), options).unwrap();
+        let value = alloc::vec![7u8; 4096];
+        for i in 0..64u32 {
+            db.put(&i.to_be_bytes(), &value).unwrap();
+        }
+        assert_eq!(db.stats().write_slowdowns, 0, "a shallow L0: unpaced");
+        // A MiB a second: every 4 KiB write reserves 3.9 ms, past the slack.
+        db.inner.maintenance.set_pace(1 << 20);
+        for i in 64..96u32 {
+            db.put(&i.to_be_bytes(), &value).unwrap();
+        }
+        let stats = db.stats();
+        assert!(stats.write_slowdowns >= 31 && stats.write_slowdown_micros > 0, "{stats:?}");
+        for i in 0..96u32 {
+            assert_eq!(db.get(&i.to_be_bytes()).unwrap().as_deref(), Some(&value[..]));
         }
     }
 }

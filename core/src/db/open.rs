@@ -198,6 +198,8 @@ fn assemble(
     counters.last_seq.store(recovered.last_seq, Ordering::Relaxed);
     counters.flushed_seq.store(recovered.flushed_seq, Ordering::Relaxed);
     let tables = Arc::new(TableCache::new(storage.clone(), options.block_cache_bytes));
+    let maintenance = Maintenance::new(options.background_work);
+    maintenance.set_pace(super::maintenance::pace_rate(&options, version.levels[0].len()));
     DbInner {
         storage,
         write: Mutex::new(WriteState {
@@ -228,7 +230,7 @@ fn assemble(
         counters,
         events: Mutex::new(events),
         status: Mutex::new(Status::Open),
-        maintenance: Maintenance::new(options.background_work),
+        maintenance,
         options,
     }
 }

@@ -144,9 +144,11 @@ impl DbInner {
         self.view.read().clone()
     }
 
-    /// Publishes the memtables and a version to readers. Called with the
-    /// write lock held, so memtable changes and version changes never race.
+    /// Publishes the memtables and a version to readers, and sets the pace
+    /// writers are held to for L0's depth. Called with the write lock held,
+    /// so memtable changes and version changes never race.
     pub(super) fn install_view(&self, w: &WriteState, version: Arc<Version>) {
+        self.maintenance.set_pace(super::maintenance::pace_rate(&self.options, version.levels[0].len()));
         let view = ReadView { mem: w.mem.clone(), frozen: w.frozen.iter().rev().cloned().collect(), version };
         *self.view.write() = Arc::new(view);
     }

@@ -21,6 +21,8 @@ pub(super) struct Counters {
     pub wal_tail_truncations: AtomicU64,
     pub write_stalls: AtomicU64,
     pub write_stall_micros: AtomicU64,
+    pub write_slowdowns: AtomicU64,
+    pub write_slowdown_micros: AtomicU64,
     /// Mirrors of writer state, readable without the write lock.
     pub last_seq: AtomicU64,
     pub flushed_seq: AtomicU64,
@@ -94,6 +96,8 @@ impl DbInner {
             wal_tail_truncations: load(&c.wal_tail_truncations),
             write_stalls: load(&c.write_stalls),
             write_stall_micros: load(&c.write_stall_micros),
+            write_slowdowns: load(&c.write_slowdowns),
+            write_slowdown_micros: load(&c.write_slowdown_micros),
             durability: self.options.durability,
         }
     }

@@ -31,6 +31,8 @@ impl DbInner {
     /// Writes the operations atomically (one WAL record).
     pub(super) fn write_ops(&self, ops: &[Op<'_>]) -> Result<()> {
         self.validate_ops(ops)?;
+        let user_bytes: usize = ops.iter().map(|op| op.key.len() + op.value.len()).sum();
+        self.pace(user_bytes as u64);
         let (last, froze) = {
             let mut w = self.write.lock();
             self.check_open()?;
@@ -48,7 +50,6 @@ impl DbInner {
             froze |= self.apply(&mut w, first, ops)?;
             (last, froze)
         };
-        let user_bytes: usize = ops.iter().map(|op| op.key.len() + op.value.len()).sum();
         bump(&self.counters.user_bytes_written, user_bytes as u64);
         if self.options.durability == Durability::Sync {
             self.sync_wal_through(last)?;

@@ -133,8 +133,10 @@ export interface Stats {
   blockCacheBytes: number; blockCacheCapacityBytes: number;
   openTables: number; tableMemoryBytes: number;
   walTailTruncations: number;
-  /** Writes that waited for background flushes/compactions to catch up, and the total wait. */
+  /** Writes that stopped for background flushes/compactions to catch up, and the total wait. */
   writeStalls: number; writeStallMicros: number;
+  /** Writes slowed to a pace while L0 is deep, and the total time they slept. */
+  writeSlowdowns: number; writeSlowdownMicros: number;
 }
 
 export interface SpaceStats {

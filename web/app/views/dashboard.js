@@ -109,6 +109,7 @@ export class Dashboard {
         ['Persistent storage', hl && hl.persisted != null ? (hl.persisted ? 'granted' : 'not granted') : '–'],
         ['WAL tails truncated', fmtNum(s.walTailTruncations)],
         s.writeStalls ? ['Write stalls', `${fmtNum(s.writeStalls)} (${fmtNum(Math.round(s.writeStallMicros / 1000))} ms waiting for flushes and compactions)`] : null,
+        s.writeSlowdowns ? ['Write slowdowns', `${fmtNum(s.writeSlowdowns)} (${fmtNum(Math.round(s.writeSlowdownMicros / 1000))} ms paced while L0 was deep)`] : null,
       ])),
       hl && hl.cluster ? clusterCard(hl.cluster) : null,
       card('Data', facts([
