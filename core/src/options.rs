@@ -97,7 +97,10 @@ pub struct Options {
     /// so a writer keeps filling a fresh memtable while the frozen one is
     /// written out. When false, a write that freezes a memtable flushes it
     /// (and compacts) itself before returning — deterministic, and the only
-    /// mode without `std`.
+    /// mode without `std`. In the background, with `auto_compaction`, writers
+    /// are paced from 2 × `l0_compaction_trigger` L0 tables (32 MiB/s of keys
+    /// and values, halved per table more) and stop at 3 × (counted in
+    /// `Stats::write_slowdowns` and `write_stalls`).
     pub background_work: bool,
     /// Longest key accepted, in bytes (at most `KEY_SIZE_LIMIT`).
     pub key_size_max: usize,
