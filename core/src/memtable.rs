@@ -26,12 +26,29 @@ const ITER_CHUNK_ENTRIES: usize = 64;
 /// A memtable key: user key and sequence number, in internal-key order.
 /// The entry's key and value share one allocation (`key ‖ value`): one
 /// allocation per insert, and an iterator's copy of an entry is a reference
-/// count, not a memcpy (flushes copy every entry out).
+/// count, not a memcpy (flushes copy every entry out). The first
+/// `HEAD_BYTES` of the user key are kept inline as well, so most comparisons
+/// in the map never follow the pointer: at 10M random keys the map's
+/// comparisons were a sixth of a fill's time, nearly all of it cache misses
+/// on the shared bytes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct MemKey {
+    head: Head,
     bytes: Arc<[u8]>,
     key_len: usize,
     seq: u64,
+}
+
+/// Bytes of a user key kept inline, zero-padded, as two big-endian words.
+const HEAD_BYTES: usize = 16;
+type Head = [u64; 2];
+
+fn head_of(user_key: &[u8]) -> Head {
+    let mut bytes = [0u8; HEAD_BYTES];
+    let n = user_key.len().min(HEAD_BYTES);
+    bytes[..n].copy_from_slice(&user_key[..n]);
+    let word = u128::from_be_bytes(bytes);
+    [(word >> 64) as u64, word as u64]
 }
 
 impl MemKey {
@@ -44,21 +61,70 @@ impl MemKey {
     }
 }
 
-/// A borrowed view of a `MemKey`, so lookups need not allocate: the map is
-/// searched through `&dyn LookupKey` (the `Borrow` trick for composite keys).
+/// A key as the map compares it: a `MemKey`, or a `Probe` a lookup builds,
+/// so lookups need not allocate — the map is searched through
+/// `&dyn LookupKey` (the `Borrow` trick for composite keys).
 trait LookupKey {
-    fn parts(&self) -> (&[u8], u64);
+    fn head(&self) -> Head;
+    fn key_len(&self) -> usize;
+    fn user_key(&self) -> &[u8];
+    fn seq(&self) -> u64;
+}
+
+/// Internal-key order (`key::compare`): user keys bytewise, then newest
+/// first. Different heads decide alone (a zero pad sorts like the end of a
+/// shorter key). Equal heads of keys no longer than the head mean keys equal
+/// but for trailing zeros: the shorter first. Only longer keys with equal
+/// heads read the shared bytes.
+fn order(a: &(impl LookupKey + ?Sized), b: &(impl LookupKey + ?Sized)) -> Ordering {
+    let by_key = match a.head().cmp(&b.head()) {
+        Ordering::Equal if a.key_len() <= HEAD_BYTES && b.key_len() <= HEAD_BYTES => a.key_len().cmp(&b.key_len()),
+        Ordering::Equal => key::compare_user_keys(a.user_key(), b.user_key()),
+        decided => decided,
+    };
+    by_key.then_with(|| b.seq().cmp(&a.seq()))
 }
 
 impl LookupKey for MemKey {
-    fn parts(&self) -> (&[u8], u64) {
-        (self.user_key(), self.seq)
+    fn head(&self) -> Head {
+        self.head
+    }
+    fn key_len(&self) -> usize {
+        self.key_len
+    }
+    fn user_key(&self) -> &[u8] {
+        MemKey::user_key(self)
+    }
+    fn seq(&self) -> u64 {
+        self.seq
     }
 }
 
-impl LookupKey for (&[u8], u64) {
-    fn parts(&self) -> (&[u8], u64) {
-        (self.0, self.1)
+/// A lookup key: a borrowed user key, its head computed once per lookup.
+struct Probe<'a> {
+    head: Head,
+    user_key: &'a [u8],
+    seq: u64,
+}
+
+impl<'a> Probe<'a> {
+    fn new(user_key: &'a [u8], seq: u64) -> Self {
+        Probe { head: head_of(user_key), user_key, seq }
+    }
+}
+
+impl LookupKey for Probe<'_> {
+    fn head(&self) -> Head {
+        self.head
+    }
+    fn key_len(&self) -> usize {
+        self.user_key.len()
+    }
+    fn user_key(&self) -> &[u8] {
+        self.user_key
+    }
+    fn seq(&self) -> u64 {
+        self.seq
     }
 }
 
@@ -70,7 +136,7 @@ impl<'a> Borrow<dyn LookupKey + 'a> for MemKey {
 
 impl PartialEq for dyn LookupKey + '_ {
     fn eq(&self, other: &Self) -> bool {
-        self.parts() == other.parts()
+        self.cmp(other) == Ordering::Equal
     }
 }
 impl Eq for dyn LookupKey + '_ {}
@@ -81,14 +147,13 @@ impl PartialOrd for dyn LookupKey + '_ {
 }
 impl Ord for dyn LookupKey + '_ {
     fn cmp(&self, other: &Self) -> Ordering {
-        let ((a, a_seq), (b, b_seq)) = (self.parts(), other.parts());
-        key::compare(a, a_seq, b, b_seq)
+        order(self, other)
     }
 }
 
 impl Ord for MemKey {
     fn cmp(&self, other: &Self) -> Ordering {
-        key::compare(self.user_key(), self.seq, other.user_key(), other.seq)
+        order(self, other)
     }
 }
 impl PartialOrd for MemKey {
@@ -143,7 +208,7 @@ impl Memtable {
     /// (the engine assigns them under its write lock).
     pub fn insert(&self, user_key: &[u8], seq: u64, kind: ValueKind, value: &[u8]) {
         debug_assert!(seq > self.max_seq.load(AtomicOrdering::Relaxed), "sequence numbers must increase");
-        let key = MemKey { bytes: concat(user_key, value), key_len: user_key.len(), seq };
+        let key = MemKey { head: head_of(user_key), bytes: concat(user_key, value), key_len: user_key.len(), seq };
         let previous = self.map.write().insert(key, kind);
         assert!(previous.is_none(), "sequence number {seq} inserted twice");
         self.entries.fetch_add(1, AtomicOrdering::Relaxed);
@@ -154,7 +219,7 @@ impl Memtable {
     /// The newest version of `user_key` with seq ≤ `snapshot`.
     pub fn get(&self, user_key: &[u8], snapshot: u64) -> Option<(u64, ValueKind, Vec<u8>)> {
         let map = self.map.read();
-        let start: &dyn LookupKey = &(user_key, snapshot);
+        let start: &dyn LookupKey = &Probe::new(user_key, snapshot);
         let (found, kind) = map.range::<dyn LookupKey, _>((Bound::Included(start), Bound::Unbounded)).next()?;
         (found.user_key() == user_key).then(|| (found.seq, *kind, found.value().to_vec()))
     }
@@ -180,9 +245,14 @@ impl Memtable {
     /// direction of travel: Included = at or after, Excluded = strictly after).
     fn chunk(&self, from: Bound<(&[u8], u64)>, direction: Direction, max: usize, out: &mut VecDeque<SharedEntry>) {
         let map = self.map.read();
-        let pivot = match &from {
-            Bound::Included(k) => Bound::Included(k as &dyn LookupKey),
-            Bound::Excluded(k) => Bound::Excluded(k as &dyn LookupKey),
+        let probe = match from {
+            Bound::Included((key, seq)) => Bound::Included(Probe::new(key, seq)),
+            Bound::Excluded((key, seq)) => Bound::Excluded(Probe::new(key, seq)),
+            Bound::Unbounded => Bound::Unbounded,
+        };
+        let pivot = match &probe {
+            Bound::Included(p) => Bound::Included(p as &dyn LookupKey),
+            Bound::Excluded(p) => Bound::Excluded(p as &dyn LookupKey),
             Bound::Unbounded => Bound::Unbounded,
         };
         let copy = |(key, kind): (&MemKey, &ValueKind)| SharedEntry { key: key.clone(), kind: *kind };
@@ -282,6 +352,37 @@ mod tests {
             iter.next().unwrap();
         }
         out
+    }
+
+    /// The inline heads change nothing: the memtable orders keys exactly as
+    /// `key::compare` does — around the head's length, with trailing and
+    /// embedded zeros, long shared prefixes and equal keys of many versions.
+    #[test]
+    fn order_with_inline_heads_is_internal_key_order() {
+        let mut rng = crate::testing::Rng::new(0x4ead);
+        let mut keys: Vec<(Vec<u8>, u64)> = Vec::new();
+        for i in 0..3000u64 {
+            let len = rng.below(40) as usize;
+            let key: Vec<u8> = (0..len).map(|_| [0u8, 1, b'a', 0xff][rng.below(4) as usize]).collect();
+            keys.push((key, i % 5));
+        }
+        for (a, a_seq) in &keys {
+            for (b, b_seq) in keys.iter().step_by(7) {
+                let (pa, pb) = (Probe::new(a, *a_seq), Probe::new(b, *b_seq));
+                assert_eq!(order(&pa, &pb), key::compare(a, *a_seq, b, *b_seq), "{a:?}@{a_seq} vs {b:?}@{b_seq}");
+            }
+        }
+        // And the map keeps that order.
+        let table = Memtable::new();
+        let mut model: Vec<(Vec<u8>, u64)> = Vec::new();
+        for (i, (key, _)) in keys.iter().enumerate() {
+            table.insert(key, i as u64 + 1, ValueKind::Put, b"v");
+            model.push((key.clone(), i as u64 + 1));
+        }
+        model.sort_by(|(a, a_seq), (b, b_seq)| key::compare(a, *a_seq, b, *b_seq));
+        let mut iter = MemtableIter::new(Arc::new(table), Direction::Forward);
+        iter.seek(None).unwrap();
+        assert_eq!(collect(&mut iter), model);
     }
 
     #[test]
