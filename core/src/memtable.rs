@@ -20,7 +20,11 @@ use crate::key::{self, ValueKind};
 use crate::options::MEMTABLE_ENTRY_OVERHEAD;
 use crate::sync::RwLock;
 
-/// Entries copied out per lock acquisition while iterating.
+/// Entries copied out per lock acquisition while iterating: a few after a
+/// seek (a short scan reads a few entries from the memtable, and every
+/// copy is a reference count two threads' scans fight over), doubling per
+/// refill up to the most.
+const ITER_FIRST_CHUNK_ENTRIES: usize = 4;
 const ITER_CHUNK_ENTRIES: usize = 64;
 
 /// A memtable key: user key and sequence number, in internal-key order.
@@ -285,6 +289,8 @@ pub struct MemtableIter {
     table: Arc<Memtable>,
     direction: Direction,
     buffer: VecDeque<SharedEntry>,
+    /// Entries the next refill copies.
+    chunk: usize,
     /// True once a chunk came back short: nothing lies beyond the buffer.
     exhausted: bool,
     started: bool,
@@ -292,12 +298,14 @@ pub struct MemtableIter {
 
 impl MemtableIter {
     pub fn new(table: Arc<Memtable>, direction: Direction) -> Self {
-        MemtableIter { table, direction, buffer: VecDeque::new(), exhausted: true, started: false }
+        let chunk = ITER_FIRST_CHUNK_ENTRIES;
+        MemtableIter { table, direction, buffer: VecDeque::new(), chunk, exhausted: true, started: false }
     }
 
     fn fill(&mut self, from: Bound<(&[u8], u64)>) {
-        self.table.chunk(from, self.direction, ITER_CHUNK_ENTRIES, &mut self.buffer);
-        self.exhausted = self.buffer.len() < ITER_CHUNK_ENTRIES;
+        self.table.chunk(from, self.direction, self.chunk, &mut self.buffer);
+        self.exhausted = self.buffer.len() < self.chunk;
+        self.chunk = (self.chunk * 2).min(ITER_CHUNK_ENTRIES);
     }
 }
 
@@ -305,6 +313,7 @@ impl EntryIter for MemtableIter {
     fn seek(&mut self, target: Option<(&[u8], u64)>) -> Result<()> {
         self.buffer.clear();
         self.started = true;
+        self.chunk = ITER_FIRST_CHUNK_ENTRIES;
         self.fill(target.map_or(Bound::Unbounded, Bound::Included));
         Ok(())
     }
