@@ -322,10 +322,22 @@ impl Block {
         (0..self.count).map(|index| self.entry_pos(index)).collect()
     }
 
-    /// Entry `index` (0-based).
+    /// Entry `index` (0-based). It must end where the next one starts (or
+    /// the entries end): blocks trusted by their crc are not validated whole,
+    /// and an entry whose lengths overrun its neighbour — bytes that still
+    /// match their crc, as a fuzzer that solves the crc comparison makes —
+    /// would otherwise read as a key no one wrote.
     #[inline]
     pub fn entry_pos(&self, index: usize) -> Result<EntryPos> {
-        Ok(self.decode_at(self.offset_of(index)?)?.0)
+        let (pos, end) = self.decode_at(self.offset_of(index)?)?;
+        let next = match index + 1 < self.count {
+            true => self.offset_of(index + 1)?,
+            false => self.entries_end,
+        };
+        if end != next {
+            return Err(self.corrupt(self.offsets_field_at(index), "entry offset does not match the entries"));
+        }
+        Ok(pos)
     }
 
     /// Entry `index` with its key and value.

@@ -119,3 +119,23 @@ fn malformed_blocks_are_corruption() {
         }
     }
 }
+
+/// A block trusted by its crc (not validated whole) whose entry's key length
+/// overruns the next entry — the fuzzer's `opfs_slots` find: the scan read a
+/// key no one wrote, made of two entries' bytes — is corruption as soon as
+/// that entry is decoded, by a cursor or a search.
+#[test]
+fn an_entry_overrunning_its_neighbour_is_corruption_in_a_trusted_block() {
+    let entries =
+        [(b"k1".to_vec(), 5, ValueKind::Put, b"v".to_vec()), (b"k2".to_vec(), 5, ValueKind::Put, b"w".to_vec())];
+    let mut bytes = build(&entries);
+    // Entry 0: key_len 2, value_len 1, 8-byte trailer, "k1", "v"; its value
+    // may grow into entry 1 and still stay inside the entries.
+    assert_eq!(&bytes[..2], &[2, 1]);
+    bytes[1] = 5;
+    let block = Arc::new(Block::parse_trusting_checksum(bytes.clone(), file(), 0).unwrap());
+    let mut cursor = BlockCursor::new(block.clone());
+    assert!(matches!(cursor.seek_first(), Err(Error::Corruption { .. })));
+    assert!(matches!(block.lower_bound(b"k1", 5), Err(Error::Corruption { .. })));
+    assert!(matches!(Block::parse(bytes, file(), 0), Err(Error::Corruption { .. })), "full validation agrees");
+}
