@@ -158,6 +158,8 @@ impl DbInner {
 
     /// One cursor over every input: a table cursor per L0 table (they
     /// overlap), one concatenating cursor per deeper level (they do not).
+    /// Blocks they read are not cached: each is read once, and caching them
+    /// would evict what readers use (and cost a cache insert per block).
     fn merge_inputs(&self, task: &CompactionTask) -> Result<MergeIter> {
         let mut sources: Vec<Box<dyn EntryIter>> = Vec::new();
         for (level, tables) in &task.inputs {
@@ -166,10 +168,11 @@ impl DbInner {
                     let table = self.tables.get(meta)?;
                     let cursor =
                         table.iter(self.tables.storage.clone(), self.tables.blocks.clone(), Direction::Forward);
-                    sources.push(Box::new(cursor));
+                    sources.push(Box::new(cursor.without_filling_cache()));
                 }
             } else if !tables.is_empty() {
-                sources.push(Box::new(LevelIter::new(self.tables.clone(), tables.clone(), Direction::Forward)));
+                let level = LevelIter::new(self.tables.clone(), tables.clone(), Direction::Forward);
+                sources.push(Box::new(level.without_filling_cache()));
             }
         }
         Ok(MergeIter::new(sources, Direction::Forward))

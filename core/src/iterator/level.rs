@@ -16,19 +16,30 @@ pub struct LevelIter {
     cache: Arc<TableCache>,
     tables: Vec<Arc<TableMeta>>,
     direction: Direction,
+    /// Whether data blocks read go into the block cache (see `TableIter`).
+    fill_cache: bool,
     index: usize,
     cursor: Option<TableIter>,
 }
 
 impl LevelIter {
     pub fn new(cache: Arc<TableCache>, tables: Vec<Arc<TableMeta>>, direction: Direction) -> Self {
-        LevelIter { cache, tables, direction, index: 0, cursor: None }
+        LevelIter { cache, tables, direction, fill_cache: true, index: 0, cursor: None }
+    }
+
+    /// Data blocks read are not added to the block cache (compaction inputs).
+    pub fn without_filling_cache(mut self) -> Self {
+        self.fill_cache = false;
+        self
     }
 
     fn open(&mut self, index: usize, target: Option<(&[u8], u64)>) -> Result<()> {
         self.index = index;
         let table = self.cache.get(&self.tables[index])?;
         let mut cursor = table.iter(self.cache.storage.clone(), self.cache.blocks.clone(), self.direction);
+        if !self.fill_cache {
+            cursor = cursor.without_filling_cache();
+        }
         cursor.seek(target)?;
         self.cursor = Some(cursor);
         Ok(())

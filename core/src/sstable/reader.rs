@@ -176,7 +176,7 @@ impl Table {
     fn filter(&self, storage: &dyn Storage, cache: Option<&BlockCache>, p: usize) -> Result<Arc<BloomFilter>> {
         let Layout::Partitioned { top, .. } = &self.layout else { return Ok(self.whole().1.clone()) };
         let handle = top.handle(p, 1)?;
-        self.cached(cache, handle, Cached::filter, Cached::Filter, || {
+        self.cached(cache, true, handle, Cached::filter, Cached::Filter, || {
             let bytes = stored::read_raw(storage, &self.name, handle, self.version)?;
             BloomFilter::parse(bytes, &self.name, handle.offset)
         })
@@ -186,6 +186,7 @@ impl Table {
     fn cached<T>(
         &self,
         cache: Option<&BlockCache>,
+        fill: bool,
         handle: BlockHandle,
         unwrap: fn(Cached) -> Option<Arc<T>>,
         wrap: fn(Arc<T>) -> Cached,
@@ -195,7 +196,7 @@ impl Table {
             return Ok(found);
         }
         let loaded = Arc::new(load()?);
-        if let Some(cache) = cache {
+        if let Some(cache) = cache.filter(|_| fill) {
             cache.insert(self.number, handle.offset, wrap(loaded.clone()));
         }
         Ok(loaded)
@@ -206,7 +207,7 @@ impl Table {
     fn index(&self, storage: &dyn Storage, cache: Option<&BlockCache>, p: usize) -> Result<Arc<IndexBlock>> {
         let Layout::Partitioned { top, .. } = &self.layout else { return Ok(self.whole().0.clone()) };
         let handle = top.handle(p, 0)?;
-        self.cached(cache, handle, Cached::index, Cached::Index, || {
+        self.cached(cache, true, handle, Cached::index, Cached::Index, || {
             let bytes = stored::read_raw(storage, &self.name, handle, self.version)?;
             let index = IndexBlock::new(Block::parse(bytes, self.name.clone(), handle.offset)?, 1)?;
             check_partition(&index, p.checked_sub(1).and_then(|q| top.key(q)), top.key(p))?;
@@ -241,7 +242,7 @@ impl Table {
         if i == index.len() {
             return Ok(Lookup::Absent);
         }
-        let block = self.data_block(storage, Some(cache), p, &index, i)?;
+        let block = self.data_block(storage, Some(cache), true, p, &index, i)?;
         let entry_index = block.lower_bound(user_key, snapshot)?;
         if entry_index == block.entry_count() {
             return Err(block.corruption("block holds no entry at or after its index key"));
@@ -260,7 +261,7 @@ impl Table {
         cache: Arc<BlockCache>,
         direction: Direction,
     ) -> TableIter {
-        TableIter { table: Arc::clone(self), storage, cache, direction, at: None, cursor: None }
+        TableIter { table: Arc::clone(self), storage, cache, fill_cache: true, direction, at: None, cursor: None }
     }
 
     /// Data block `i` of partition `p` (whose index is `index`), from the
@@ -270,12 +271,13 @@ impl Table {
         &self,
         storage: &dyn Storage,
         cache: Option<&BlockCache>,
+        fill_cache: bool,
         p: usize,
         index: &IndexBlock,
         i: usize,
     ) -> Result<Arc<Block>> {
         let handle = index.handle(i, 0)?;
-        self.cached(cache, handle, Cached::data, Cached::Data, || {
+        self.cached(cache, fill_cache, handle, Cached::data, Cached::Data, || {
             let data = stored::read(storage, &self.name, handle, self.version)?;
             let file = Arc::clone(&self.name);
             // The inspector (no cache) validates every entry; gets and scans trust the crc.
@@ -307,7 +309,7 @@ impl Table {
             filter = filter.plus(&self.filter(storage, None, p)?.summary());
             let index = self.index(storage, None, p)?;
             for i in 0..index.len() {
-                let block = self.data_block(storage, None, p, &index, i)?;
+                let block = self.data_block(storage, None, false, p, &index, i)?;
                 let block_number = blocks.len() as u32;
                 for entry_index in 0..block.entry_count() {
                     let entry = block.entry(entry_index)?;
@@ -433,6 +435,9 @@ pub struct TableIter {
     table: Arc<Table>,
     storage: Arc<dyn Storage>,
     cache: Arc<BlockCache>,
+    /// Whether data blocks read from storage go into the cache (not for a
+    /// compaction's inputs: read once, they would only evict what readers use).
+    fill_cache: bool,
     direction: Direction,
     /// The partition the cursor is in (its number and index) and the data
     /// block within it.
@@ -442,9 +447,16 @@ pub struct TableIter {
 }
 
 impl TableIter {
+    /// This cursor finds data blocks in the cache but does not add those it
+    /// reads (index and filter partitions are still cached).
+    pub fn without_filling_cache(mut self) -> Self {
+        self.fill_cache = false;
+        self
+    }
+
     /// A cursor (unpositioned) over data block `i` of partition `p`.
     fn open_block(&mut self, p: usize, index: Arc<IndexBlock>, i: usize) -> Result<&mut BlockCursor> {
-        let block = self.table.data_block(&*self.storage, Some(&self.cache), p, &index, i)?;
+        let block = self.table.data_block(&*self.storage, Some(&self.cache), self.fill_cache, p, &index, i)?;
         self.at = Some((p, index, i));
         Ok(self.cursor.insert(BlockCursor::new(block)))
     }

@@ -404,6 +404,34 @@ fn gets_use_the_block_cache() {
     assert_eq!((none.hits(), none.used_bytes()), (0, 0));
 }
 
+/// Goal: a scan that does not fill the cache (a compaction's inputs) reads
+/// every entry, uses blocks already cached, and adds no data block: the
+/// cache then holds only the index and filter partitions.
+#[test]
+fn scans_without_filling_the_cache_add_no_data_blocks() {
+    let storage = Arc::new(MemStorage::new());
+    let entries = random_entries(&mut Rng::new(22), 300);
+    write_table(&*storage, "000001.sst", &entries, 256);
+    let table = open(&*storage, "000001.sst", 1);
+    let dyn_storage: Arc<dyn Storage> = Arc::clone(&storage) as Arc<dyn Storage>;
+    let partitions = table.inspect(&*storage).unwrap().partitions;
+    let cache = Arc::new(BlockCache::new(1 << 20));
+    let scan = |fill: bool| {
+        let iter = table.iter(Arc::clone(&dyn_storage), Arc::clone(&cache), Direction::Forward);
+        let mut iter = if fill { iter } else { iter.without_filling_cache() };
+        iter.seek(None).unwrap();
+        drain(&mut iter).unwrap()
+    };
+    assert_eq!(scan(false), entries);
+    assert_eq!(cache.block_count(), partitions as usize, "only index partitions (no filter is read by a scan)");
+    assert_eq!(scan(true), entries);
+    let with_data = cache.block_count();
+    assert_eq!(with_data as u64, partitions as u64 + table.properties().data_block_count);
+    let misses = cache.misses();
+    assert_eq!(scan(false), entries);
+    assert_eq!(cache.misses(), misses, "cached blocks are still used");
+}
+
 /// Goal: the writer refuses misuse (programmer errors are assertions).
 #[test]
 #[should_panic(expected = "strictly increase")]
