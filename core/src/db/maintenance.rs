@@ -33,7 +33,7 @@ mod imp {
     const PACE_SLACK_MICROS: u64 = 1_000;
     /// The longest one write is delayed by pacing (a huge batch at a slow
     /// pace would otherwise wait seconds; the stop still bounds memory).
-    const PACE_MAX_DELAY_MICROS: u64 = 100_000;
+    pub(super) const PACE_MAX_DELAY_MICROS: u64 = 100_000;
 
     #[derive(Default)]
     struct Flags {
@@ -70,11 +70,13 @@ mod imp {
 
     impl Pacer {
         /// Reserves time for `bytes` at `rate` from `now`; returns how far
-        /// the reservation ends ahead of `now` (microseconds).
+        /// the reservation ends ahead of `now` (microseconds). The queue never
+        /// runs more than the longest delay ahead, so one huge batch at a slow
+        /// pace does not hold every later write back for seconds.
         pub(super) fn reserve(&self, now: u64, bytes: u64, rate: u64) -> u64 {
             let cost = bytes.saturating_mul(1_000_000) / rate.max(1);
             let mut next = self.next.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            *next = (*next).max(now).saturating_add(cost);
+            *next = (*next).max(now).saturating_add(cost).min(now.saturating_add(PACE_MAX_DELAY_MICROS));
             *next - now
         }
 
@@ -112,7 +114,7 @@ mod imp {
             if ahead <= PACE_SLACK_MICROS {
                 return 0;
             }
-            std::thread::sleep(Duration::from_micros(ahead.min(PACE_MAX_DELAY_MICROS)));
+            std::thread::sleep(Duration::from_micros(ahead));
             self.pacer.now().saturating_sub(start).max(1)
         }
 
@@ -362,9 +364,13 @@ mod tests {
         let maintenance = Maintenance::new(true);
         let pacer = &maintenance.pacer;
         let rate = 1 << 20; // a MiB per second: a byte per ~0.95 µs
-        assert_eq!(pacer.reserve(0, 1 << 20, rate), 1_000_000);
-        assert_eq!(pacer.reserve(500_000, 1 << 19, rate), 1_000_000, "behind the first");
+        assert_eq!(pacer.reserve(0, 1 << 14, rate), 15_625);
+        assert_eq!(pacer.reserve(10_000, 1 << 13, rate), 13_437, "behind the first: 15,625 + 7,812 - 10,000");
         assert_eq!(pacer.reserve(5_000_000, 1 << 10, rate), 976, "the queue drained: from now");
+        // A huge batch waits at most the longest delay, and so do the
+        // writes behind it: the queue is cut there.
+        assert_eq!(pacer.reserve(6_000_000, 64 << 20, rate), imp::PACE_MAX_DELAY_MICROS);
+        assert_eq!(pacer.reserve(6_000_000, 1 << 10, rate), imp::PACE_MAX_DELAY_MICROS);
         assert_eq!(maintenance.pace(1), 0, "unpaced");
     }
 
