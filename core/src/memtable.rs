@@ -407,7 +407,29 @@ mod tests {
         assert_eq!(m.get(b"c", 100), None);
         assert_eq!(m.get(b"", 100), None);
         assert_eq!((m.entries(), m.max_seq()), (4, 8));
-        assert_eq!(m.bytes(), 4 * 32 + 7);
+        assert_eq!(m.bytes(), 4 * MEMTABLE_ENTRY_OVERHEAD as u64 + 7);
+    }
+
+    /// What an entry is charged must be what it holds, or a memtable's
+    /// byte cap does not bound its memory: at 32 bytes of overhead a
+    /// 116-byte entry was charged 148 bytes and held 220.
+    #[test]
+    fn charges_about_what_entries_hold_on_the_heap() {
+        let mut rng = crate::testing::Rng::new(7);
+        // Random and ascending keys (the map's nodes fill differently), and
+        // a benchmark's 16-byte keys with 100-byte and 8-byte values.
+        for (value_len, ascending) in [(100, false), (100, true), (8, false)] {
+            let count = 20_000u64;
+            let before = crate::tests::heap::held();
+            let m = Memtable::new();
+            for seq in 1..=count {
+                let n = if ascending { seq } else { rng.next_u64() };
+                m.insert(&n.to_be_bytes().repeat(2), seq, ValueKind::Put, &alloc::vec![7; value_len]);
+            }
+            let held = (crate::tests::heap::held() - before) as f64;
+            let ratio = m.bytes() as f64 / held;
+            assert!((0.85..=1.2).contains(&ratio), "{value_len}-byte values: charged {} for {held} held", m.bytes());
+        }
     }
 
     #[test]
