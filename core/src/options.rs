@@ -72,7 +72,9 @@ pub struct Options {
     /// The memtable is frozen and flushed before it would hold more entries
     /// (versions, including tombstones) than this.
     pub memtable_max_entries: usize,
-    /// ...or more bytes than this (key + value + `MEMTABLE_ENTRY_OVERHEAD` per entry).
+    /// ...or more bytes than this: each entry counts its key and value plus
+    /// 112 bytes, what it holds on the heap beside them (map node share,
+    /// allocation header), so this bounds the memtable's memory.
     pub memtable_max_bytes: usize,
     /// No SSTable ever written (by a flush or a compaction) holds more entries than this.
     pub sstable_max_entries: usize,
