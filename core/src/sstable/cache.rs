@@ -1,7 +1,8 @@
 //! `BlockCache`: parsed blocks shared by every table of a database — data
 //! blocks, and format 2's index and filter partitions — bounded by bytes,
 //! evicted by CLOCK (a cheap LRU approximation: a hit only sets a count, so
-//! the hot path does no reordering under the lock).
+//! a lookup reorders nothing and needs only a read lock: readers of one
+//! shard do not wait for each other, only for an insert).
 //!
 //! Index and filter partitions outlive data blocks: a hit gives them more
 //! chances against the clock hand. Every point read goes through a filter
@@ -12,10 +13,11 @@
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 
 use hashbrown::HashMap;
 
-use crate::sync::Mutex;
+use crate::sync::RwLock;
 
 use super::block::Block;
 use super::bloom::BloomFilter;
@@ -83,9 +85,10 @@ const SHARDS_MAX: usize = 16;
 struct Slot {
     key: CacheKey,
     block: Cached,
-    /// Set by every hit (to `Cached::chances`); the clock hand takes one
-    /// each time it passes and evicts the slot at zero.
-    chances: u8,
+    /// Set by every hit (to `Cached::chances`, under the read lock); the
+    /// clock hand takes one each time it passes (under the write lock) and
+    /// evicts the slot at zero.
+    chances: AtomicU8,
 }
 
 #[derive(Default)]
@@ -96,8 +99,19 @@ struct ClockState {
     free: Vec<usize>,
     hand: usize,
     used_bytes: usize,
-    hits: u64,
-    misses: u64,
+}
+
+/// One shard: its clock, and its counters outside the lock.
+struct Shard {
+    state: RwLock<ClockState>,
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+impl Shard {
+    fn new() -> Self {
+        Shard { state: RwLock::new(ClockState::default()), hits: AtomicU64::new(0), misses: AtomicU64::new(0) }
+    }
 }
 
 /// Cache of parsed blocks shared by all tables, bounded in bytes. It is
@@ -105,39 +119,39 @@ struct ClockState {
 /// readers and the background thread rarely wait for one another.
 pub struct BlockCache {
     capacity_bytes: usize,
-    shards: Vec<Mutex<ClockState>>,
+    shards: Vec<Shard>,
 }
 
 impl BlockCache {
     /// A cache holding up to `capacity_bytes` of blocks (0: caches nothing).
     pub fn new(capacity_bytes: usize) -> Self {
         let count = (capacity_bytes / SHARD_BYTES_MIN).clamp(1, SHARDS_MAX);
-        BlockCache { capacity_bytes, shards: (0..count).map(|_| Mutex::new(ClockState::default())).collect() }
+        BlockCache { capacity_bytes, shards: (0..count).map(|_| Shard::new()).collect() }
     }
 
     fn shard_capacity(&self) -> usize {
         self.capacity_bytes / self.shards.len()
     }
 
-    fn shard(&self, key: CacheKey) -> &Mutex<ClockState> {
+    fn shard(&self, key: CacheKey) -> &Shard {
         // Consecutive blocks of a table land in different shards.
         let mixed = (key.0.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ (key.1 >> 6)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
         let index = (mixed >> 32) as usize % self.shards.len();
         self.shards.get(index).unwrap_or(&self.shards[0])
     }
 
-    fn sum(&self, field: impl Fn(&ClockState) -> u64) -> u64 {
-        self.shards.iter().map(|shard| field(&shard.lock())).sum()
+    fn sum(&self, field: impl Fn(&Shard) -> u64) -> u64 {
+        self.shards.iter().map(field).sum()
     }
 
     /// Lookups that found their block.
     pub fn hits(&self) -> u64 {
-        self.sum(|s| s.hits)
+        self.sum(|s| s.hits.load(Ordering::Relaxed))
     }
 
     /// Lookups that did not (each is followed by a read from storage).
     pub fn misses(&self) -> u64 {
-        self.sum(|s| s.misses)
+        self.sum(|s| s.misses.load(Ordering::Relaxed))
     }
 
     pub fn capacity_bytes(&self) -> usize {
@@ -146,26 +160,26 @@ impl BlockCache {
 
     /// Bytes of blocks held now (never more than the capacity).
     pub fn used_bytes(&self) -> usize {
-        self.sum(|s| s.used_bytes as u64) as usize
+        self.sum(|s| s.state.read().used_bytes as u64) as usize
     }
 
     /// Blocks held now.
     #[cfg(test)]
     pub fn block_count(&self) -> usize {
-        self.sum(|s| s.map.len() as u64) as usize
+        self.sum(|s| s.state.read().map.len() as u64) as usize
     }
 
     /// Whether a block is cached, without counting a hit.
     #[cfg(test)]
     fn holds(&self, table: u64, offset: u64) -> bool {
-        self.shard((table, offset)).lock().map.contains_key(&(table, offset))
+        self.shard((table, offset)).state.read().map.contains_key(&(table, offset))
     }
 
     /// Drops every block of table `table` (for example once its file is
     /// deleted), instead of waiting for the clock to age them out.
     pub fn forget_table(&self, table: u64) {
         for shard in &self.shards {
-            let mut state = shard.lock();
+            let mut state = shard.state.write();
             let keys: Vec<CacheKey> = state.map.keys().filter(|key| key.0 == table).copied().collect();
             for key in keys {
                 state.remove(key);
@@ -176,18 +190,25 @@ impl BlockCache {
     /// The cached block, counting a hit or a miss.
     pub(crate) fn lookup(&self, table: u64, offset: u64) -> Option<Cached> {
         let key = (table, offset);
-        let mut state = self.shard(key).lock();
-        let state = &mut *state;
-        let found = state.map.get(&key).and_then(|&slot| state.slots.get_mut(slot)?.as_mut());
+        let shard = self.shard(key);
+        let state = shard.state.read();
+        let found = state.map.get(&key).and_then(|&slot| state.slots.get(slot)?.as_ref());
         match found {
             Some(slot) => {
-                slot.chances = slot.block.chances();
+                // A hot block's count is usually full already: leave its
+                // cache line clean for the other readers.
+                let chances = slot.block.chances();
+                if slot.chances.load(Ordering::Relaxed) != chances {
+                    slot.chances.store(chances, Ordering::Relaxed);
+                }
                 let block = slot.block.clone();
-                state.hits += 1;
+                drop(state);
+                shard.hits.fetch_add(1, Ordering::Relaxed);
                 Some(block)
             }
             None => {
-                state.misses += 1;
+                drop(state);
+                shard.misses.fetch_add(1, Ordering::Relaxed);
                 None
             }
         }
@@ -202,7 +223,7 @@ impl BlockCache {
             return;
         }
         let key = (table, offset);
-        let mut state = self.shard(key).lock();
+        let mut state = self.shard(key).state.write();
         if state.map.contains_key(&key) {
             return; // another reader cached it first; keep one copy
         }
@@ -211,7 +232,7 @@ impl BlockCache {
         }
         // A partition just read will be read again soon (every read near
         // its keys), a data block likely not: only the first starts with a chance.
-        let chances = block.chances() / 2;
+        let chances = AtomicU8::new(block.chances() / 2);
         let slot = Slot { key, block, chances };
         let index = match state.free.pop() {
             Some(index) => {
@@ -242,8 +263,9 @@ impl ClockState {
             let hand = self.hand;
             self.hand += 1;
             if let Some(slot) = self.slots[hand].as_mut() {
-                if slot.chances > 0 {
-                    slot.chances -= 1;
+                let chances = slot.chances.get_mut();
+                if *chances > 0 {
+                    *chances -= 1;
                 } else {
                     let key = slot.key;
                     self.remove(key);

@@ -9,42 +9,43 @@ use super::{BlockCache, Table};
 use crate::error::Result;
 use crate::filename;
 use crate::storage::Storage;
-use crate::sync::Mutex;
+use crate::sync::RwLock;
 use crate::version::TableMeta;
 
 /// Open tables by number, and the block cache they share. Tables stay open
-/// until their file is removed.
+/// until their file is removed. Every get looks tables up here, from every
+/// reader thread: a read lock, so readers never wait for each other.
 pub struct TableCache {
     pub storage: Arc<dyn Storage>,
     pub blocks: Arc<BlockCache>,
-    open: Mutex<BTreeMap<u64, Arc<Table>>>,
+    open: RwLock<BTreeMap<u64, Arc<Table>>>,
 }
 
 impl TableCache {
     pub fn new(storage: Arc<dyn Storage>, block_cache_bytes: usize) -> Self {
-        TableCache { storage, blocks: Arc::new(BlockCache::new(block_cache_bytes)), open: Mutex::new(BTreeMap::new()) }
+        TableCache { storage, blocks: Arc::new(BlockCache::new(block_cache_bytes)), open: RwLock::new(BTreeMap::new()) }
     }
 
     /// The open table for `meta`, opening (and verifying) it on first use.
     pub fn get(&self, meta: &TableMeta) -> Result<Arc<Table>> {
-        if let Some(table) = self.open.lock().get(&meta.number) {
+        if let Some(table) = self.open.read().get(&meta.number) {
             return Ok(table.clone());
         }
         let name = filename::table_name(meta.number);
         let table = Arc::new(Table::open(&*self.storage, &name, meta.number, meta.file_size)?);
-        self.open.lock().insert(meta.number, table.clone());
+        self.open.write().insert(meta.number, table.clone());
         Ok(table)
     }
 
     /// How many tables are open, and the bytes they hold outside the block cache.
     pub fn memory(&self) -> (usize, usize) {
-        let open = self.open.lock();
+        let open = self.open.read();
         (open.len(), open.values().map(|table| table.memory_bytes()).sum())
     }
 
     /// Forgets a table whose file is being removed, and its cached blocks.
     pub fn evict(&self, number: u64) {
-        self.open.lock().remove(&number);
+        self.open.write().remove(&number);
         self.blocks.forget_table(number);
     }
 }
