@@ -25,6 +25,9 @@ bash fuzz/run.sh "$LSMKV_FUZZ_SECONDS"
 
 stage "no_std: core builds for wasm32v1-none, a target without std"
 cargo build -p lsmkv --no-default-features --target wasm32v1-none --locked
+# The wasm crate without its default `transfer-module` feature, as the
+# `--target bundler` build its README gives compiles it.
+cargo build -p lsmkv-wasm --no-default-features --target wasm32-unknown-unknown --locked
 
 for suite in wasm/scripts/test.sh web/scripts/test.sh wasm/level/scripts/test.sh; do
   if [ -f "$suite" ]; then
