@@ -360,13 +360,12 @@ mod tests {
         assert!((grown.zeta_n / plain - 1.0).abs() < 1e-12);
     }
 
-    /// zeta(100M), which the 100M preset needs, takes milliseconds, and
-    /// matches YCSB's published zeta for its 10-billion-item generator.
+    /// zeta of a huge n (the 100M preset needs 100M) matches YCSB's
+    /// published zeta for its 10-billion-item generator. (Its speed is not
+    /// asserted: tests never time things on these shared machines.)
     #[test]
-    fn zeta_of_a_large_n_is_fast() {
-        let started = std::time::Instant::now();
+    fn zeta_of_a_large_n_matches_ycsb() {
         let z = zeta_between(0, 10_000_000_000, ZIPFIAN_THETA);
-        assert!(started.elapsed().as_secs_f64() < 1.0);
         // YCSB ScrambledZipfianGenerator.ZETAN (for ITEM_COUNT = 10^10).
         assert!((z - 26.46902820178302).abs() < 1e-6, "{z}");
     }
