@@ -11,7 +11,7 @@
 #   trunk 0.21.14             newer trunk needs a newer rustc
 #   wasm-pack 0.15.1
 #   wasm-opt from npm binaryen@132 (Debian's wasm-opt 108 breaks the module)
-#   cargo-fuzz 0.13.1         libFuzzer needs a nightly toolchain (any recent one)
+#   cargo-fuzz 0.13.1         libFuzzer needs a nightly toolchain (any recent one; Miri too)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 what=${1:-all}
@@ -30,6 +30,11 @@ install_fuzz() {
   if ! rustup toolchain list | grep -q '^nightly'; then
     say "rustup toolchain install nightly (minimal profile, about 1 minute)"
     rustup toolchain install nightly --profile minimal
+  fi
+  # Miri checks the memtable arena's unsafe code (scripts/test.sh).
+  if ! rustup +nightly component list --installed | grep -q '^miri'; then
+    say "rustup +nightly component add miri rust-src (about 1 minute)"
+    rustup +nightly component add miri rust-src
   fi
   if ! have_version cargo-fuzz "$CARGO_FUZZ_VERSION"; then
     say "cargo install cargo-fuzz $CARGO_FUZZ_VERSION (about 1 minute)"

@@ -20,6 +20,12 @@ stage "native: core and wasm crates (cargo test)"
 if [ "$(id -u)" -eq 0 ]; then export LSMKV_REQUIRE_DISK_FULL_TEST=1; fi
 cargo test --workspace --locked
 
+stage "miri: the memtable arena's unsafe code, under Rust's UB checker (cargo miri)"
+# The tests that hand arena bytes across threads and chunks; the rest of
+# the engine's unsafe (file maps) is outside what Miri can run.
+cargo +nightly miri test -p lsmkv --lib --locked -- \
+  memtable::arena memtable::tests::readers_see memtable::tests::iterates memtable::tests::get_returns
+
 stage "fuzz: every decoder under libFuzzer, ${LSMKV_FUZZ_SECONDS:=8} s each (fuzz/run.sh)"
 bash fuzz/run.sh "$LSMKV_FUZZ_SECONDS"
 
