@@ -67,29 +67,38 @@ fn compress_lz4(block: &[u8], out: &mut Vec<u8>) -> bool {
 }
 
 /// Reads the block at `handle` of a table of `version`, checks its trailer,
-/// and returns its bytes (decompressed).
+/// and returns its bytes (decompressed). The stored bytes are checked and
+/// decompressed where the storage holds them (a file map): a compressed
+/// block is never copied before it is decompressed.
 pub fn read(storage: &dyn Storage, file: &str, handle: BlockHandle, version: FormatVersion) -> Result<Vec<u8>> {
     let size = handle.size as usize;
-    let trailer = trailer_size(version);
-    let with_trailer =
-        size.checked_add(trailer).ok_or_else(|| Error::corruption(file, handle.offset, "block too large"))?;
-    let mut buf = storage.read_vec(file, handle.offset, with_trailer)?;
-    let crc_at = with_trailer - 4;
-    let crc_bytes = buf.get(crc_at..).and_then(|b| <[u8; 4]>::try_from(b).ok());
-    let Some(crc_bytes) = crc_bytes else { return Err(Error::corruption(file, handle.offset, "block cut short")) };
-    let covered = buf.get(..crc_at).unwrap_or(&[]);
+    let with_trailer = size
+        .checked_add(trailer_size(version))
+        .ok_or_else(|| Error::corruption(file, handle.offset, "block too large"))?;
+    let mut block = Err(Error::corruption(file, handle.offset, "block cut short"));
+    storage.read_with(file, handle.offset, with_trailer, &mut |stored| {
+        block = decode(stored, size, file, handle.offset, version);
+    })?;
+    block
+}
+
+/// The block held in `stored` (its `size` bytes and its trailer).
+fn decode(stored: &[u8], size: usize, file: &str, offset: u64, version: FormatVersion) -> Result<Vec<u8>> {
+    let crc_at = stored.len().checked_sub(4).ok_or_else(|| Error::corruption(file, offset, "block cut short"))?;
+    let (covered, crc_bytes) = stored.split_at(crc_at);
+    let crc_bytes = <[u8; 4]>::try_from(crc_bytes).map_err(|_| Error::corruption(file, offset, "block cut short"))?;
     if coding::crc32(covered) != u32::from_le_bytes(crc_bytes) {
-        return Err(Error::corruption(file, handle.offset, "block checksum mismatch"));
+        return Err(Error::corruption(file, offset, "block checksum mismatch"));
     }
     let kind = match version {
         FormatVersion::V1 => KIND_RAW,
         FormatVersion::V2 => covered.get(size).copied().unwrap_or(u8::MAX),
     };
-    buf.truncate(size);
+    let body = covered.get(..size).ok_or_else(|| Error::corruption(file, offset, "block cut short"))?;
     match kind {
-        KIND_RAW => Ok(buf),
-        KIND_LZ4 => decompress_lz4(&buf, file, handle.offset),
-        _ => Err(Error::corruption(file, handle.offset, "unknown block kind")),
+        KIND_RAW => Ok(body.to_vec()),
+        KIND_LZ4 => decompress_lz4(body, file, offset),
+        _ => Err(Error::corruption(file, offset, "unknown block kind")),
     }
 }
 

@@ -336,6 +336,19 @@ impl Storage for FsStorage {
         Ok(buf)
     }
 
+    fn read_with(&self, name: &str, offset: u64, len: usize, f: &mut dyn FnMut(&[u8])) -> Result<()> {
+        let open = self.handle(name)?;
+        if open.log.is_some() {
+            f(&self.read_vec(name, offset, len)?);
+            return Ok(());
+        }
+        // Lent straight from the map: no copy at all.
+        let map = open.map_covering(name, offset, len)?;
+        let map = map.ok_or_else(|| Error::corruption(name, offset, "read past end of file"))?;
+        f(&map[offset as usize..offset as usize + len]);
+        Ok(())
+    }
+
     fn len(&self, name: &str) -> Result<u64> {
         let open = self.handle(name)?;
         match &open.log {

@@ -86,6 +86,9 @@ impl<S: Storage, H: Hook> Storage for Hooked<S, H> {
     fn read_vec(&self, name: &str, offset: u64, len: usize) -> Result<Vec<u8>> {
         self.inner.read_vec(name, offset, len)
     }
+    fn read_with(&self, name: &str, offset: u64, len: usize, f: &mut dyn FnMut(&[u8])) -> Result<()> {
+        self.inner.read_with(name, offset, len, f)
+    }
     fn read_all(&self, name: &str) -> Result<Vec<u8>> {
         self.inner.read_all(name)
     }

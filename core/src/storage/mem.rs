@@ -38,6 +38,15 @@ fn not_found(name: &str) -> Error {
     Error::io(IoKind::NotFound, name, "no such file")
 }
 
+/// The `len` bytes at `offset` of `file`, if it holds them all.
+fn within(file: &[u8], name: &str, offset: u64, len: usize) -> Result<core::ops::Range<usize>> {
+    usize::try_from(offset)
+        .ok()
+        .and_then(|start| Some(start..start.checked_add(len)?))
+        .filter(|range| range.end <= file.len())
+        .ok_or_else(|| Error::corruption(name, offset, "read past end of file"))
+}
+
 impl Storage for MemStorage {
     fn create(&self, name: &str) -> Result<()> {
         let mut files = self.files.lock();
@@ -57,12 +66,14 @@ impl Storage for MemStorage {
     fn read_at(&self, name: &str, offset: u64, buf: &mut [u8]) -> Result<()> {
         let files = self.files.lock();
         let file = files.get(name).ok_or_else(|| not_found(name))?;
-        let range = usize::try_from(offset)
-            .ok()
-            .and_then(|start| Some(start..start.checked_add(buf.len())?))
-            .filter(|range| range.end <= file.len())
-            .ok_or_else(|| Error::corruption(name, offset, "read past end of file"))?;
-        buf.copy_from_slice(&file[range]);
+        buf.copy_from_slice(&file[within(file, name, offset, buf.len())?]);
+        Ok(())
+    }
+
+    fn read_with(&self, name: &str, offset: u64, len: usize, f: &mut dyn FnMut(&[u8])) -> Result<()> {
+        let files = self.files.lock();
+        let file = files.get(name).ok_or_else(|| not_found(name))?;
+        f(&file[within(file, name, offset, len)?]);
         Ok(())
     }
 

@@ -92,6 +92,17 @@ pub trait Storage: Send + Sync {
         Ok(buf)
     }
 
+    /// Calls `f` with the `len` bytes at `offset` (the same rules as
+    /// `read_at`). A backend holding the file in memory (a map, a vector)
+    /// may lend `f` its own bytes: a compressed block then decompresses
+    /// straight from them, with no copy first. `f` must not call back into
+    /// the storage (a backend may hold a lock around it). By default,
+    /// `read_vec`.
+    fn read_with(&self, name: &str, offset: u64, len: usize, f: &mut dyn FnMut(&[u8])) -> Result<()> {
+        f(&self.read_vec(name, offset, len)?);
+        Ok(())
+    }
+
     /// Reads a whole file. Provided for small files (CURRENT, manifests, WALs).
     fn read_all(&self, name: &str) -> Result<Vec<u8>> {
         let len = self.len(name)?;
@@ -145,6 +156,9 @@ macro_rules! forward_storage {
             }
             fn read_vec(&self, name: &str, offset: u64, len: usize) -> Result<Vec<u8>> {
                 (**self).read_vec(name, offset, len)
+            }
+            fn read_with(&self, name: &str, offset: u64, len: usize, f: &mut dyn FnMut(&[u8])) -> Result<()> {
+                (**self).read_with(name, offset, len, f)
             }
             fn read_all(&self, name: &str) -> Result<Vec<u8>> {
                 (**self).read_all(name)

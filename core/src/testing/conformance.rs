@@ -130,10 +130,19 @@ pub fn check_append_and_read_at(s: &dyn Storage) {
     expect_eq("appends land in order at the end", read_all(s, name), b"hello world".to_vec());
     for (offset, want) in [(0u64, &b"hello world"[..]), (6, b"world"), (10, b"d"), (4, b"o w"), (0, b""), (11, b"")] {
         expect_eq("read_at returns exactly the requested range", read_at(s, name, offset, want.len()), want.to_vec());
+        let vec = ok("read_vec works", s.read_vec(name, offset, want.len()));
+        expect_eq("read_vec returns what read_at does", vec, want.to_vec());
+        let mut lent = None;
+        ok("read_with works", s.read_with(name, offset, want.len(), &mut |bytes| lent = Some(bytes.to_vec())));
+        expect_eq("read_with lends what read_at returns, once", lent, Some(want.to_vec()));
     }
     for (offset, size) in [(10u64, 2usize), (11, 1), (0, 12), (1000, 1), (1 << 40, 8)] {
         let rule = format!("read_at({offset}, {size} bytes) of an 11-byte file is Error::Corruption");
         expect_corruption(&rule, s.read_at(name, offset, &mut vec![0u8; size]));
+        expect_corruption(&format!("{rule} (read_vec too)"), s.read_vec(name, offset, size));
+        let mut called = false;
+        expect_corruption(&format!("{rule} (read_with too)"), s.read_with(name, offset, size, &mut |_| called = true));
+        expect_eq("read_with lends nothing past the end", called, false);
     }
     ok("an empty append succeeds", s.append(name, b""));
     expect_eq("an empty append changes nothing", len(s, name), 11);
