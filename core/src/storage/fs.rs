@@ -46,6 +46,11 @@ pub const LOCK_FILE: &str = "LOCK";
 const LOG_PREALLOCATION_MIN: u64 = 1 << 20;
 /// A log file grows by doubling, but by at most this much at a time.
 const LOG_GROWTH_MAX: u64 = 8 << 20;
+/// A log's writeback is started every this many appended bytes, so the
+/// sync that closes a full WAL (in the writer's thread, when its memtable
+/// is frozen) waits for the last MiB, not for all of it: at 10M keys those
+/// syncs were each fill's longest write, 20–50 ms for 64 MiB.
+const LOG_WRITEBACK_STEP: u64 = 1 << 20;
 
 /// Real files in one directory.
 pub struct FsStorage {
@@ -107,6 +112,8 @@ struct MappedLog {
     len: u64,
     /// Bytes the file (and the map) currently span.
     capacity: u64,
+    /// Bytes whose writeback has been started (`start_writeback`).
+    written_back: u64,
 }
 
 impl MappedLog {
@@ -118,6 +125,10 @@ impl MappedLog {
         let map = self.map.as_mut().expect("grow maps the file");
         map[self.len as usize..end as usize].copy_from_slice(data);
         self.len = end;
+        if self.len - self.written_back >= LOG_WRITEBACK_STEP {
+            start_writeback(file, self.written_back, self.len - self.written_back);
+            self.written_back = self.len;
+        }
         Ok(())
     }
 
@@ -158,6 +169,23 @@ impl MappedLog {
         }
         Ok(())
     }
+}
+
+/// Asks the kernel to start writing `len` bytes at `offset` to disk, without
+/// waiting (Linux's `sync_file_range` with only `SYNC_FILE_RANGE_WRITE`).
+/// Only a head start for the next sync: it promises nothing, so its result
+/// is ignored — an I/O error it meets is reported by that sync (the kernel
+/// keeps it for the next `fdatasync`; this call neither waits nor checks).
+fn start_writeback(file: &File, offset: u64, len: u64) {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        let (Ok(offset), Ok(len)) = (libc::off64_t::try_from(offset), libc::off64_t::try_from(len)) else { return };
+        // SAFETY: a plain system call on a descriptor this `File` owns.
+        let _ = unsafe { libc::sync_file_range(file.as_raw_fd(), offset, len, libc::SYNC_FILE_RANGE_WRITE) };
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (file, offset, len);
 }
 
 /// Makes `file` at least `len` bytes long with every block allocated, so
@@ -255,7 +283,7 @@ impl FsStorage {
             options.append(true);
         }
         let file = options.open(self.path(name)?).map_err(|e| io_error(name, e))?;
-        let log = log.then(|| Mutex::new(MappedLog { map: None, len: 0, capacity: 0 }));
+        let log = log.then(|| Mutex::new(MappedLog { map: None, len: 0, capacity: 0, written_back: 0 }));
         self.handles.lock().insert(name.to_string(), Arc::new(OpenFile::new(file, log)));
         self.sync_dir()
     }
@@ -376,6 +404,7 @@ impl Storage for FsStorage {
                 let mut log = log.lock();
                 log.len = len;
                 log.capacity = len;
+                log.written_back = log.written_back.min(len);
             }
         }
         open.file.sync_all().map_err(|e| io_error(name, e))
