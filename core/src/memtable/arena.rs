@@ -26,7 +26,7 @@ const CHUNK_MAX: usize = 64 * 1024;
 const OWN_CHUNK_OVER: usize = CHUNK_MAX / 8;
 
 /// Where an entry's bytes live: `key_len + value_len` bytes at `ptr`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug)]
 pub struct Span {
     ptr: NonNull<u8>,
     key_len: u32,

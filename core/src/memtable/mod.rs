@@ -40,7 +40,7 @@ const ITER_CHUNK_ENTRIES: usize = 64;
 ///
 /// A `MemKey` is only ever read while its memtable is alive: in the map, or
 /// in a `MemtableIter`, which holds the memtable.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug)]
 struct MemKey {
     head: Head,
     span: Span,
@@ -179,6 +179,12 @@ impl Ord for MemKey {
         order(self, other)
     }
 }
+impl PartialEq for MemKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+impl Eq for MemKey {}
 impl PartialOrd for MemKey {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))

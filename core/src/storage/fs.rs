@@ -351,26 +351,21 @@ impl Storage for FsStorage {
     }
 
     fn read_vec(&self, name: &str, offset: u64, len: usize) -> Result<Vec<u8>> {
-        let open = self.handle(name)?;
-        if open.log.is_none() {
-            // Straight from the map into the vector: no zeroing, one copy.
-            if let Some(map) = open.map_covering(name, offset, len)? {
-                return Ok(map[offset as usize..offset as usize + len].to_vec());
-            }
-            return Err(Error::corruption(name, offset, "read past end of file"));
-        }
-        let mut buf = std::vec![0u8; len];
-        self.read_at(name, offset, &mut buf)?;
-        Ok(buf)
+        let mut out = Vec::new();
+        self.read_with(name, offset, len, &mut |bytes| out = bytes.to_vec())?;
+        Ok(out)
     }
 
     fn read_with(&self, name: &str, offset: u64, len: usize, f: &mut dyn FnMut(&[u8])) -> Result<()> {
         let open = self.handle(name)?;
         if open.log.is_some() {
-            f(&self.read_vec(name, offset, len)?);
+            let mut buf = std::vec![0u8; len];
+            self.read_at(name, offset, &mut buf)?;
+            f(&buf);
             return Ok(());
         }
-        // Lent straight from the map: no copy at all.
+        // Lent straight from the map: no copy at all (`read_vec` copies once,
+        // without zeroing first).
         let map = open.map_covering(name, offset, len)?;
         let map = map.ok_or_else(|| Error::corruption(name, offset, "read past end of file"))?;
         f(&map[offset as usize..offset as usize + len]);
