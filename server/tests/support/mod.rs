@@ -9,7 +9,7 @@ pub mod linearizability;
 
 use std::path::PathBuf;
 use std::process::Child;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 
@@ -90,16 +90,18 @@ pub fn ok(method: &str, url: &str, body: Option<&Value>) -> Value {
     }
 }
 
-/// Polls `probe` until it gives a value, for at most `limit`.
+/// Polls `probe` every 50 ms until it gives a value, at most `limit / 50 ms`
+/// times: a bound against a hang, counted in attempts, not a clock check.
 pub fn eventually<T>(what: &str, limit: Duration, mut probe: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + limit;
-    loop {
+    const PAUSE: Duration = Duration::from_millis(50);
+    let attempts = (limit.as_millis() / PAUSE.as_millis()).max(1);
+    for _ in 0..attempts {
         if let Some(found) = probe() {
             return found;
         }
-        assert!(Instant::now() < deadline, "gave up waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
+        std::thread::sleep(PAUSE);
     }
+    panic!("gave up waiting for {what} after {attempts} attempts")
 }
 
 static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
