@@ -214,6 +214,12 @@ fn user_key_span(tables: &[Arc<TableMeta>]) -> (Vec<u8>, Vec<u8>) {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Verdict {
     Keep,
+    /// Kept with sequence number 0: every reader sees this version and no
+    /// deeper level can hold an older one of its key, so its number orders it
+    /// against nothing any more (RocksDB zeroes these too). An entry's
+    /// trailer is then 7 zero bytes and its kind, which LZ4 stores almost
+    /// for free, where a real number costs about 5 bytes an entry.
+    KeepAsOldest,
     /// A newer version of the key, visible to every snapshot, shadows it.
     DropShadowed,
     /// A tombstone nothing below can need, visible to every snapshot.
@@ -224,7 +230,8 @@ pub enum Verdict {
 /// in internal-key order (LevelDB's rule): a version is dropped when the next
 /// newer version of its key is at or below the oldest snapshot (no reader can
 /// see past that one); a tombstone is dropped when it is itself at or below
-/// the oldest snapshot and no deeper level can hold its key.
+/// the oldest snapshot and no deeper level can hold its key, and a put in the
+/// same place keeps its value but loses its sequence number (`KeepAsOldest`).
 #[derive(Debug)]
 pub struct Retention {
     oldest_snapshot: u64,
@@ -242,7 +249,8 @@ impl Retention {
     }
 
     /// Judges the next entry. `bottom` answers "can no deeper level hold this
-    /// key?" and is asked only for tombstones that could be dropped.
+    /// key?" and is asked only for entries every snapshot sees (and not for
+    /// puts already at seq 0).
     pub fn judge(&mut self, user_key: &[u8], seq: u64, kind: ValueKind, bottom: impl FnOnce(&[u8]) -> bool) -> Verdict {
         if !self.has_current || self.current_key.as_slice() != user_key {
             self.current_key.clear();
@@ -253,8 +261,11 @@ impl Retention {
         debug_assert!(seq < self.newer_seq, "entries must arrive newest first");
         let verdict = if self.newer_seq <= self.oldest_snapshot {
             Verdict::DropShadowed
-        } else if kind == ValueKind::Delete && seq <= self.oldest_snapshot && bottom(user_key) {
-            Verdict::DropTombstone
+        } else if seq <= self.oldest_snapshot && (kind == ValueKind::Delete || seq != 0) && bottom(user_key) {
+            match kind {
+                ValueKind::Delete => Verdict::DropTombstone,
+                ValueKind::Put => Verdict::KeepAsOldest,
+            }
         } else {
             Verdict::Keep
         };
@@ -416,13 +427,43 @@ mod tests {
         let bottom = |_: &[u8]| true;
         assert_eq!(r.judge(b"k", 9, ValueKind::Put, bottom), Verdict::Keep);
         assert_eq!(r.judge(b"k", 7, ValueKind::Delete, bottom), Verdict::Keep, "newer 9 > snapshot 5");
-        assert_eq!(r.judge(b"k", 4, ValueKind::Put, bottom), Verdict::Keep, "snapshot 5 sees 4");
+        assert_eq!(r.judge(b"k", 4, ValueKind::Put, bottom), Verdict::KeepAsOldest, "snapshot 5 sees 4");
         assert_eq!(r.judge(b"k", 2, ValueKind::Put, bottom), Verdict::DropShadowed);
+        // A put every snapshot sees loses its number only at the bottom, once.
+        assert_eq!(r.judge(b"l", 4, ValueKind::Put, |_| false), Verdict::Keep);
+        assert_eq!(r.judge(b"l2", 6, ValueKind::Put, bottom), Verdict::Keep, "snapshot 5 does not see 6");
+        let asked = core::cell::Cell::new(false);
+        let ask = |_: &[u8]| {
+            asked.set(true);
+            true
+        };
+        assert_eq!(r.judge(b"l3", 0, ValueKind::Put, ask), Verdict::Keep);
+        assert!(!asked.get(), "a put at seq 0 needs no level lookup");
         // A tombstone below every snapshot goes only at the bottom.
         assert_eq!(r.judge(b"m", 3, ValueKind::Delete, |_| false), Verdict::Keep);
         assert_eq!(r.judge(b"m", 1, ValueKind::Put, bottom), Verdict::DropShadowed);
         assert_eq!(r.judge(b"n", 3, ValueKind::Delete, bottom), Verdict::DropTombstone);
         assert_eq!(r.judge(b"n", 1, ValueKind::Put, bottom), Verdict::DropShadowed);
+    }
+
+    #[test]
+    fn bottom_cursor_agrees_with_the_search_for_ascending_keys() {
+        let mut v = Version::default();
+        v.levels[2] = vec![table(1, "b", "d", 1), table(2, "f", "f", 1), table(3, "h", "k", 1)];
+        v.levels[4] = vec![table(4, "c", "c", 1), table(5, "j", "m", 1)];
+        let keys = ["a", "b", "c", "c", "d", "e", "f", "g", "h", "j", "l", "m", "n", "z"];
+        for level in 0..LEVELS {
+            let mut cursor = v.bottom_cursor(level);
+            for key in keys {
+                let expected = v.is_bottom_for_key(level, key.as_bytes());
+                assert_eq!(cursor.is_bottom(key.as_bytes()), expected, "L{level}, key {key}");
+            }
+        }
+        // Keys the cursor skips levels for (an earlier level already answered) still count.
+        let mut cursor = v.bottom_cursor(1);
+        assert!(!cursor.is_bottom(b"c"));
+        assert!(cursor.is_bottom(b"e"));
+        assert!(!cursor.is_bottom(b"l"));
     }
 
     #[test]

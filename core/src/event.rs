@@ -53,6 +53,9 @@ pub struct CompactionReport {
     pub dropped_overwritten: u64,
     /// Tombstones dropped because no older version can exist below.
     pub dropped_tombstones: u64,
+    /// Entries written with sequence number 0: every reader sees them and
+    /// nothing below holds their key, so their number no longer matters.
+    pub zeroed_seqs: u64,
     /// The table numbers of every level once the step was installed (L0
     /// newest first): the engine's own tree after this step, for pictures.
     pub levels_after: Vec<Vec<u64>>,

@@ -214,6 +214,7 @@ pub struct CompactionView<'a> {
     entries_out: u64,
     dropped_overwritten: u64,
     dropped_tombstones: u64,
+    zeroed_seqs: u64,
     levels_after: &'a [Vec<u64>],
 }
 
@@ -232,6 +233,7 @@ pub fn compaction_report(r: &CompactionReport, style: KeyStyle) -> CompactionVie
         entries_out: r.entries_out,
         dropped_overwritten: r.dropped_overwritten,
         dropped_tombstones: r.dropped_tombstones,
+        zeroed_seqs: r.zeroed_seqs,
         levels_after: &r.levels_after,
     }
 }

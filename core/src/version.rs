@@ -103,13 +103,21 @@ impl Version {
     }
 
     /// True if no level deeper than `level` holds a table covering `user_key`,
-    /// so a tombstone compacted into `level` shadows nothing below it.
+    /// so a tombstone compacted into `level` shadows nothing below it. Merges
+    /// ask a `BottomCursor`; this is what it is tested against.
+    #[cfg(test)]
     pub fn is_bottom_for_key(&self, level: usize, user_key: &[u8]) -> bool {
         ((level + 1)..LEVELS).all(|deeper| {
             let tables = &self.levels[deeper];
             let index = tables.partition_point(|t| t.largest.user_key.as_slice() < user_key);
             tables.get(index).is_none_or(|t| t.smallest.user_key.as_slice() > user_key)
         })
+    }
+
+    /// `is_bottom_for_key` for keys asked in ascending order (a merge's), in
+    /// amortised constant time per key.
+    pub fn bottom_cursor(&self, level: usize) -> BottomCursor<'_> {
+        BottomCursor { version: self, level, positions: [0; LEVELS] }
     }
 
     /// A new version with `removed` (level, number) gone and `added` present.
@@ -155,5 +163,30 @@ impl Version {
             }
         }
         Ok(())
+    }
+}
+
+/// Answers `Version::is_bottom_for_key` for ascending keys with one position
+/// per deeper level that only moves forward, instead of a binary search per
+/// level per key (a merge asks for nearly every entry it keeps).
+pub struct BottomCursor<'a> {
+    version: &'a Version,
+    level: usize,
+    /// Per level: the first table whose largest key is not below the last key asked.
+    positions: [usize; LEVELS],
+}
+
+impl BottomCursor<'_> {
+    /// True if no level deeper than the cursor's holds a table covering
+    /// `user_key`. Keys must not go backwards between calls.
+    pub fn is_bottom(&mut self, user_key: &[u8]) -> bool {
+        let (levels, positions) = (&self.version.levels, &mut self.positions);
+        ((self.level + 1)..LEVELS).all(|deeper| {
+            let (tables, at) = (&levels[deeper], &mut positions[deeper]);
+            while tables.get(*at).is_some_and(|t| t.largest.user_key.as_slice() < user_key) {
+                *at += 1;
+            }
+            tables.get(*at).is_none_or(|t| t.smallest.user_key.as_slice() > user_key)
+        })
     }
 }

@@ -207,6 +207,48 @@ fn compaction_drops_overwritten_values_and_tombstones() {
     assert_eq!(db.keys(&RangeOptions::default()).unwrap(), (10..40).map(key).collect::<Vec<_>>());
 }
 
+/// Every version in the tables, as (key, seq, value), in stored order.
+fn table_entries(db: &Db) -> Vec<(Vec<u8>, u64, Vec<u8>)> {
+    let numbers: Vec<u64> = db.stats().levels.iter().flat_map(|l| l.tables.iter().map(|t| t.number)).collect();
+    let tables = numbers.into_iter().map(|n| db.inspect_table(n).unwrap());
+    tables.flat_map(|t| t.entries).map(|e| (e.user_key, e.seq, e.value)).collect()
+}
+
+#[test]
+fn compaction_to_the_bottom_zeroes_the_seqs_no_snapshot_needs() {
+    let (_, db) = open(Options { sstable_max_entries: 1000, memtable_max_entries: 1000, ..teaching() });
+    put_all(&db, 0..20, b"v1");
+    db.flush().unwrap();
+    let old = db.snapshot();
+    put_all(&db, 0..10, b"v2");
+    let reports = db.compact().unwrap();
+    assert_eq!(reports.iter().map(|r| r.zeroed_seqs).sum::<u64>(), 20, "{reports:?}");
+    // The snapshot still needs v1 of keys 0..10, kept beside v2. Each key's
+    // oldest version (every reader sees it) lost its number; v2, newer than
+    // the snapshot, kept its own.
+    let entries = table_entries(&db);
+    assert_eq!(entries.len(), 30);
+    for (k, seq, value) in &entries {
+        assert_eq!(*seq == 0, value == b"v1", "{k:?} at seq {seq}: {value:?}");
+    }
+    assert_eq!(db.get_at(&key(5), &old).unwrap().as_deref(), Some(&b"v1"[..]));
+    assert_eq!(db.get(&key(5)).unwrap().as_deref(), Some(&b"v2"[..]));
+    assert_eq!(db.get(&key(15)).unwrap().as_deref(), Some(&b"v1"[..]));
+
+    // Once the snapshot is gone, the next merge drops v1 of keys 0..10 and
+    // zeroes v2; newer writes go above and win over seq 0.
+    drop(old);
+    db.compact().unwrap();
+    let entries = table_entries(&db);
+    assert_eq!(entries.len(), 20);
+    assert!(entries.iter().all(|(_, seq, _)| *seq == 0), "{entries:?}");
+    db.put(&key(15), b"v3").unwrap();
+    db.compact().unwrap();
+    assert_eq!(db.get(&key(15)).unwrap().as_deref(), Some(&b"v3"[..]));
+    assert_eq!(db.get(&key(5)).unwrap().as_deref(), Some(&b"v2"[..]));
+    assert_eq!(table_entries(&db).len(), 20);
+}
+
 #[test]
 fn explain_get_walks_memtable_then_tables() {
     let (_, db) = open(teaching());

@@ -61,6 +61,9 @@ export class TableInspector {
         String(i), fmtNum(b.offset), fmtBytes(b.size), b.rawSize === b.size ? '=' : fmtBytes(b.rawSize), fmtNum(b.entryCount), keyText(b.firstKey), keyText(b.lastKey),
       ])),
       h('h3', { text: `Entries (${plural(t.entries.length, 'version')}, in stored order)` }),
+      t.entries.some((e) => e.seq === 0)
+        ? h('p', { class: 'hint', text: 'Seq 0: a compaction into the bottom of the tree wrote this version without its sequence number. Every reader sees it and no deeper level holds its key, so the number no longer orders it against anything (and zeros compress to almost nothing).' })
+        : null,
       table(['Key', 'Seq', 'Kind', 'Block', 'Value'], t.entries.map((e) => ({
         cls: e.kind === 'delete' ? 'tombstone' : '',
         cells: [keyText(e.key), fmtNum(e.seq), e.kind === 'delete' ? 'tombstone' : 'put', String(e.block), e.kind === 'delete' ? '—' : `${valueKind(e.value)}: ${valuePreview(e.value, 60)}`],

@@ -12,6 +12,12 @@ export function tablesText(tables) {
 }
 
 /** One sentence per engine event; every number is the engine's. */
+// At the bottom of the tree a version every reader sees needs no sequence
+// number any more; the engine writes 0 there, which compresses to almost nothing.
+function zeroedText(r) {
+  return r.zeroedSeqs ? `; ${plural(r.zeroedSeqs, 'entry', 'entries')} at the bottom now carry seq 0 (every reader sees them)` : '';
+}
+
 export function describeEvent(e) {
   switch (e.type) {
     case 'opened':
@@ -35,7 +41,7 @@ export function describeEvent(e) {
       const from = [...new Set(r.inputs.map((t) => `L${t.level}`))].join('+') || '–';
       const why = { l0Tables: 'L0 has too many tables', levelSize: 'a level outgrew its target', manual: 'requested' }[r.reason] || r.reason;
       if (r.trivialMove) return `Compaction (${why}): ${tablesText(r.inputs)} moved from ${from} to L${r.outputLevel} unchanged — nothing below overlaps it.`;
-      return `Compaction (${why}) ${from} → L${r.outputLevel}: ${plural(r.inputs.length, 'table')} with ${plural(r.entriesIn, 'entry', 'entries')} merged into ${plural(r.outputs.length, 'table')} with ${plural(r.entriesOut, 'entry', 'entries')}; dropped ${plural(r.droppedOverwritten, 'overwritten version')} and ${plural(r.droppedTombstones, 'tombstone')}.`;
+      return `Compaction (${why}) ${from} → L${r.outputLevel}: ${plural(r.inputs.length, 'table')} with ${plural(r.entriesIn, 'entry', 'entries')} merged into ${plural(r.outputs.length, 'table')} with ${plural(r.entriesOut, 'entry', 'entries')}; dropped ${plural(r.droppedOverwritten, 'overwritten version')} and ${plural(r.droppedTombstones, 'tombstone')}${zeroedText(r)}.`;
     }
     case 'tablesRemoved':
       return `Deleted obsolete table files ${e.numbers.map((n) => `#${n}`).join(', ')}.`;

@@ -92,6 +92,7 @@ impl DbInner {
             entries_out: entries,
             dropped_overwritten: 0,
             dropped_tombstones: 0,
+            zeroed_seqs: 0,
             levels_after: tree.version.table_numbers(),
         })
     }
@@ -112,6 +113,7 @@ impl DbInner {
             entries_out: 0,
             dropped_overwritten: 0,
             dropped_tombstones: entries,
+            zeroed_seqs: 0,
             levels_after: tree.version.table_numbers(),
         })
     }
@@ -122,6 +124,7 @@ impl DbInner {
         merged.seek(None)?;
         let version = tree.version.clone();
         let level = task.output_level;
+        let mut below = version.bottom_cursor(level);
         // Memtables frozen meanwhile are flushed between entries: a merge
         // into a deep level can take seconds, and writers wait once two are
         // frozen. A flush only adds L0 tables, newer than every input and
@@ -130,7 +133,7 @@ impl DbInner {
         let written = self.write_tables(
             &mut merged,
             Retention::new(self.oldest_snapshot()),
-            |key| version.is_bottom_for_key(level, key),
+            |key| below.is_bottom(key),
             || self.flush_frozen(tree).map(drop),
         )?;
         drop(merged);
@@ -152,6 +155,7 @@ impl DbInner {
             entries_out,
             dropped_overwritten: written.dropped_shadowed,
             dropped_tombstones: written.dropped_tombstones,
+            zeroed_seqs: written.zeroed_seqs,
             levels_after: tree.version.table_numbers(),
         })
     }

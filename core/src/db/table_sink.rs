@@ -25,6 +25,8 @@ pub(super) struct Written {
     pub tables: Vec<TableMeta>,
     pub dropped_shadowed: u64,
     pub dropped_tombstones: u64,
+    /// Entries kept with their sequence number set to 0 (`Verdict::KeepAsOldest`).
+    pub zeroed_seqs: u64,
     pub entries_in: u64,
 }
 
@@ -40,10 +42,11 @@ impl DbInner {
         &self,
         source: &mut dyn EntryIter,
         mut retention: Retention,
-        bottom: impl Fn(&[u8]) -> bool,
+        mut bottom: impl FnMut(&[u8]) -> bool,
         mut pause: impl FnMut() -> Result<()>,
     ) -> Result<Written> {
-        let mut out = Written { tables: Vec::new(), dropped_shadowed: 0, dropped_tombstones: 0, entries_in: 0 };
+        let mut out =
+            Written { tables: Vec::new(), dropped_shadowed: 0, dropped_tombstones: 0, zeroed_seqs: 0, entries_in: 0 };
         let mut current: Option<(u64, TableWriter<'_>)> = None;
         let result = (|| {
             while source.valid() {
@@ -52,10 +55,17 @@ impl DbInner {
                     pause()?;
                 }
                 let (key, seq, kind) = (source.user_key(), source.seq(), source.kind());
-                match retention.judge(key, seq, kind, &bottom) {
+                let verdict = retention.judge(key, seq, kind, &mut bottom);
+                match verdict {
                     Verdict::DropShadowed => out.dropped_shadowed += 1,
                     Verdict::DropTombstone => out.dropped_tombstones += 1,
-                    Verdict::Keep => {
+                    Verdict::Keep | Verdict::KeepAsOldest => {
+                        let seq = if verdict == Verdict::KeepAsOldest {
+                            out.zeroed_seqs += 1;
+                            0
+                        } else {
+                            seq
+                        };
                         let value = source.value();
                         if let Some((number, writer)) =
                             current.take_if(|(_, t)| self.table_full(t, key.len(), value.len()))

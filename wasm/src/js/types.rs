@@ -161,6 +161,8 @@ export interface CompactionReport {
   trivialMove: boolean;
   entriesIn: number; entriesOut: number;
   droppedOverwritten: number; droppedTombstones: number;
+  /** Entries written with seq 0: every reader sees them and no deeper level holds their key. */
+  zeroedSeqs: number;
   /** Table numbers of every level once the step was installed (L0 newest first). */
   levelsAfter: number[][];
 }
