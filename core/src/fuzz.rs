@@ -126,13 +126,16 @@ pub fn current(data: &[u8]) {
     check(&decode_current(data, "CURRENT"), "decode_current");
 }
 
-/// A data or index block (past its crc): full validation, and the read
-/// path's lighter parse with every cursor move on it.
+/// A data or index block (past its crc), read with each restart interval a
+/// format has: full validation, and the read path's lighter parse with every
+/// cursor move on it.
 pub fn block(data: &[u8]) {
-    let (validated, cursor_moves) = table_parts::block(data);
-    check(&validated, "Block::parse");
-    for result in &cursor_moves {
-        check(result, "block cursor");
+    for interval in table_parts::INTERVALS {
+        let (validated, cursor_moves) = table_parts::block(data, interval);
+        check(&validated, "Block::parse");
+        for result in &cursor_moves {
+            check(result, "block cursor");
+        }
     }
 }
 
@@ -156,9 +159,9 @@ pub fn properties(data: &[u8]) {
 pub fn stored(data: &[u8]) {
     let (read, walked) = table_parts::stored_block(data);
     check(&read, "stored block");
-    if let Some((validated, moves)) = walked {
-        check(&validated, "Block::parse (decompressed)");
-        for result in &moves {
+    for (validated, moves) in &walked {
+        check(validated, "Block::parse (decompressed)");
+        for result in moves {
             check(result, "block cursor (decompressed)");
         }
     }

@@ -1,12 +1,13 @@
-//! Stores written by older builds stay readable. `fixtures/format1/` is a
-//! database directory written by the last build that wrote table format 1
-//! (uncompressed tables, one index and one filter block per table), with
-//! tables in L0 and L1, a live WAL and the manifest; `contents.txt` lists
-//! what it holds. Today's build must read it exactly, write on top of it
-//! (new tables in today's format beside the old ones) and compact it all.
+//! Stores written by older builds stay readable. `fixtures/formatN/` is a
+//! database directory written by the last build that wrote table format N —
+//! 1: uncompressed tables, one index and one filter block per table; 2:
+//! partitioned indexes and filters, an offset per block entry — with tables
+//! in L0 and L1, a live WAL and the manifest; `contents.txt` lists what it
+//! holds. Today's build must read each exactly, write on top of it (new
+//! tables in today's format beside the old ones) and compact it all.
 //!
-//! `cargo test -p lsmkv --test format_compat -- --ignored write_format1_fixture`
-//! regenerates the fixture, and only makes sense on a build that writes format 1.
+//! `LSMKV_FIXTURE=format3 cargo test -p lsmkv --test format_compat -- --ignored write_fixture`
+//! writes a fixture of the format this build writes, under the name given.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -14,8 +15,11 @@ use std::sync::Arc;
 
 use lsmkv::{Db, MemStorage, Options, RangeOptions, Storage};
 
-fn fixture_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/format1")
+/// The stores written by older builds.
+const FIXTURES: [&str; 2] = ["format1", "format2"];
+
+fn fixture_dir(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
 }
 
 fn options() -> Options {
@@ -43,8 +47,9 @@ fn render(entries: &[(Vec<u8>, Vec<u8>)]) -> String {
 }
 
 #[test]
-#[ignore = "regenerates the fixture; only on a build that writes format 1"]
-fn write_format1_fixture() {
+#[ignore = "writes a fixture of the format this build writes (LSMKV_FIXTURE names it)"]
+fn write_fixture() {
+    let name = std::env::var("LSMKV_FIXTURE").expect("LSMKV_FIXTURE names the fixture, e.g. format3");
     let storage = Arc::new(MemStorage::new());
     let db = Db::open_shared(storage.clone(), options()).unwrap();
     workload(&db);
@@ -54,7 +59,7 @@ fn write_format1_fixture() {
     let contents = render(&db.range(&RangeOptions::default()).unwrap());
     db.sync().unwrap();
     drop(db);
-    let dir = fixture_dir();
+    let dir = fixture_dir(&name);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     for name in storage.list().unwrap() {
@@ -63,11 +68,11 @@ fn write_format1_fixture() {
     std::fs::write(dir.join("contents.txt"), contents).unwrap();
 }
 
-/// The fixture's files in memory storage (the test must not change them).
-fn load_fixture() -> (MemStorage, String) {
+/// A fixture's files in memory storage (the test must not change them).
+fn load_fixture(name: &str) -> (MemStorage, String) {
     let storage = MemStorage::new();
     let mut contents = String::new();
-    for entry in std::fs::read_dir(fixture_dir()).expect("the fixture exists") {
+    for entry in std::fs::read_dir(fixture_dir(name)).expect("the fixture exists") {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         let bytes = std::fs::read(&path).unwrap();
@@ -81,13 +86,19 @@ fn load_fixture() -> (MemStorage, String) {
 }
 
 #[test]
-fn a_format1_store_reads_exactly_and_takes_new_writes() {
-    let (storage, contents) = load_fixture();
-    assert!(!contents.is_empty());
+fn stores_of_older_formats_read_exactly_and_take_new_writes() {
+    for name in FIXTURES {
+        an_old_store_reads_exactly_and_takes_new_writes(name);
+    }
+}
+
+fn an_old_store_reads_exactly_and_takes_new_writes(name: &str) {
+    let (storage, contents) = load_fixture(name);
+    assert!(!contents.is_empty(), "{name}");
     let storage = Arc::new(storage);
     let db = Db::open_shared(storage.clone(), options()).unwrap();
     let all = db.range(&RangeOptions::default()).unwrap();
-    assert_eq!(render(&all), contents, "a forward scan of the old store");
+    assert_eq!(render(&all), contents, "a forward scan of the old store {name}");
     let mut reversed = db.range(&RangeOptions { reverse: true, ..RangeOptions::default() }).unwrap();
     reversed.reverse();
     assert_eq!(reversed, all, "a reverse scan of the old store");
@@ -110,6 +121,11 @@ fn a_format1_store_reads_exactly_and_takes_new_writes() {
     assert_eq!(db.range(&RangeOptions::default()).unwrap(), expected, "old and new tables together");
     db.compact().unwrap();
     assert_eq!(db.range(&RangeOptions::default()).unwrap(), expected, "after a full compaction");
+    let tables: Vec<u64> = db.stats().levels.iter().flat_map(|l| l.tables.iter().map(|t| t.number)).collect();
+    assert!(!tables.is_empty());
+    for number in tables {
+        assert_eq!(db.inspect_table(number).unwrap().format, 3, "table {number} rewritten in today's format");
+    }
     db.close().unwrap();
     let db = Db::open_shared(storage, options()).unwrap();
     assert_eq!(db.range(&RangeOptions::default()).unwrap(), expected, "after a reopen");

@@ -1,7 +1,9 @@
 //! Data and index blocks (FORMAT.md, "Data and index blocks"): a builder
-//! that encodes entries back to back followed by an offsets array and a
-//! count; a parsed, validated `Block`; and a bidirectional `BlockCursor` that
-//! binary-searches the offsets array.
+//! that encodes entries back to back followed by a restart array (the offset
+//! of every `interval`-th entry) and a count; a parsed, validated `Block`;
+//! and a bidirectional `BlockCursor`. A search bisects the restart points,
+//! then walks one group of entries. Format 1 and 2 blocks are the case
+//! `interval` = 1: an offset for every entry.
 //!
 //! Index blocks, and data blocks read for the table inspector, are validated
 //! whole when parsed (after their crc): every offset must point exactly at
@@ -21,8 +23,12 @@ use crate::coding::{self, Decoder};
 use crate::error::{Error, Result};
 use crate::key::{self, ValueKind};
 
-/// Bytes of one entry of the offsets array.
+/// Bytes of one entry of the restart array.
 pub const BLOCK_OFFSET_SIZE: usize = 4;
+/// Entries per restart point in format 3 blocks. Offsets of every entry cost
+/// 4 bytes each that LZ4 cannot shrink (about 4% of a table of 116-byte
+/// entries); one per 16 costs a walk of at most 15 entry headers per search.
+pub const RESTART_INTERVAL: usize = 16;
 /// Bytes of the entry count at the end of a block.
 pub const BLOCK_COUNT_SIZE: usize = 4;
 /// Bytes of an entry's trailer, `(seq << 8) | kind`.
@@ -40,17 +46,21 @@ pub fn varint_len(len: usize) -> usize {
     u32::try_from(len).map_or(VARINT32_MAX_SIZE, coding::varint32_len)
 }
 
-/// Encoded size of one entry, excluding its slot in the offsets array.
+/// Encoded size of one entry, excluding any restart-array slot.
 #[must_use]
 pub fn entry_size(key_len: usize, value_len: usize) -> u64 {
     let header = varint_len(key_len) + varint_len(value_len) + TRAILER_SIZE;
     (header as u64).saturating_add(key_len as u64).saturating_add(value_len as u64)
 }
 
-/// Encoded size of a block holding `count` entries of `entry_bytes` in total.
+/// Encoded size of a block holding `count` entries of `entry_bytes` in total,
+/// with a restart point every `interval` entries.
 #[must_use]
-pub fn block_size_for(entry_bytes: u64, count: u64) -> u64 {
-    entry_bytes.saturating_add(count.saturating_mul(BLOCK_OFFSET_SIZE as u64)).saturating_add(BLOCK_COUNT_SIZE as u64)
+pub fn block_size_for(entry_bytes: u64, count: u64, interval: usize) -> u64 {
+    let restarts = count.div_ceil(interval.max(1) as u64);
+    entry_bytes
+        .saturating_add(restarts.saturating_mul(BLOCK_OFFSET_SIZE as u64))
+        .saturating_add(BLOCK_COUNT_SIZE as u64)
 }
 
 /// A little-endian u32 at `at`, if the bytes are there.
@@ -93,16 +103,27 @@ fn read_varint(data: &[u8], pos: &mut usize) -> Option<u32> {
 }
 
 /// Accumulates entries of one block, in order.
-#[derive(Default)]
 pub struct BlockBuilder {
     buf: Vec<u8>,
-    offsets: Vec<u32>,
+    restarts: Vec<u32>,
+    count: usize,
+    interval: usize,
 }
 
 impl BlockBuilder {
+    /// A builder of blocks with a restart point every `interval` entries.
+    #[must_use]
+    pub fn new(interval: usize) -> BlockBuilder {
+        assert!(interval >= 1, "a block needs a restart point at its first entry");
+        BlockBuilder { buf: Vec::new(), restarts: Vec::new(), count: 0, interval }
+    }
+
     /// Appends an entry; the caller guarantees internal-key order.
     pub fn add(&mut self, user_key: &[u8], trailer: u64, value: &[u8]) {
-        self.offsets.push(coding::len_u32(self.buf.len()));
+        if self.count.is_multiple_of(self.interval) {
+            self.restarts.push(coding::len_u32(self.buf.len()));
+        }
+        self.count += 1;
         coding::put_varint32(&mut self.buf, coding::len_u32(user_key.len()));
         coding::put_varint32(&mut self.buf, coding::len_u32(value.len()));
         coding::put_u64(&mut self.buf, trailer);
@@ -112,15 +133,15 @@ impl BlockBuilder {
 
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.offsets.is_empty()
+        self.count == 0
     }
 
     #[must_use]
     pub fn entry_count(&self) -> u64 {
-        self.offsets.len() as u64
+        self.count as u64
     }
 
-    /// Bytes of the entries so far (no offsets array).
+    /// Bytes of the entries so far (no restart array).
     #[must_use]
     pub fn entry_bytes(&self) -> u64 {
         self.buf.len() as u64
@@ -129,17 +150,17 @@ impl BlockBuilder {
     /// The size `finish` will produce, without the crc.
     #[must_use]
     pub fn encoded_size(&self) -> u64 {
-        block_size_for(self.entry_bytes(), self.entry_count())
+        block_size_for(self.entry_bytes(), self.entry_count(), self.interval)
     }
 
-    /// Appends the offsets array and the count, and returns the whole block.
+    /// Appends the restart array and the count, and returns the whole block.
     /// The builder must be `reset` before it is reused.
     pub fn finish(&mut self) -> &mut Vec<u8> {
-        assert!(!self.offsets.is_empty(), "a block holds at least one entry");
-        for &offset in &self.offsets {
+        assert!(self.count > 0, "a block holds at least one entry");
+        for &offset in &self.restarts {
             coding::put_u32(&mut self.buf, offset);
         }
-        coding::put_u32(&mut self.buf, coding::len_u32(self.offsets.len()));
+        coding::put_u32(&mut self.buf, coding::len_u32(self.count));
         &mut self.buf
     }
 
@@ -148,7 +169,8 @@ impl BlockBuilder {
             self.buf = Vec::new();
         }
         self.buf.clear();
-        self.offsets.clear();
+        self.restarts.clear();
+        self.count = 0;
     }
 }
 
@@ -160,6 +182,13 @@ pub struct EntryPos {
     value_len: usize,
     pub seq: u64,
     pub kind: ValueKind,
+}
+
+impl EntryPos {
+    /// Where the entry ends: the next one's start.
+    fn end(&self) -> usize {
+        self.key_start + self.key_len + self.value_len
+    }
 }
 
 /// One entry, borrowed from its block.
@@ -176,33 +205,39 @@ pub struct Entry<'a> {
 pub struct Block {
     /// The block's bytes, without its crc.
     data: Vec<u8>,
-    /// Where the offsets array starts (= bytes of entries).
+    /// Where the restart array starts (= bytes of entries).
     entries_end: usize,
     count: usize,
+    /// Entries per restart point (1 in formats 1 and 2).
+    interval: usize,
+    /// Restart points = `count.div_ceil(interval)`.
+    restarts: usize,
     /// For error messages: the table file and the block's absolute offset.
     file: Arc<str>,
     offset: u64,
 }
 
 impl Block {
-    /// Parses and validates a block (its crc already checked) that starts at
-    /// byte `offset` of `file`: its structure, and every entry (see `validate`).
-    pub fn parse(data: Vec<u8>, file: Arc<str>, offset: u64) -> Result<Block> {
-        let block = Self::parse_structure(data, file, offset)?;
+    /// Parses and validates a block (its crc already checked) with a restart
+    /// point every `interval` entries that starts at byte `offset` of `file`:
+    /// its structure, and every entry (see `validate`).
+    pub fn parse(data: Vec<u8>, interval: usize, file: Arc<str>, offset: u64) -> Result<Block> {
+        let block = Self::parse_structure(data, interval, file, offset)?;
         block.validate()?;
         Ok(block)
     }
 
     /// Parses a block whose crc was just checked, validating only its
-    /// structure (entry count and offsets array within bounds) — the read
+    /// structure (entry count and restart array within bounds) — the read
     /// path's choice: the crc already vouches for the bytes, every entry is
     /// still decoded with bounds checks when it is used, and a full
     /// validation of each block read cost a sixth of a random get.
-    pub fn parse_trusting_checksum(data: Vec<u8>, file: Arc<str>, offset: u64) -> Result<Block> {
-        Self::parse_structure(data, file, offset)
+    pub fn parse_trusting_checksum(data: Vec<u8>, interval: usize, file: Arc<str>, offset: u64) -> Result<Block> {
+        Self::parse_structure(data, interval, file, offset)
     }
 
-    fn parse_structure(data: Vec<u8>, file: Arc<str>, offset: u64) -> Result<Block> {
+    fn parse_structure(data: Vec<u8>, interval: usize, file: Arc<str>, offset: u64) -> Result<Block> {
+        assert!(interval >= 1, "the format decides the interval, never the block's bytes");
         let corrupt = |at: usize, reason: &str| Error::corruption(&file, offset.saturating_add(at as u64), reason);
         let count_at = data
             .len()
@@ -213,35 +248,63 @@ impl Block {
         if count == 0 {
             return Err(corrupt(count_at, "block has no entries"));
         }
-        let entries_end = count
+        let restarts = count.div_ceil(interval);
+        let entries_end = restarts
             .checked_mul(BLOCK_OFFSET_SIZE)
-            .and_then(|offsets_size| count_at.checked_sub(offsets_size))
+            .and_then(|restarts_size| count_at.checked_sub(restarts_size))
             .ok_or_else(|| corrupt(count_at, "block entry count exceeds the block"))?;
-        Ok(Block { data, entries_end, count, file, offset })
+        Ok(Block { data, entries_end, count, interval, restarts, file, offset })
     }
 
-    /// Checks that the entries lie back to back exactly where the offsets say,
-    /// each decodes, and they strictly increase: everything searches assume.
+    /// Checks that the entries lie back to back from the block's start,
+    /// exactly where the restart points say, each decodes, and they strictly
+    /// increase: everything searches assume.
     fn validate(&self) -> Result<()> {
-        let mut expected_start = 0usize;
-        let mut previous: Option<EntryPos> = None;
-        for index in 0..self.count {
-            let start = self.offset_of(index)?;
-            if start != expected_start {
-                return Err(self.corrupt(self.offsets_field_at(index), "entry offset does not match the entries"));
-            }
-            let (entry, end) = self.decode_at(start)?;
-            if let Some(previous) = previous {
-                let order = key::compare(self.key(&previous), previous.seq, self.key(&entry), entry.seq);
-                if order != Ordering::Less {
-                    return Err(self.corrupt(start, "block entries out of order"));
-                }
-            }
-            previous = Some(entry);
-            expected_start = end;
+        if self.restart_offset(0)? != 0 {
+            return Err(self.corrupt(self.restart_field_at(0), "entry offset does not match the entries"));
         }
-        if expected_start != self.entries_end {
-            return Err(self.corrupt(expected_start, "bytes between the last entry and the offsets array"));
+        let mut previous: Option<EntryPos> = None;
+        for group in 0..self.restarts {
+            self.walk_group(group, |_, entry| {
+                if let Some(previous) = previous {
+                    let order = key::compare(self.key(&previous), previous.seq, self.key(&entry), entry.seq);
+                    if order != Ordering::Less {
+                        return Err(self.corrupt(entry.key_start, "block entries out of order"));
+                    }
+                }
+                previous = Some(entry);
+                Ok(())
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Decodes group `group` (the entries from its restart point up to the
+    /// next one), handing each with its index to `f`, and checks the last
+    /// ends exactly where the next group starts (or the entries end): entries
+    /// within a group are found only by walking, so an entry whose lengths
+    /// overrun its neighbour shows here, as corruption, instead of as a key
+    /// no one wrote (blocks trusted by their crc are not validated whole, and
+    /// a fuzzer that solves the crc comparison makes such bytes).
+    fn walk_group(&self, group: usize, mut f: impl FnMut(usize, EntryPos) -> Result<()>) -> Result<()> {
+        let first = group * self.interval;
+        let last = first.saturating_add(self.interval).min(self.count);
+        let mut start = self.restart_offset(group)?;
+        for index in first..last {
+            let (entry, end) = self.decode_at(start)?;
+            f(index, entry)?;
+            start = end;
+        }
+        let next = match group + 1 < self.restarts {
+            true => self.restart_offset(group + 1)?,
+            false => self.entries_end,
+        };
+        if start != next {
+            let at = match group + 1 < self.restarts {
+                true => self.restart_field_at(group + 1),
+                false => start,
+            };
+            return Err(self.corrupt(at, "entry offset does not match the entries"));
         }
         Ok(())
     }
@@ -250,18 +313,18 @@ impl Block {
         Error::corruption(&self.file, self.offset.saturating_add(at as u64), reason)
     }
 
-    /// Position of offsets-array slot `index` within the block.
-    fn offsets_field_at(&self, index: usize) -> usize {
-        self.entries_end + index * BLOCK_OFFSET_SIZE
+    /// Position of restart-array slot `group` within the block.
+    fn restart_field_at(&self, group: usize) -> usize {
+        self.entries_end + group * BLOCK_OFFSET_SIZE
     }
 
-    /// The start of entry `index`, read from the offsets array.
+    /// The start of group `group`'s first entry, read from the restart array.
     #[inline]
-    fn offset_of(&self, index: usize) -> Result<usize> {
-        // `index < count` keeps the slot inside the block (checked at parse).
-        match (index < self.count).then(|| read_u32_le(&self.data, self.offsets_field_at(index))).flatten() {
+    fn restart_offset(&self, group: usize) -> Result<usize> {
+        // `group < restarts` keeps the slot inside the block (checked at parse).
+        match (group < self.restarts).then(|| read_u32_le(&self.data, self.restart_field_at(group))).flatten() {
             Some(offset) => Ok(offset as usize),
-            None => Err(self.corrupt(self.entries_end, "entry index past the block's offsets array")),
+            None => Err(self.corrupt(self.entries_end, "entry index past the block's restart array")),
         }
     }
 
@@ -319,25 +382,41 @@ impl Block {
     /// Every entry's position, for a block searched often enough (the index)
     /// to be worth decoding once.
     pub fn entry_positions(&self) -> Result<Vec<EntryPos>> {
-        (0..self.count).map(|index| self.entry_pos(index)).collect()
+        let mut entries = Vec::with_capacity(self.count);
+        for group in 0..self.restarts {
+            self.walk_group(group, |_, entry| {
+                entries.push(entry);
+                Ok(())
+            })?;
+        }
+        Ok(entries)
     }
 
-    /// Entry `index` (0-based). It must end where the next one starts (or
-    /// the entries end): blocks trusted by their crc are not validated whole,
-    /// and an entry whose lengths overrun its neighbour — bytes that still
-    /// match their crc, as a fuzzer that solves the crc comparison makes —
-    /// would otherwise read as a key no one wrote.
+    /// Entry `index` (0-based), found by walking its group, which must be
+    /// whole (`walk_group`).
     #[inline]
     pub fn entry_pos(&self, index: usize) -> Result<EntryPos> {
-        let (pos, end) = self.decode_at(self.offset_of(index)?)?;
-        let next = match index + 1 < self.count {
-            true => self.offset_of(index + 1)?,
-            false => self.entries_end,
-        };
-        if end != next {
-            return Err(self.corrupt(self.offsets_field_at(index), "entry offset does not match the entries"));
+        if index >= self.count {
+            return Err(self.corrupt(self.entries_end, "entry index past the block's restart array"));
         }
-        Ok(pos)
+        let mut found = None;
+        self.walk_group(index / self.interval, |i, entry| {
+            if i == index {
+                found = Some(entry);
+            }
+            Ok(())
+        })?;
+        found.ok_or_else(|| self.corrupt(self.entries_end, "entry index past the block's restart array"))
+    }
+
+    /// Entry `index` when entry `index - 1` (`previous`) was found by
+    /// `entry_pos` or this: inside a group, which `entry_pos` checked whole,
+    /// the next entry starts where the previous ends, one decode away.
+    fn entry_after(&self, previous: &EntryPos, index: usize) -> Result<EntryPos> {
+        match index.is_multiple_of(self.interval) || index >= self.count {
+            true => self.entry_pos(index),
+            false => Ok(self.decode_at(previous.end())?.0),
+        }
     }
 
     /// Entry `index` with its key and value.
@@ -387,31 +466,65 @@ impl Block {
 
     /// Index of the first entry ≥ (user_key, seq) in internal-key order, or
     /// the entry count if every entry is smaller.
+    #[cfg(test)]
     pub fn lower_bound(&self, user_key: &[u8], seq: u64) -> Result<usize> {
+        Ok(self.seek(user_key, seq)?.0)
+    }
+
+    /// The first entry ≥ (user_key, seq) with its index, or the entry count
+    /// and `None` if every entry is smaller.
+    fn seek(&self, user_key: &[u8], seq: u64) -> Result<(usize, Option<EntryPos>)> {
         self.partition_point(|entry_key, entry_seq| key::compare(entry_key, entry_seq, user_key, seq) == Ordering::Less)
+    }
+
+    /// The first entry ≥ (user_key, seq), if any: a get's one search.
+    pub fn first_at_or_after(&self, user_key: &[u8], seq: u64) -> Result<Option<Entry<'_>>> {
+        let (_, pos) = self.seek(user_key, seq)?;
+        Ok(pos.map(|pos| Entry { user_key: self.key(&pos), seq: pos.seq, kind: pos.kind, value: self.value(&pos) }))
     }
 
     /// Index of the first entry > (user_key, seq), or the entry count.
     pub fn upper_bound(&self, user_key: &[u8], seq: u64) -> Result<usize> {
-        self.partition_point(|entry_key, entry_seq| {
+        let (index, _) = self.partition_point(|entry_key, entry_seq| {
             key::compare(entry_key, entry_seq, user_key, seq) != Ordering::Greater
-        })
+        })?;
+        Ok(index)
     }
 
-    /// Binary search over the offsets array: the first index whose entry
-    /// fails `is_before` (which must be true for a prefix of the entries).
-    fn partition_point(&self, is_before: impl Fn(&[u8], u64) -> bool) -> Result<usize> {
-        let (mut low, mut high) = (0, self.count);
+    /// The first index whose entry fails `is_before` (which must be true for
+    /// a prefix of the entries), with that entry: a binary search over the
+    /// restart points' entries, then a walk through the group that holds the
+    /// answer, checked whole (`walk_group`) like every entry handed out.
+    fn partition_point(&self, is_before: impl Fn(&[u8], u64) -> bool) -> Result<(usize, Option<EntryPos>)> {
+        let (mut low, mut high) = (0, self.restarts);
         while low < high {
             let middle = low + (high - low) / 2;
-            let pos = self.entry_pos(middle)?;
+            let (pos, _) = self.decode_at(self.restart_offset(middle)?)?;
             if is_before(self.key(&pos), pos.seq) {
                 low = middle + 1;
             } else {
                 high = middle;
             }
         }
-        Ok(low)
+        // Group `low - 1` starts before the answer, group `low` (if any) at
+        // or after it: the answer is in the first, or is the second's first entry.
+        if let Some(group) = low.checked_sub(1) {
+            let mut answer = None;
+            self.walk_group(group, |index, pos| {
+                if answer.is_none() && !is_before(self.key(&pos), pos.seq) {
+                    answer = Some((index, Some(pos)));
+                }
+                Ok(())
+            })?;
+            if let Some(answer) = answer {
+                return Ok(answer);
+            }
+        }
+        let index = low.saturating_mul(self.interval);
+        match index < self.count {
+            true => Ok((index, Some(self.entry_pos(index)?))),
+            false => Ok((self.count, None)),
+        }
     }
 }
 
@@ -430,11 +543,15 @@ impl BlockCursor {
         BlockCursor { block, index: 0, entry: None }
     }
 
-    /// Moves to entry `index`, or off the block if there is none.
+    /// Moves to entry `index`, or off the block if there is none. A step
+    /// forward inside a group decodes one entry, not the group.
     fn go_to(&mut self, index: Option<usize>) -> Result<()> {
-        self.entry = None;
+        let previous = self.entry.take().filter(|_| index.is_some() && index == self.index.checked_add(1));
         if let Some(index) = index.filter(|&index| index < self.block.entry_count()) {
-            self.entry = Some(self.block.entry_pos(index)?);
+            self.entry = Some(match previous {
+                Some(previous) => self.block.entry_after(&previous, index)?,
+                None => self.block.entry_pos(index)?,
+            });
             self.index = index;
         }
         Ok(())
@@ -450,8 +567,10 @@ impl BlockCursor {
 
     /// To the first entry ≥ (user_key, seq); off the block if none.
     pub fn seek_ge(&mut self, user_key: &[u8], seq: u64) -> Result<()> {
-        let index = self.block.lower_bound(user_key, seq)?;
-        self.go_to(Some(index))
+        self.entry = None;
+        let (index, entry) = self.block.seek(user_key, seq)?;
+        (self.index, self.entry) = (index, entry);
+        Ok(())
     }
 
     /// To the last entry ≤ (user_key, seq); off the block if none.

@@ -293,10 +293,10 @@ mod tests {
 
     /// A parsed block of about `value_len` bytes.
     fn block(value_len: usize) -> Arc<Block> {
-        let mut builder = BlockBuilder::default();
+        let mut builder = BlockBuilder::new(1);
         builder.add(b"k", pack_trailer(1, ValueKind::Put), &alloc::vec![7u8; value_len]);
         let bytes = builder.finish().clone();
-        Arc::new(Block::parse(bytes, Arc::from("t.sst"), 0).unwrap())
+        Arc::new(Block::parse(bytes, 1, Arc::from("t.sst"), 0).unwrap())
     }
 
     /// The cache never holds more bytes than its capacity, counts hits and

@@ -47,22 +47,29 @@ impl BlockHandle {
 pub enum Footer {
     /// Format 1: the index, filter and properties blocks.
     V1 { index: BlockHandle, filter: BlockHandle, properties: BlockHandle },
-    /// Format 2: the top index, where the filter partitions start and how
-    /// many partitions there are, and the properties block.
-    V2 { top_index: BlockHandle, filters_start: u64, partitions: u32, properties: BlockHandle },
+    /// Formats 2 and 3 (`version`): the top index, where the filter
+    /// partitions start and how many partitions there are, and the
+    /// properties block.
+    Partitioned {
+        version: FormatVersion,
+        top_index: BlockHandle,
+        filters_start: u64,
+        partitions: u32,
+        properties: BlockHandle,
+    },
 }
 
 impl Footer {
     pub fn version(&self) -> FormatVersion {
         match self {
             Footer::V1 { .. } => FormatVersion::V1,
-            Footer::V2 { .. } => FormatVersion::V2,
+            Footer::Partitioned { version, .. } => *version,
         }
     }
 
     pub fn properties(&self) -> BlockHandle {
         match *self {
-            Footer::V1 { properties, .. } | Footer::V2 { properties, .. } => properties,
+            Footer::V1 { properties, .. } | Footer::Partitioned { properties, .. } => properties,
         }
     }
 
@@ -75,7 +82,7 @@ impl Footer {
                 filter.encode_to(&mut out);
                 properties.encode_to(&mut out);
             }
-            Footer::V2 { top_index, filters_start, partitions, properties } => {
+            Footer::Partitioned { top_index, filters_start, partitions, properties, .. } => {
                 top_index.encode_to(&mut out);
                 coding::put_u64(&mut out, filters_start);
                 coding::put_u32(&mut out, partitions);
@@ -113,7 +120,8 @@ impl Footer {
                 filter: BlockHandle::decode_from(&mut fields)?,
                 properties: BlockHandle::decode_from(&mut fields)?,
             }),
-            Some(FormatVersion::V2) => Ok(Footer::V2 {
+            Some(version @ (FormatVersion::V2 | FormatVersion::V3)) => Ok(Footer::Partitioned {
+                version,
                 top_index: BlockHandle::decode_from(&mut fields)?,
                 filters_start: fields.u64()?,
                 partitions: fields.u32()?,
@@ -134,7 +142,8 @@ mod tests {
     use super::*;
 
     fn footer() -> Footer {
-        Footer::V2 {
+        Footer::Partitioned {
+            version: FormatVersion::V3,
             top_index: BlockHandle { offset: 300, size: 40 },
             filters_start: 200,
             partitions: 3,
@@ -143,7 +152,7 @@ mod tests {
     }
 
     /// The footer is 52 bytes ending in the magic, and decodes to itself,
-    /// in both formats.
+    /// in every format.
     #[test]
     fn footer_round_trips_at_its_fixed_size() {
         let v1 = Footer::V1 {
@@ -151,7 +160,13 @@ mod tests {
             filter: BlockHandle { offset: 200, size: 96 },
             properties: BlockHandle { offset: 344, size: 56 },
         };
-        for footer in [footer(), v1] {
+        let v2 = match footer() {
+            Footer::Partitioned { top_index, filters_start, partitions, properties, .. } => {
+                Footer::Partitioned { version: FormatVersion::V2, top_index, filters_start, partitions, properties }
+            }
+            Footer::V1 { .. } => unreachable!(),
+        };
+        for footer in [footer(), v2, v1] {
             let bytes = footer.encode();
             assert_eq!(bytes.len(), FOOTER_SIZE);
             assert_eq!(&bytes[44..], b"LSMKVSST");
@@ -163,12 +178,12 @@ mod tests {
     #[test]
     fn another_version_is_unsupported() {
         let mut bytes = footer().encode();
-        bytes[FOOTER_VERSION_OFFSET] = 3;
+        bytes[FOOTER_VERSION_OFFSET] = 4;
         let crc = coding::crc32(&bytes[..FOOTER_CRC_OFFSET]);
         bytes[FOOTER_CRC_OFFSET..FOOTER_MAGIC_OFFSET].copy_from_slice(&crc.to_le_bytes());
         assert_eq!(
             Footer::decode(&bytes, "t", 0),
-            Err(Error::UnsupportedFormat { file: "t".into(), found: 3, supported: 2 })
+            Err(Error::UnsupportedFormat { file: "t".into(), found: 4, supported: 3 })
         );
     }
 

@@ -4,7 +4,7 @@
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
-use super::block::{Block, BlockCursor};
+use super::block::{Block, BlockCursor, RESTART_INTERVAL};
 use super::bloom::BloomFilter;
 use super::footer::Footer;
 use super::stored;
@@ -17,12 +17,16 @@ const FILE: &str = "000001.sst";
 /// What `block` found: the full validation, and each cursor move's result.
 pub type BlockOutcome = (Result<()>, Vec<Result<()>>);
 
-/// Full validation of a block, and every cursor move on the read path's
-/// lighter parse of it: `(validation, moves)`.
-pub fn block(data: &[u8]) -> BlockOutcome {
-    let validated = Block::parse(data.to_vec(), Arc::from(FILE), 0).map(drop);
+/// Restart intervals a block may have: formats 1 and 2, and format 3.
+pub const INTERVALS: [usize; 2] = [1, RESTART_INTERVAL];
+
+/// Full validation of a block with a restart point every `interval`
+/// entries, and every cursor move on the read path's lighter parse of it:
+/// `(validation, moves)`.
+pub fn block(data: &[u8], interval: usize) -> BlockOutcome {
+    let validated = Block::parse(data.to_vec(), interval, Arc::from(FILE), 0).map(drop);
     let mut moves = Vec::new();
-    let Ok(block) = Block::parse_trusting_checksum(data.to_vec(), Arc::from(FILE), 0) else {
+    let Ok(block) = Block::parse_trusting_checksum(data.to_vec(), interval, Arc::from(FILE), 0) else {
         return (validated, moves);
     };
     let block = Arc::new(block);
@@ -80,12 +84,13 @@ pub fn properties(data: &[u8]) -> Result<()> {
 }
 
 /// A stored block (as a table holds it, trailer included, with its crc made
-/// right): read as format 2 — the kind byte, LZ4 decompression of untrusted
-/// bytes — and, if that works, parsed and walked like a data block.
-pub fn stored_block(data: &[u8]) -> (Result<()>, Option<BlockOutcome>) {
+/// right): read as format 3 — the kind byte, LZ4 decompression of untrusted
+/// bytes — and, if that works, parsed and walked like a data block of each
+/// restart interval.
+pub fn stored_block(data: &[u8]) -> (Result<()>, Vec<BlockOutcome>) {
     let mut file = data.to_vec();
     if file.len() < 5 {
-        return (Ok(()), None);
+        return (Ok(()), Vec::new());
     }
     let crc_at = file.len() - 4;
     let crc = coding::crc32(&file[..crc_at]);
@@ -93,9 +98,9 @@ pub fn stored_block(data: &[u8]) -> (Result<()>, Option<BlockOutcome>) {
     let storage = crate::storage::MemStorage::new();
     write(&storage, &file);
     let handle = BlockHandle { offset: 0, size: (file.len() - 5) as u32 };
-    match stored::read(&storage, FILE, handle, FormatVersion::V2) {
-        Ok(raw) => (Ok(()), Some(block(&raw))),
-        Err(e) => (Err(e), None),
+    match stored::read(&storage, FILE, handle, FormatVersion::V3) {
+        Ok(raw) => (Ok(()), INTERVALS.iter().map(|&interval| block(&raw, interval)).collect()),
+        Err(e) => (Err(e), Vec::new()),
     }
 }
 
@@ -136,9 +141,13 @@ fn fix_block(file: &mut [u8], (offset, size): (usize, usize), version: FormatVer
     file[end - 4..end].copy_from_slice(&crc.to_le_bytes());
 }
 
-/// The handles an index-shaped block holds: each value's `slot`-th handle.
-fn handles_in(index: &[u8], slot: usize) -> Vec<(usize, usize)> {
-    let Ok(block) = Block::parse_trusting_checksum(index.to_vec(), Arc::from(FILE), 0) else { return Vec::new() };
+/// The handles an index-shaped block of a `version` table holds: each
+/// value's `slot`-th handle.
+fn handles_in(index: &[u8], slot: usize, version: FormatVersion) -> Vec<(usize, usize)> {
+    let interval = version.restart_interval();
+    let Ok(block) = Block::parse_trusting_checksum(index.to_vec(), interval, Arc::from(FILE), 0) else {
+        return Vec::new();
+    };
     (0..block.entry_count().min(4096))
         .filter_map(|i| block.entry(i).ok())
         .filter_map(|entry| handle_at(entry.value, slot * HANDLE_SIZE))
@@ -155,12 +164,15 @@ fn every_block(file: &[u8]) -> Option<(FormatVersion, Vec<(usize, usize)>)> {
     match version {
         FormatVersion::V1 => {
             blocks.push(handle_at(file, start + HANDLE_SIZE)?);
-            blocks.extend(block_at(file, first, version).map(|i| handles_in(i, 0)).unwrap_or_default());
+            blocks.extend(block_at(file, first, version).map(|i| handles_in(i, 0, version)).unwrap_or_default());
         }
-        FormatVersion::V2 => {
-            let top = block_at(file, first, version).map(|t| (handles_in(t, 0), handles_in(t, 1))).unwrap_or_default();
+        FormatVersion::V2 | FormatVersion::V3 => {
+            let top = block_at(file, first, version)
+                .map(|t| (handles_in(t, 0, version), handles_in(t, 1, version)))
+                .unwrap_or_default();
             for partition in &top.0 {
-                blocks.extend(block_at(file, *partition, version).map(|i| handles_in(i, 0)).unwrap_or_default());
+                blocks
+                    .extend(block_at(file, *partition, version).map(|i| handles_in(i, 0, version)).unwrap_or_default());
             }
             blocks.extend(top.0);
             blocks.extend(top.1);
@@ -198,15 +210,16 @@ pub fn parts(file: &[u8]) -> Vec<(&'static str, Vec<u8>)> {
     out.push(("block", index.to_vec()));
     let (data_index, filter) = match version {
         FormatVersion::V1 => (Some(index.to_vec()), handle_at(file, start + HANDLE_SIZE)),
-        FormatVersion::V2 => {
-            let partition = handles_in(index, 0).first().and_then(|h| block_at(file, *h, version)).map(<[u8]>::to_vec);
-            (partition, handles_in(index, 1).first().copied())
+        FormatVersion::V2 | FormatVersion::V3 => {
+            let partition =
+                handles_in(index, 0, version).first().and_then(|h| block_at(file, *h, version)).map(<[u8]>::to_vec);
+            (partition, handles_in(index, 1, version).first().copied())
         }
     };
     if let Some(bytes) = filter.and_then(|h| block_at(file, h, version)) {
         out.push(("bloom", bytes.to_vec()));
     }
-    if let Some(first_data) = data_index.as_deref().and_then(|i| handles_in(i, 0).first().copied()) {
+    if let Some(first_data) = data_index.as_deref().and_then(|i| handles_in(i, 0, version).first().copied()) {
         if let Some(bytes) = block_at(file, first_data, version) {
             out.push(("block", bytes.to_vec()));
             let trailer = stored::trailer_size(version);

@@ -1,7 +1,7 @@
 //! SSTables: immutable sorted files of internal keys (FORMAT.md, "SSTable").
 //!
-//! `TableWriter` streams a table (format 2) to storage block by block;
-//! `Table` opens one of format 1 or 2 (its footer, properties and top index
+//! `TableWriter` streams a table (format 3) to storage block by block;
+//! `Table` opens one of format 1, 2 or 3 (its footer, properties and top index
 //! held in memory; index and filter partitions and data blocks read on
 //! demand through the shared `BlockCache`); `TableIter` walks it in either
 //! direction.
@@ -54,16 +54,20 @@ pub enum FormatVersion {
     /// Partitioned index and filters under a top index; data blocks may be
     /// LZ4-compressed; blocks followed by a kind byte and a crc.
     V2,
+    /// Format 2 with a restart point every `RESTART_INTERVAL` entries in
+    /// data and index blocks instead of an offset per entry.
+    V3,
 }
 
 impl FormatVersion {
     /// What this build writes.
-    pub const NEWEST: FormatVersion = FormatVersion::V2;
+    pub const NEWEST: FormatVersion = FormatVersion::V3;
 
     pub const fn number(self) -> u32 {
         match self {
             FormatVersion::V1 => 1,
             FormatVersion::V2 => 2,
+            FormatVersion::V3 => 3,
         }
     }
 
@@ -71,6 +75,7 @@ impl FormatVersion {
         match number {
             1 => Some(FormatVersion::V1),
             2 => Some(FormatVersion::V2),
+            3 => Some(FormatVersion::V3),
             _ => None,
         }
     }
@@ -79,7 +84,15 @@ impl FormatVersion {
     pub const fn properties_size(self) -> usize {
         match self {
             FormatVersion::V1 => 56,
-            FormatVersion::V2 => 64,
+            FormatVersion::V2 | FormatVersion::V3 => 64,
+        }
+    }
+
+    /// Entries per restart point of data and index blocks.
+    pub const fn restart_interval(self) -> usize {
+        match self {
+            FormatVersion::V1 | FormatVersion::V2 => 1,
+            FormatVersion::V3 => block::RESTART_INTERVAL,
         }
     }
 }

@@ -28,7 +28,7 @@ impl Properties {
         ] {
             coding::put_u64(&mut out, field);
         }
-        if version == FormatVersion::V2 {
+        if version != FormatVersion::V1 {
             coding::put_u64(&mut out, compression_code(self.compression));
         }
         debug_assert_eq!(out.len(), version.properties_size());
@@ -52,7 +52,7 @@ impl Properties {
             raw_value_bytes: decoder.u64()?,
             compression: match version {
                 FormatVersion::V1 => Compression::None,
-                FormatVersion::V2 => match decoder.u64()? {
+                FormatVersion::V2 | FormatVersion::V3 => match decoder.u64()? {
                     0 => Compression::None,
                     1 => Compression::Lz4,
                     _ => return Err(Error::corruption(file, offset, "unknown compression")),

@@ -1,8 +1,8 @@
-//! `Table`: an open table of format 1 or 2, and `TableIter`, its cursor in
+//! `Table`: an open table of format 1, 2 or 3, and `TableIter`, its cursor in
 //! either direction.
 //!
-//! Both formats are read as a sequence of *partitions*: format 1 is one
-//! partition (its whole index and filter, held in memory); format 2 has a
+//! Every format is read as a sequence of *partitions*: format 1 is one
+//! partition (its whole index and filter, held in memory); formats 2 and 3 have a
 //! top index in memory and reads each partition's index and filter through
 //! the `BlockCache` when first needed, so what an open table holds in memory
 //! does not grow with its size. Data blocks are read on demand, checked,
@@ -92,7 +92,12 @@ impl Table {
                     return Err(Error::corruption(name, footer_offset, "footer handles do not match the table layout"));
                 }
                 let bloom = BloomFilter::parse(stored::read_raw(storage, name, filter, version)?, name, filter.offset)?;
-                let block = Block::parse(stored::read_raw(storage, name, index, version)?, file.clone(), index.offset)?;
+                let block = Block::parse(
+                    stored::read_raw(storage, name, index, version)?,
+                    version.restart_interval(),
+                    file.clone(),
+                    index.offset,
+                )?;
                 let whole = IndexBlock::new(block, 1)?;
                 check_data_handles(&whole, Some(0), filter.offset, true, version)?;
                 if whole.len() as u64 != properties.data_block_count {
@@ -110,12 +115,12 @@ impl Table {
                 };
                 (layout, filter.offset)
             }
-            Footer::V2 { top_index, filters_start, partitions, .. } => {
+            Footer::Partitioned { top_index, filters_start, partitions, .. } => {
                 if !follows(top_index, properties_handle.offset) {
                     return Err(Error::corruption(name, footer_offset, "footer handles do not match the table layout"));
                 }
-                let block =
-                    Block::parse(stored::read_raw(storage, name, top_index, version)?, file.clone(), top_index.offset)?;
+                let bytes = stored::read_raw(storage, name, top_index, version)?;
+                let block = Block::parse(bytes, version.restart_interval(), file.clone(), top_index.offset)?;
                 let top = IndexBlock::new(block, 2)?;
                 if top.len() != partitions as usize || top.len() as u64 > properties.data_block_count {
                     return Err(top.corruption("partition count disagrees with the top index"));
@@ -209,7 +214,8 @@ impl Table {
         let handle = top.handle(p, 0)?;
         self.cached(cache, true, handle, Cached::index, Cached::Index, || {
             let bytes = stored::read_raw(storage, &self.name, handle, self.version)?;
-            let index = IndexBlock::new(Block::parse(bytes, self.name.clone(), handle.offset)?, 1)?;
+            let block = Block::parse(bytes, self.version.restart_interval(), self.name.clone(), handle.offset)?;
+            let index = IndexBlock::new(block, 1)?;
             check_partition(&index, p.checked_sub(1).and_then(|q| top.key(q)), top.key(p))?;
             let last = p + 1 == top.len();
             check_data_handles(&index, (p == 0).then_some(0), self.data_end, last, self.version)?;
@@ -243,11 +249,9 @@ impl Table {
             return Ok(Lookup::Absent);
         }
         let block = self.data_block(storage, Some(cache), true, p, &index, i)?;
-        let entry_index = block.lower_bound(user_key, snapshot)?;
-        if entry_index == block.entry_count() {
+        let Some(entry) = block.first_at_or_after(user_key, snapshot)? else {
             return Err(block.corruption("block holds no entry at or after its index key"));
-        }
-        let entry = block.entry(entry_index)?;
+        };
         if entry.user_key != user_key {
             return Ok(Lookup::Absent);
         }
@@ -281,9 +285,10 @@ impl Table {
             let data = stored::read(storage, &self.name, handle, self.version)?;
             let file = Arc::clone(&self.name);
             // The inspector (no cache) validates every entry; gets and scans trust the crc.
+            let interval = self.version.restart_interval();
             let block = match cache {
-                Some(_) => Block::parse_trusting_checksum(data, file, handle.offset)?,
-                None => Block::parse(data, file, handle.offset)?,
+                Some(_) => Block::parse_trusting_checksum(data, interval, file, handle.offset)?,
+                None => Block::parse(data, interval, file, handle.offset)?,
             };
             let floor = match i.checked_sub(1) {
                 Some(previous) => index.key(previous),

@@ -24,11 +24,11 @@ const RAW_LEN_SIZE: usize = 4;
 /// length above it is damage, refused before anything is allocated.
 const LZ4_EXPANSION_MAX: usize = 255;
 
-/// Bytes after each block: format 1 a crc; format 2 a kind byte and a crc.
+/// Bytes after each block: format 1 a crc; formats 2 and 3 a kind byte and a crc.
 pub const fn trailer_size(version: FormatVersion) -> usize {
     match version {
         FormatVersion::V1 => 4,
-        FormatVersion::V2 => 5,
+        FormatVersion::V2 | FormatVersion::V3 => 5,
     }
 }
 
@@ -92,7 +92,7 @@ fn decode(stored: &[u8], size: usize, file: &str, offset: u64, version: FormatVe
     }
     let kind = match version {
         FormatVersion::V1 => KIND_RAW,
-        FormatVersion::V2 => covered.get(size).copied().unwrap_or(u8::MAX),
+        FormatVersion::V2 | FormatVersion::V3 => covered.get(size).copied().unwrap_or(u8::MAX),
     };
     let body = covered.get(..size).ok_or_else(|| Error::corruption(file, offset, "block cut short"))?;
     match kind {

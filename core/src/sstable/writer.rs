@@ -1,4 +1,4 @@
-//! `TableWriter`: streams a format-2 table to storage. Each data block is
+//! `TableWriter`: streams a table of the newest format to storage. Each data block is
 //! appended (stored as `Options::compression` says) as soon as it is full;
 //! index and filter partitions are built alongside and written at `finish`,
 //! after the data, followed by the top index, properties and footer. Memory
@@ -28,6 +28,8 @@ use super::{BlockHandle, FormatVersion, Properties, TableInfo, FOOTER_SIZE, HAND
 const VERSION: FormatVersion = FormatVersion::NEWEST;
 /// The trailer after every block of the tables this writer makes.
 const TRAILER: u64 = stored::trailer_size(VERSION) as u64;
+/// Entries per restart point of every block this writer makes.
+const INTERVAL: usize = VERSION.restart_interval();
 /// A top-index value: the index partition's handle, then the filter's.
 const TOP_VALUE_SIZE: usize = 2 * HANDLE_SIZE;
 
@@ -63,16 +65,16 @@ impl SizeProjection {
         let block_entries = self.block_entry_bytes.saturating_add(block::entry_size(key_len, value_len));
         let data = self
             .data_bytes_written
-            .saturating_add(block::block_size_for(block_entries, self.block_entry_count + 1))
+            .saturating_add(block::block_size_for(block_entries, self.block_entry_count + 1, INTERVAL))
             .saturating_add(TRAILER);
         // ...whose index entry (its last key: this one) joins the open
         // partition, which `finish` closes, with its filter...
         let index_entries = self.index_entry_bytes.saturating_add(block::entry_size(key_len, HANDLE_SIZE));
-        let index = block::block_size_for(index_entries, self.index_entry_count + 1).saturating_add(TRAILER);
+        let index = block::block_size_for(index_entries, self.index_entry_count + 1, INTERVAL).saturating_add(TRAILER);
         let filter = bloom::filter_block_size(self.partition_keys + 1, self.bloom_bits_per_key) as u64 + TRAILER;
         // ...and the top index gains the partition's entry.
         let top_entries = self.top_entry_bytes.saturating_add(block::entry_size(key_len, TOP_VALUE_SIZE));
-        let top = block::block_size_for(top_entries, self.top_entry_count + 1).saturating_add(TRAILER);
+        let top = block::block_size_for(top_entries, self.top_entry_count + 1, INTERVAL).saturating_add(TRAILER);
         let properties = VERSION.properties_size() as u64 + TRAILER;
         [self.closed_partition_bytes, index, filter, top, properties, FOOTER_SIZE as u64]
             .into_iter()
@@ -189,8 +191,8 @@ impl<'a> TableWriter<'a> {
             block_size,
             bloom_bits_per_key,
             compression,
-            block: BlockBuilder::default(),
-            index: BlockBuilder::default(),
+            block: BlockBuilder::new(INTERVAL),
+            index: BlockBuilder::new(INTERVAL),
             bloom: BloomBuilder::default(),
             partitions: Vec::new(),
             closed_partition_bytes: 0,
@@ -319,7 +321,7 @@ impl<'a> TableWriter<'a> {
         for partition in &partitions {
             filters.push(self.sink.append_block(&partition.filter, Compression::None)?);
         }
-        let mut top = BlockBuilder::default();
+        let mut top = BlockBuilder::new(INTERVAL);
         for (partition, filter) in partitions.iter().zip(filters) {
             let index = self.sink.append_block(&partition.index, Compression::None)?;
             let mut value = [0u8; TOP_VALUE_SIZE];
@@ -331,7 +333,8 @@ impl<'a> TableWriter<'a> {
         self.properties.check().expect("the writer's own properties are coherent");
         let properties = self.sink.append_block(&self.properties.encode(VERSION), Compression::None)?;
         let partition_count = crate::coding::len_u32(partitions.len());
-        let footer = Footer::V2 { top_index, filters_start, partitions: partition_count, properties };
+        let footer =
+            Footer::Partitioned { version: VERSION, top_index, filters_start, partitions: partition_count, properties };
         self.sink.append(&footer.encode())?;
         self.sink.write_out()?;
         self.sink.storage.sync(&self.sink.name)?;

@@ -19,8 +19,12 @@ fn sample() -> Vec<(Vec<u8>, u64, ValueKind, Vec<u8>)> {
     entries
 }
 
-fn build(entries: &[(Vec<u8>, u64, ValueKind, Vec<u8>)]) -> Vec<u8> {
-    let mut builder = BlockBuilder::default();
+/// Restart intervals the tests run with: formats 1 and 2, format 3, and
+/// one that makes many small groups of the sample.
+const INTERVALS: [usize; 3] = [1, RESTART_INTERVAL, 3];
+
+fn build_with(entries: &[(Vec<u8>, u64, ValueKind, Vec<u8>)], interval: usize) -> Vec<u8> {
+    let mut builder = BlockBuilder::new(interval);
     for (key, seq, kind, value) in entries {
         builder.add(key, key::pack_trailer(*seq, *kind), value);
     }
@@ -33,8 +37,19 @@ fn build(entries: &[(Vec<u8>, u64, ValueKind, Vec<u8>)]) -> Vec<u8> {
 /// Every entry comes back, in order, from a cursor moving either way.
 #[test]
 fn cursor_walks_both_ways() {
+    for interval in INTERVALS {
+        cursor_walks_both_ways_with(interval);
+    }
+}
+
+fn cursor_walks_both_ways_with(interval: usize) {
     let entries = sample();
-    let block = Arc::new(Block::parse(build(&entries), file(), 0).unwrap());
+    let block = Arc::new(Block::parse(build_with(&entries, interval), interval, file(), 0).unwrap());
+    assert_eq!(block.entry_positions().unwrap().len(), entries.len());
+    for (i, (key, seq, _, _)) in entries.iter().enumerate() {
+        let entry = block.entry(i).unwrap();
+        assert_eq!((entry.user_key, entry.seq), (&key[..], *seq), "entry {i}, interval {interval}");
+    }
     let mut cursor = BlockCursor::new(Arc::clone(&block));
     cursor.seek_first().unwrap();
     for (key, seq, kind, value) in &entries {
@@ -57,9 +72,15 @@ fn cursor_walks_both_ways() {
 /// neighbouring sequence number and between keys.
 #[test]
 fn seeks_match_a_linear_scan() {
+    for interval in INTERVALS {
+        seeks_match_a_linear_scan_with(interval);
+    }
+}
+
+fn seeks_match_a_linear_scan_with(interval: usize) {
     let entries = sample();
-    let block = Arc::new(Block::parse(build(&entries), file(), 0).unwrap());
-    let mut cursor = BlockCursor::new(block);
+    let block = Arc::new(Block::parse(build_with(&entries, interval), interval, file(), 0).unwrap());
+    let mut cursor = BlockCursor::new(block.clone());
     let mut targets: Vec<(Vec<u8>, u64)> = Vec::new();
     for i in 0..42u32 {
         for seq in [0, 9, 10, 11, 49, 50, 51, u64::MAX] {
@@ -71,6 +92,8 @@ fn seeks_match_a_linear_scan() {
     for (target_key, target_seq) in &targets {
         let cmp = |e: &(Vec<u8>, u64, ValueKind, Vec<u8>)| key::compare(&e.0, e.1, target_key, *target_seq);
         let first_ge = entries.iter().find(|e| cmp(e) != Ordering::Less);
+        let found = block.first_at_or_after(target_key, *target_seq).unwrap();
+        assert_eq!(found.map(|e| (e.user_key.to_vec(), e.seq)), first_ge.map(|e| (e.0.clone(), e.1)));
         cursor.seek_ge(target_key, *target_seq).unwrap();
         assert_eq!(
             cursor.valid().then(|| (cursor.user_key().to_vec(), cursor.seq())),
@@ -89,6 +112,13 @@ fn seeks_match_a_linear_scan() {
 /// names the file and an offset inside the block, never a panic.
 #[test]
 fn malformed_blocks_are_corruption() {
+    for interval in INTERVALS {
+        malformed_blocks_are_corruption_with(interval);
+    }
+}
+
+fn malformed_blocks_are_corruption_with(interval: usize) {
+    let build = |entries: &[(Vec<u8>, u64, ValueKind, Vec<u8>)]| build_with(entries, interval);
     let good = build(&sample());
     let cases: Vec<Vec<u8>> = vec![
         Vec::new(),
@@ -98,7 +128,13 @@ fn malformed_blocks_are_corruption() {
         {
             let mut b = good.clone();
             let n = b.len();
-            b[n - 8] ^= 1; // last offset wrong
+            b[n - 8] ^= 1; // last restart offset wrong
+            b
+        },
+        {
+            let mut b = good.clone();
+            let n = b.len();
+            b[n - 4] += 1; // one entry more than the entries hold
             b
         },
         {
@@ -110,12 +146,12 @@ fn malformed_blocks_are_corruption() {
         build(&[(b"a".to_vec(), 1, ValueKind::Put, Vec::new()), (b"a".to_vec(), 1, ValueKind::Put, Vec::new())]),
     ];
     for (i, bytes) in cases.into_iter().enumerate() {
-        match Block::parse(bytes, file(), 1000) {
+        match Block::parse(bytes, interval, file(), 1000) {
             Err(Error::Corruption { file, offset, .. }) => {
                 assert_eq!(file, "000007.sst", "case {i}");
                 assert!(offset >= 1000, "case {i}");
             }
-            other => panic!("case {i}: {:?}", other.map(|b| b.entry_count())),
+            other => panic!("case {i}, interval {interval}: {:?}", other.map(|b| b.entry_count())),
         }
     }
 }
@@ -126,16 +162,26 @@ fn malformed_blocks_are_corruption() {
 /// that entry is decoded, by a cursor or a search.
 #[test]
 fn an_entry_overrunning_its_neighbour_is_corruption_in_a_trusted_block() {
+    for interval in INTERVALS {
+        an_entry_overrunning_its_neighbour_with(interval);
+    }
+}
+
+fn an_entry_overrunning_its_neighbour_with(interval: usize) {
     let entries =
         [(b"k1".to_vec(), 5, ValueKind::Put, b"v".to_vec()), (b"k2".to_vec(), 5, ValueKind::Put, b"w".to_vec())];
-    let mut bytes = build(&entries);
+    let mut bytes = build_with(&entries, interval);
     // Entry 0: key_len 2, value_len 1, 8-byte trailer, "k1", "v"; its value
     // may grow into entry 1 and still stay inside the entries.
     assert_eq!(&bytes[..2], &[2, 1]);
     bytes[1] = 5;
-    let block = Arc::new(Block::parse_trusting_checksum(bytes.clone(), file(), 0).unwrap());
+    let block = Arc::new(Block::parse_trusting_checksum(bytes.clone(), interval, file(), 0).unwrap());
     let mut cursor = BlockCursor::new(block.clone());
     assert!(matches!(cursor.seek_first(), Err(Error::Corruption { .. })));
     assert!(matches!(block.lower_bound(b"k1", 5), Err(Error::Corruption { .. })));
-    assert!(matches!(Block::parse(bytes, file(), 0), Err(Error::Corruption { .. })), "full validation agrees");
+    assert!(matches!(block.first_at_or_after(b"k2", 5), Err(Error::Corruption { .. })));
+    assert!(
+        matches!(Block::parse(bytes, interval, file(), 0), Err(Error::Corruption { .. })),
+        "full validation agrees"
+    );
 }

@@ -76,7 +76,7 @@ fn crc_valid_inconsistencies_are_corruption() {
     type Damage = fn(&MemStorage, &str, &TableInspection);
     let damages: [(&str, Damage); 4] = [
         ("properties disagree", |storage, name, inspection| {
-            let end = inspection.index_handle.end_with_trailer(FormatVersion::V2).unwrap();
+            let end = inspection.index_handle.end_with_trailer(FormatVersion::NEWEST).unwrap();
             let properties = BlockHandle { offset: end, size: 64 };
             rewrite_block(storage, name, properties, |block| block[0] += 1);
         }),
@@ -88,14 +88,19 @@ fn crc_valid_inconsistencies_are_corruption() {
             let handle = inspection.blocks[1].handle;
             let key_len = inspection.blocks[1].last_key.len();
             rewrite_block(storage, name, handle, |block| {
-                // The last entry's last key byte: just before its value, found
-                // from the offsets array.
-                let count = block.len() - 4;
-                let entries = u32::from_le_bytes(block[count..].try_into().unwrap()) as usize;
-                let last_offset_at = count - 4;
-                let last = u32::from_le_bytes(block[last_offset_at..count].try_into().unwrap()) as usize;
+                // The last entry's last key byte, just before its value: the
+                // entries (one-byte varints here) are walked from the start up
+                // to the restart array.
+                let count_at = block.len() - 4;
+                let entries = u32::from_le_bytes(block[count_at..].try_into().unwrap()) as usize;
+                let entries_end = count_at - 4 * entries.div_ceil(FormatVersion::NEWEST.restart_interval());
+                let mut last = 0;
+                for _ in 1..entries {
+                    last += 2 + 8 + block[last] as usize + block[last + 1] as usize;
+                }
                 let value_len = block[last + 1] as usize;
                 assert!(entries >= 1 && value_len < 128);
+                assert_eq!(last + 2 + 8 + key_len + value_len, entries_end, "the walk ends at the restart array");
                 block[last + 2 + 8 + key_len - 1] ^= 0x01;
             });
         }),
@@ -152,13 +157,13 @@ fn another_format_version_is_unsupported() {
     storage
         .with_file_mut("000001.sst", |file| {
             let footer = &mut file[footer_start..];
-            footer[36..40].copy_from_slice(&3u32.to_le_bytes());
+            footer[36..40].copy_from_slice(&4u32.to_le_bytes());
             let crc = crate::coding::crc32(&footer[..40]);
             footer[40..44].copy_from_slice(&crc.to_le_bytes());
         })
         .unwrap();
     assert_eq!(
         Table::open(&storage, "000001.sst", 1, info.file_size).err(),
-        Some(Error::UnsupportedFormat { file: "000001.sst".into(), found: 3, supported: 2 })
+        Some(Error::UnsupportedFormat { file: "000001.sst".into(), found: 4, supported: 3 })
     );
 }
