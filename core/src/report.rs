@@ -478,7 +478,7 @@ struct InspectedEntryView<'a> {
 #[derive(DeriveSerialize)]
 #[serde(rename_all = "camelCase")]
 struct FilterView {
-    /// The filter block (format 2: the first filter partition).
+    /// The filter block (formats 2 and 3: the first filter partition).
     offset: u64,
     size: u32,
     /// All filter partitions together.

@@ -93,7 +93,7 @@ pub struct Stats {
     /// Memory the engine holds beside the memtables: the block cache's
     /// contents (data blocks, index and filter partitions; at most
     /// `block_cache_capacity_bytes`), and what open tables keep outside it
-    /// (format 2: each table's top index; format 1: its whole index and
+    /// (formats 2 and 3: each table's top index; format 1: its whole index and
     /// filter) for `open_tables` tables.
     pub block_cache_bytes: u64,
     pub block_cache_capacity_bytes: u64,

@@ -333,7 +333,7 @@ fn a_recorded_notice_follows_the_open_in_the_event_feed() {
 }
 
 /// Memory is bounded by configuration: an open table keeps only its top
-/// index outside the block cache (format 2), and the cache never holds more
+/// index outside the block cache (formats 2 and 3), and the cache never holds more
 /// than its capacity, whatever the data's size.
 #[test]
 fn memory_beside_the_cache_stays_small() {

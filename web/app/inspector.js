@@ -41,13 +41,13 @@ export class TableInspector {
         { class: 'inspector-summary' },
         h('section', {}, h('h3', { text: 'Properties' }), facts([
           ['File size', fmtBytes(t.fileSize)],
-          ['Format', `${t.format}${t.format === 2 ? ` · ${plural(t.partitions, 'index partition')}` : ''} · compression ${t.compression}`],
+          ['Format', `${t.format}${t.format >= 2 ? ` · ${plural(t.partitions, 'index partition')}` : ''}${t.format >= 3 ? ' · a restart point every 16 entries' : ''} · compression ${t.compression}`],
           ['Entries', fmtNum(t.entryCount), 'inspector-entries'],
           ['Tombstones', fmtNum(t.tombstoneCount)],
           ['Sequence numbers', `${fmtNum(t.minSeq)} – ${fmtNum(t.maxSeq)}`],
           ['Data blocks', fmtNum(t.dataBlockCount)],
           ['Raw keys / values', `${fmtBytes(t.rawKeyBytes)} / ${fmtBytes(t.rawValueBytes)}`],
-          [t.format === 2 ? 'Top index' : 'Index block', `offset ${fmtNum(t.index.offset)}, ${fmtBytes(t.index.size)}`],
+          [t.format >= 2 ? 'Top index' : 'Index block', `offset ${fmtNum(t.index.offset)}, ${fmtBytes(t.index.size)}`],
         ])),
         h('section', {}, h('h3', { text: 'Bloom filter' }), facts([
           ['Bits', fmtNum(t.filter.bits)],

@@ -1,5 +1,5 @@
 //! `BlockCache`: parsed blocks shared by every table of a database — data
-//! blocks, and format 2's index and filter partitions — bounded by bytes,
+//! blocks, and formats 2 and 3's index and filter partitions — bounded by bytes,
 //! evicted by CLOCK (a cheap LRU approximation: a hit only sets a count, so
 //! a lookup reorders nothing and needs only a read lock: readers of one
 //! shard do not wait for each other, only for an insert).

@@ -1,5 +1,5 @@
 //! `IndexBlock`: a parsed index block, ready for searching — format 1's
-//! whole-table index, format 2's index partitions (one data block handle per
+//! whole-table index, formats 2 and 3's index partitions (one data block handle per
 //! entry) and its top index (two handles per entry: the index partition and
 //! the filter partition).
 

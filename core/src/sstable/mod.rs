@@ -195,9 +195,9 @@ pub struct TableInspection {
     pub format: u32,
     pub properties: Properties,
     pub blocks: Vec<BlockSummary>,
-    /// Format 1: the index block; format 2: the top index.
+    /// Format 1: the index block; formats 2 and 3: the top index.
     pub index_handle: BlockHandle,
-    /// Format 1: the filter block; format 2: the first filter partition.
+    /// Format 1: the filter block; formats 2 and 3: the first filter partition.
     pub filter_handle: BlockHandle,
     /// Index (and filter) partitions: 1 in format 1.
     pub partitions: u32,

@@ -1,6 +1,6 @@
 //! The properties block (FORMAT.md, "Properties block"): u64 counters
 //! describing the table (seven in format 1, eight with `compression` in
-//! format 2), checked against what they claim when read.
+//! formats 2 and 3), checked against what they claim when read.
 
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 

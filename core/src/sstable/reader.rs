@@ -68,7 +68,7 @@ pub struct Table {
 impl Table {
     /// Opens table file `name` (table number `number`) whose size the manifest
     /// recorded. Verifies the footer, the layout, the properties and, in
-    /// format 1, the index and filter; in format 2, the top index.
+    /// format 1, the index and filter; in formats 2 and 3, the top index.
     pub fn open(storage: &dyn Storage, name: &str, number: u64, file_size: u64) -> Result<Table> {
         let footer_offset = file_size
             .checked_sub(FOOTER_SIZE as u64)

@@ -1,5 +1,5 @@
 //! How a block is stored (FORMAT.md, "Block trailer and compression"): its
-//! trailer, its checksum, and — in format 2 — its compression. Writing picks
+//! trailer, its checksum, and — from format 2 on — its compression. Writing picks
 //! the stored form; reading checks the trailer and returns the block's bytes.
 
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
@@ -33,7 +33,7 @@ pub const fn trailer_size(version: FormatVersion) -> usize {
 }
 
 /// Appends `block` in its stored form to `out` (cleared first), followed by
-/// its format-2 trailer. With `compression`, the block is stored LZ4-compressed
+/// its trailer (formats 2 and 3). With `compression`, the block is stored LZ4-compressed
 /// when that saves at least an eighth of it, else as is.
 pub fn encode(block: &[u8], compression: Compression, out: &mut Vec<u8>) {
     out.clear();

@@ -282,7 +282,7 @@ export interface GetTrace {
 
 export interface TableInspection {
   fileSize: number;
-  /** The table's format: 2 (partitioned index and filters), or 1 (written by older builds). */
+  /** The table's format: 3 (partitioned index and filters, a restart point every 16 block entries); 2 or 1 (written by older builds). */
   format: number;
   /** What data blocks were compressed with when the table was written. */
   compression: 'none' | 'lz4';
@@ -293,9 +293,9 @@ export interface TableInspection {
   dataBlockCount: number; rawKeyBytes: number; rawValueBytes: number;
   /** `size` as stored (compressed, if it is); `rawSize` before compression. */
   blocks: { offset: number; size: number; rawSize: number; entryCount: number; firstKey: Key; lastKey: Key }[];
-  /** Format 2: the top index. */
+  /** Formats 2 and 3: the top index; format 1: the index block. */
   index: { offset: number; size: number };
-  /** The filter (format 2: the first filter partition; `bytes`, `bits` and `bitsSet` count all of them). */
+  /** The filter (formats 2 and 3: the first filter partition; `bytes`, `bits` and `bitsSet` count all of them). */
   filter: { offset: number; size: number; bytes: number; bits: number; bitsSet: number; probes: number };
   entries: { key: Key; seq: number; kind: 'put' | 'delete'; block: number; value: Value | undefined }[];
 }
