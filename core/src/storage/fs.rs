@@ -30,6 +30,7 @@ use std::io::{self, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::string::{String, ToString};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::vec::Vec;
 
@@ -46,11 +47,13 @@ pub const LOCK_FILE: &str = "LOCK";
 const LOG_PREALLOCATION_MIN: u64 = 1 << 20;
 /// A log file grows by doubling, but by at most this much at a time.
 const LOG_GROWTH_MAX: u64 = 8 << 20;
-/// A log's writeback is started every this many appended bytes, so the
-/// sync that closes a full WAL (in the writer's thread, when its memtable
-/// is frozen) waits for the last MiB, not for all of it: at 10M keys those
-/// syncs were each fill's longest write, 20–50 ms for 64 MiB.
-const LOG_WRITEBACK_STEP: u64 = 1 << 20;
+/// A file's writeback is started every this many appended bytes, so the
+/// sync that ends it waits for about the last MiB, not for all of it: the
+/// sync that closes a full WAL (in the writer's thread, when its memtable is
+/// frozen; at 10M keys each fill's longest write, 20–50 ms for 64 MiB), and
+/// the sync of each table a flush or compaction writes (under the tree lock,
+/// which the next flush waits for: up to 64 MiB dirty per table).
+const WRITEBACK_STEP: u64 = 1 << 20;
 
 /// Real files in one directory.
 pub struct FsStorage {
@@ -70,11 +73,27 @@ struct OpenFile {
     /// a copy out of the page cache instead of a `pread` system call.
     /// Remapped when a read reaches past it (the file grew).
     read_map: Mutex<Option<Arc<Mmap>>>,
+    /// Bytes appended (not through a log's map) since writeback was last
+    /// started (`WRITEBACK_STEP`).
+    not_written_back: AtomicU64,
 }
 
 impl OpenFile {
     fn new(file: File, log: Option<Mutex<MappedLog>>) -> Self {
-        OpenFile { file, log, read_map: Mutex::new(None) }
+        OpenFile { file, log, read_map: Mutex::new(None), not_written_back: AtomicU64::new(0) }
+    }
+
+    /// Appends to a file that is not a mapped log, starting its writeback
+    /// every `WRITEBACK_STEP` bytes (all of the file's dirty pages: the
+    /// kernel skips the clean ones).
+    fn append(&self, name: &str, data: &[u8]) -> Result<()> {
+        (&self.file).write_all(data).map_err(|e| io_error(name, e))?;
+        let pending = self.not_written_back.fetch_add(data.len() as u64, Ordering::Relaxed) + data.len() as u64;
+        if pending >= WRITEBACK_STEP {
+            self.not_written_back.store(0, Ordering::Relaxed);
+            start_writeback(&self.file, 0, 0);
+        }
+        Ok(())
     }
 
     /// Copies `buf.len()` bytes at `offset` out of the read map. `Ok(false)`
@@ -125,7 +144,7 @@ impl MappedLog {
         let map = self.map.as_mut().expect("grow maps the file");
         map[self.len as usize..end as usize].copy_from_slice(data);
         self.len = end;
-        if self.len - self.written_back >= LOG_WRITEBACK_STEP {
+        if self.len - self.written_back >= WRITEBACK_STEP {
             start_writeback(file, self.written_back, self.len - self.written_back);
             self.written_back = self.len;
         }
@@ -171,8 +190,9 @@ impl MappedLog {
     }
 }
 
-/// Asks the kernel to start writing `len` bytes at `offset` to disk, without
-/// waiting (Linux's `sync_file_range` with only `SYNC_FILE_RANGE_WRITE`).
+/// Asks the kernel to start writing `len` bytes at `offset` to disk (`len`
+/// 0: to the end of the file), without waiting (Linux's `sync_file_range`
+/// with only `SYNC_FILE_RANGE_WRITE`).
 /// Only a head start for the next sync: it promises nothing, so its result
 /// is ignored — an I/O error it meets is reported by that sync (the kernel
 /// keeps it for the next `fdatasync`; this call neither waits nor checks).
@@ -328,7 +348,7 @@ impl Storage for FsStorage {
         let open = self.handle(name)?;
         match &open.log {
             Some(log) => log.lock().append(&open.file, name, data),
-            None => (&open.file).write_all(data).map_err(|e| io_error(name, e)),
+            None => open.append(name, data),
         }
     }
 
