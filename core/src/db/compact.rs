@@ -20,12 +20,16 @@ use crate::stats::TableSummary;
 use crate::storage::Storage;
 use crate::version::{TableMeta, Version};
 
-/// Automatic compaction runs at most this many steps after one flush; the
-/// next flush continues if the tree still needs more.
+/// Automatic compaction runs at most this many steps per round, so the
+/// worker reports progress to waiting writers between rounds; the next round
+/// (asked for at once, or by the next flush without a worker) continues.
 const AUTO_COMPACTION_STEPS_MAX: usize = 64;
 
 impl DbInner {
-    /// Runs compactions until the tree needs none (bounded per call).
+    /// Runs compactions until the tree needs none, at most
+    /// `AUTO_COMPACTION_STEPS_MAX` of them; when it stopped at that bound
+    /// (work may remain), asks the background worker for another round, so
+    /// the tree settles even when no write comes to ask.
     pub(super) fn compact_while_needed(&self, tree: &mut TreeState) -> Result<()> {
         for _ in 0..AUTO_COMPACTION_STEPS_MAX {
             // Memtables frozen while the last step ran go first: a writer
@@ -33,9 +37,10 @@ impl DbInner {
             self.flush_frozen(tree)?;
             let decision = compaction::pick(&tree.version, &self.options, &tree.pointers, self.oldest_snapshot());
             if self.carry_out(tree, decision)?.is_none() {
-                break;
+                return Ok(());
             }
         }
+        self.maintenance.request();
         Ok(())
     }
 
