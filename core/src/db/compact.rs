@@ -14,7 +14,7 @@ use crate::compaction::{self, CompactionTask, Decision, Retention};
 use crate::error::{Error, IoKind, Result};
 use crate::event::{CompactionReason, CompactionReport, EventKind};
 use crate::filename;
-use crate::iterator::{Direction, EntryIter, LevelIter, LevelTables, MergeIter};
+use crate::iterator::{Direction, EntryIter, LevelIter, MergeIter};
 use crate::manifest::VersionEdit;
 use crate::stats::TableSummary;
 use crate::storage::Storage;
@@ -180,7 +180,7 @@ impl DbInner {
                     sources.push(Box::new(cursor.without_filling_cache()));
                 }
             } else if !tables.is_empty() {
-                let level = LevelIter::new(self.tables.clone(), LevelTables::List(tables.clone()), Direction::Forward);
+                let level = LevelIter::new(self.tables.clone(), tables.clone(), Direction::Forward);
                 sources.push(Box::new(level.without_filling_cache()));
             }
         }

@@ -11,7 +11,7 @@ use core::ops::Bound;
 use super::snapshot::Snapshot;
 use super::state::{DbInner, ReadView};
 use crate::error::{Error, Result};
-use crate::iterator::{Direction, EntryIter, LevelIter, LevelTables, MergeIter};
+use crate::iterator::{Direction, EntryIter, LevelIter, MergeIter};
 use crate::key::{self, ValueKind, SEQ_MAX};
 use crate::memtable::MemtableIter;
 use crate::options::LEVELS;
@@ -104,8 +104,7 @@ impl DbIterator {
         for level in 1..LEVELS {
             let tables = &view.version.levels[level];
             if !tables.is_empty() {
-                let tables = LevelTables::Level(view.version.clone(), level);
-                sources.push(Box::new(LevelIter::new(inner.tables.clone(), tables, direction)));
+                sources.push(Box::new(LevelIter::new(inner.tables.clone(), tables.clone(), direction)));
             }
         }
         let mut iter = DbIterator {

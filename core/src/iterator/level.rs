@@ -8,31 +8,13 @@ use super::{Direction, EntryIter};
 use crate::error::Result;
 use crate::key::{self, ValueKind};
 use crate::sstable::{TableCache, TableIter};
-use crate::version::{TableMeta, Version};
-
-/// The tables a `LevelIter` walks: a level of a version it shares, or a list
-/// of its own (a compaction's inputs). A scan shares the version: copying a
-/// deep level's list would touch every table's reference count, a cache line
-/// every reader thread of every scan fights over.
-pub enum LevelTables {
-    Level(Arc<Version>, usize),
-    List(Vec<Arc<TableMeta>>),
-}
-
-impl LevelTables {
-    fn get(&self) -> &[Arc<TableMeta>] {
-        match self {
-            LevelTables::Level(version, level) => &version.levels[*level],
-            LevelTables::List(tables) => tables,
-        }
-    }
-}
+use crate::version::TableMeta;
 
 /// One cursor over the tables of a level ≥ 1 (sorted, non-overlapping),
 /// opening each table only when the cursor reaches it.
 pub struct LevelIter {
     cache: Arc<TableCache>,
-    tables: LevelTables,
+    tables: Vec<Arc<TableMeta>>,
     direction: Direction,
     /// Whether data blocks read go into the block cache (see `TableIter`).
     fill_cache: bool,
@@ -41,7 +23,7 @@ pub struct LevelIter {
 }
 
 impl LevelIter {
-    pub fn new(cache: Arc<TableCache>, tables: LevelTables, direction: Direction) -> Self {
+    pub fn new(cache: Arc<TableCache>, tables: Vec<Arc<TableMeta>>, direction: Direction) -> Self {
         LevelIter { cache, tables, direction, fill_cache: true, index: 0, cursor: None }
     }
 
@@ -53,7 +35,7 @@ impl LevelIter {
 
     fn open(&mut self, index: usize, target: Option<(&[u8], u64)>) -> Result<()> {
         self.index = index;
-        let table = self.cache.get(&self.tables.get()[index])?;
+        let table = self.cache.get(&self.tables[index])?;
         let mut cursor = table.iter(self.cache.storage.clone(), self.cache.blocks.clone(), self.direction);
         if !self.fill_cache {
             cursor = cursor.without_filling_cache();
@@ -67,7 +49,7 @@ impl LevelIter {
     fn skip_exhausted(&mut self) -> Result<()> {
         while self.cursor.as_ref().is_some_and(|c| !c.valid()) {
             let next = match self.direction {
-                Direction::Forward => Some(self.index + 1).filter(|&i| i < self.tables.get().len()),
+                Direction::Forward => Some(self.index + 1).filter(|&i| i < self.tables.len()),
                 Direction::Reverse => self.index.checked_sub(1),
             };
             match next {
@@ -84,23 +66,18 @@ impl EntryIter for LevelIter {
         self.cursor = None;
         let start = match (self.direction, target) {
             (Direction::Forward, None) => Some(0),
-            (Direction::Reverse, None) => self.tables.get().len().checked_sub(1),
+            (Direction::Reverse, None) => self.tables.len().checked_sub(1),
             (Direction::Forward, Some((k, s))) => {
-                let i = self
-                    .tables
-                    .get()
-                    .partition_point(|t| key::compare(&t.largest.user_key, t.largest.seq, k, s).is_lt());
+                let i = self.tables.partition_point(|t| key::compare(&t.largest.user_key, t.largest.seq, k, s).is_lt());
                 Some(i)
             }
             (Direction::Reverse, Some((k, s))) => {
-                let i = self
-                    .tables
-                    .get()
-                    .partition_point(|t| key::compare(&t.smallest.user_key, t.smallest.seq, k, s).is_le());
+                let i =
+                    self.tables.partition_point(|t| key::compare(&t.smallest.user_key, t.smallest.seq, k, s).is_le());
                 i.checked_sub(1)
             }
         };
-        if let Some(index) = start.filter(|&i| i < self.tables.get().len()) {
+        if let Some(index) = start.filter(|&i| i < self.tables.len()) {
             self.open(index, target)?;
             self.skip_exhausted()?;
         }

@@ -8,7 +8,7 @@
 mod level;
 mod merge;
 
-pub use level::{LevelIter, LevelTables};
+pub use level::LevelIter;
 pub use merge::MergeIter;
 
 use crate::error::Result;
