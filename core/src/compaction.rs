@@ -88,8 +88,9 @@ fn only_dead_tombstones(version: &Version, task: &CompactionTask, oldest_snapsho
     })
 }
 
-/// The compaction the tree needs most: L0 when it holds more than
-/// `l0_compaction_trigger` tables, else the level most over its target size.
+/// The compaction the tree needs most, by score: L0's is its tables over
+/// `l0_compaction_trigger` (when more), a level's its bytes over its target
+/// size (when more); the highest goes, L0 on a tie.
 /// `pointers[level]` is where the last compaction of that level ended, so
 /// successive compactions walk the key space round-robin.
 /// `oldest_snapshot` is the oldest sequence number any reader may read at.
