@@ -295,16 +295,13 @@ impl Block {
             f(index, entry)?;
             start = end;
         }
-        let next = match group + 1 < self.restarts {
-            true => self.restart_offset(group + 1)?,
-            false => self.entries_end,
+        // Where the next group starts, and where to blame a mismatch.
+        let (next, blame) = match group + 1 < self.restarts {
+            true => (self.restart_offset(group + 1)?, self.restart_field_at(group + 1)),
+            false => (self.entries_end, start),
         };
         if start != next {
-            let at = match group + 1 < self.restarts {
-                true => self.restart_field_at(group + 1),
-                false => start,
-            };
-            return Err(self.corrupt(at, "entry offset does not match the entries"));
+            return Err(self.corrupt(blame, "entry offset does not match the entries"));
         }
         Ok(())
     }
@@ -422,7 +419,12 @@ impl Block {
     /// Entry `index` with its key and value.
     pub fn entry(&self, index: usize) -> Result<Entry<'_>> {
         let pos = self.entry_pos(index)?;
-        Ok(Entry { user_key: self.key(&pos), seq: pos.seq, kind: pos.kind, value: self.value(&pos) })
+        Ok(self.borrow(&pos))
+    }
+
+    /// An entry of this block with its key and value.
+    fn borrow(&self, pos: &EntryPos) -> Entry<'_> {
+        Entry { user_key: self.key(pos), seq: pos.seq, kind: pos.kind, value: self.value(pos) }
     }
 
     /// The user key of an entry of this block. The range came from a
@@ -480,7 +482,7 @@ impl Block {
     /// The first entry ≥ (user_key, seq), if any: a get's one search.
     pub fn first_at_or_after(&self, user_key: &[u8], seq: u64) -> Result<Option<Entry<'_>>> {
         let (_, pos) = self.seek(user_key, seq)?;
-        Ok(pos.map(|pos| Entry { user_key: self.key(&pos), seq: pos.seq, kind: pos.kind, value: self.value(&pos) }))
+        Ok(pos.map(|pos| self.borrow(&pos)))
     }
 
     /// Index of the first entry > (user_key, seq), or the entry count.
