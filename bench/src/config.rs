@@ -35,6 +35,9 @@ pub struct Config {
     pub seed: u64,
     pub value_size: usize,
     pub cache_mib: usize,
+    /// lsmkv's partition cache (`Options::partition_cache_bytes`) in MiB;
+    /// `None`: the production preset's.
+    pub partition_cache_mib: Option<usize>,
     pub compression: Compression,
     pub ycsb_ops: u64,
     pub threads: Vec<usize>,
@@ -69,6 +72,7 @@ Options:
   --threads LIST       client threads of YCSB and readers of readwhilewriting, comma-separated [1,2]
   --write-rate N       puts/s of readwhilewriting's writer [10000]
   --cache-mib M        block cache of every engine, MiB [64]
+  --partition-cache-mib M  lsmkv's index and filter partition cache, MiB, 0 to share the block cache [256]
   --compression C      lz4 or none, for every engine [lz4 from --num 10M up, none below]
   --sync-num N         ops of fillsync [2000]
   --teaching-num N     N for the teaching-preset line, 0 to skip [20000]
@@ -128,6 +132,7 @@ pub fn parse_args(args: &[String]) -> Result<Config, String> {
         seed: 301,
         value_size: VALUE_BYTES,
         cache_mib: 64,
+        partition_cache_mib: None,
         compression: Compression::None,
         ycsb_ops: 0,
         threads: vec![1, 2],
@@ -145,6 +150,7 @@ pub fn parse_args(args: &[String]) -> Result<Config, String> {
             "--ycsb-ops" => ycsb_ops = Some(number(value()?)?),
             "--write-rate" => config.write_rate = number(value()?)?,
             "--cache-mib" => config.cache_mib = number(value()?)? as usize,
+            "--partition-cache-mib" => config.partition_cache_mib = Some(number(value()?)? as usize),
             "--sync-num" => config.sync_num = number(value()?)?,
             "--teaching-num" => config.teaching_num = number(value()?)?,
             "--seek-nexts" => config.seek_nexts = number(value()?)? as usize,

@@ -64,6 +64,8 @@ pub enum Compression {
 #[derive(Clone, Copy, Debug, Serialize, Deserialize)]
 pub struct Settings {
     pub cache_bytes: usize,
+    /// lsmkv's `Options::partition_cache_bytes`, if not the preset's.
+    pub partition_cache_bytes: Option<usize>,
     pub compression: Compression,
     /// Sync every write before it returns (fdatasync of the WAL/journal).
     pub sync: bool,
@@ -161,6 +163,9 @@ impl Lsmkv {
         if options.block_cache_bytes > 1 << 20 {
             // The production preset; the teaching preset keeps its 1 MiB cache.
             options.block_cache_bytes = settings.cache_bytes;
+            if let Some(bytes) = settings.partition_cache_bytes {
+                options.partition_cache_bytes = bytes;
+            }
         }
         set_lsmkv_compression(&mut options, settings.compression);
         let storage = lsmkv::FsStorage::open(dir)?;

@@ -63,7 +63,12 @@ impl Phases<'_> {
     }
 
     fn open(&self, dir: &Path, sync: bool) -> Res<Box<dyn Engine>> {
-        let settings = Settings { cache_bytes: self.config.cache_bytes(), compression: self.config.compression, sync };
+        let settings = Settings {
+            cache_bytes: self.config.cache_bytes(),
+            partition_cache_bytes: self.config.partition_cache_mib.map(|mib| mib << 20),
+            compression: self.config.compression,
+            sync,
+        };
         engine::open(self.job.kind, dir, &settings)
     }
 
@@ -352,14 +357,23 @@ fn shape(stats: &lsmkv::Stats) -> String {
         .filter(|l| !l.tables.is_empty())
         .map(|l| format!("L{}: {} tables {:.0} MiB", l.level, l.tables.len(), l.bytes as f64 / (1 << 20) as f64))
         .collect();
-    let lookups = (stats.block_cache_hits + stats.block_cache_misses).max(1);
+    let rate = |hits: u64, misses: u64| hits as f64 / (hits + misses).max(1) as f64 * 100.0;
+    let partitions = match stats.partition_cache_capacity_bytes {
+        0 => String::from("partitions in the block cache"),
+        capacity => format!(
+            "partition cache hit rate {:.0}% ({:.0} of {:.0} MiB held)",
+            rate(stats.partition_cache_hits, stats.partition_cache_misses),
+            stats.partition_cache_bytes as f64 / (1 << 20) as f64,
+            capacity as f64 / (1 << 20) as f64
+        ),
+    };
     format!(
-        "lsmkv shape: {}; gets {}, tables searched per get {:.2}, bloom negatives per get {:.2}, block cache hit rate {:.0}%",
+        "lsmkv shape: {}; gets {}, tables searched per get {:.2}, bloom negatives per get {:.2}, block cache hit rate {:.0}%, {partitions}",
         levels.join(", "),
         stats.gets,
         stats.read_amplification,
         stats.bloom_negatives as f64 / stats.gets.max(1) as f64,
-        stats.block_cache_hits as f64 / lookups as f64 * 100.0
+        rate(stats.block_cache_hits, stats.block_cache_misses),
     )
 }
 

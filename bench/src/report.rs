@@ -43,6 +43,16 @@ pub fn print_header(config: &Config, plan: &DiskPlan) {
         config.cache_mib,
         compression_line(config.compression)
     );
+    let partition_cache = match config.partition_cache_mib {
+        None => format!("{} MiB (the production preset's)", lsmkv::Options::production().partition_cache_bytes >> 20),
+        Some(0) => String::from("none (they share the block cache)"),
+        Some(mib) => format!("{mib} MiB"),
+    };
+    println!(
+        "index and filter blocks: lsmkv in a partition cache of their own, {partition_cache}; RocksDB in table \
+         readers outside the block cache, unbounded (cache_index_and_filter_blocks=false, its default); fjall: L0 and L1 index blocks and L0 filters \
+         pinned, the rest in its block cache (its defaults)"
+    );
     println!(
         "cost: data = {} keys × ({} + {}) B = {} per database; needs about {} free at a time ({}×{}); free under {}: {}",
         config.num,

@@ -88,15 +88,25 @@ pub struct Stats {
     pub bloom_negatives: u64,
     /// tables_probed / gets.
     pub read_amplification: f64,
+    /// Lookups of the block cache (data blocks, and index and filter
+    /// partitions when `partition_cache_bytes` is 0) that found their block,
+    /// and those that read it from storage.
     pub block_cache_hits: u64,
     pub block_cache_misses: u64,
     /// Memory the engine holds beside the memtables: the block cache's
-    /// contents (data blocks, index and filter partitions; at most
-    /// `block_cache_capacity_bytes`), and what open tables keep outside it
-    /// (formats 2 and 3: each table's top index; format 1: its whole index and
-    /// filter) for `open_tables` tables.
+    /// contents (at most `block_cache_capacity_bytes`), the partition
+    /// cache's (at most `partition_cache_capacity_bytes`), and what open
+    /// tables keep outside both (formats 2 and 3: each table's top index;
+    /// format 1: its whole index and filter) for `open_tables` tables.
     pub block_cache_bytes: u64,
     pub block_cache_capacity_bytes: u64,
+    /// The partition cache's lookups, bytes and capacity
+    /// (`Options::partition_cache_bytes`); all 0 when partitions share the
+    /// block cache.
+    pub partition_cache_hits: u64,
+    pub partition_cache_misses: u64,
+    pub partition_cache_bytes: u64,
+    pub partition_cache_capacity_bytes: u64,
     pub open_tables: u64,
     pub table_memory_bytes: u64,
     /// WAL torn tails truncated since open.

@@ -332,15 +332,14 @@ fn a_recorded_notice_follows_the_open_in_the_event_feed() {
     assert_eq!(db.health().status, lsmkv::HealthStatus::Ok, "a notice is information, not a failure");
 }
 
-/// Memory is bounded by configuration: an open table keeps only its top
-/// index outside the block cache (formats 2 and 3), and the cache never holds more
-/// than its capacity, whatever the data's size.
-#[test]
-fn memory_beside_the_cache_stays_small() {
+/// A store of 40k keys in several 1 MiB tables, read back at every 7th key:
+/// the stats before the reads and after them.
+fn read_back_40k(block_cache_bytes: usize, partition_cache_bytes: usize) -> (lsmkv::Stats, lsmkv::Stats) {
     let options = Options {
         memtable_max_bytes: 1 << 20,
         sstable_max_bytes: 1 << 20,
-        block_cache_bytes: 64 << 10,
+        block_cache_bytes,
+        partition_cache_bytes,
         background_work: false,
         value_size_max: 1024,
         key_size_max: 64,
@@ -352,17 +351,63 @@ fn memory_beside_the_cache_stays_small() {
         db.put(format!("key{i:08}").as_bytes(), &rng.bytes(80)).unwrap();
     }
     db.compact().unwrap();
+    let before = db.stats();
     for i in (0..40_000u32).step_by(7) {
         assert!(db.get(format!("key{i:08}").as_bytes()).unwrap().is_some());
     }
-    let stats = db.stats();
+    (before, db.stats())
+}
+
+/// Memory is bounded by configuration: an open table keeps only its top
+/// index outside the caches (formats 2 and 3), and each cache never holds more
+/// than its capacity, whatever the data's size.
+#[test]
+fn memory_beside_the_cache_stays_small() {
+    let (_, stats) = read_back_40k(64 << 10, 16 << 10);
     let data: u64 = stats.levels.iter().map(|l| l.bytes).sum();
     assert!(stats.open_tables >= 3, "several tables were read: {}", stats.open_tables);
     assert!(stats.block_cache_bytes <= stats.block_cache_capacity_bytes);
     assert_eq!(stats.block_cache_capacity_bytes, 64 << 10);
+    assert_eq!(stats.partition_cache_capacity_bytes, 16 << 10);
+    assert!(stats.partition_cache_bytes > 0 && stats.partition_cache_bytes <= 16 << 10);
     assert!(
         stats.table_memory_bytes * 100 < data,
         "{} bytes beside the cache for {data} of tables",
         stats.table_memory_bytes
     );
+}
+
+/// With a partition cache, every get's filter and index lookups go there
+/// (at least two per get: a filter, then an index) and only data blocks to
+/// the block cache (one per get); without one, all of them share the block cache.
+#[test]
+fn partitions_go_to_a_cache_of_their_own_when_given_one() {
+    let gets = (0..40_000u32).step_by(7).count() as u64;
+    // Lookups the gets made (the compaction before them made some too).
+    let data = |(before, after): &(lsmkv::Stats, lsmkv::Stats)| {
+        after.block_cache_hits + after.block_cache_misses - before.block_cache_hits - before.block_cache_misses
+    };
+    let partitions = |(before, after): &(lsmkv::Stats, lsmkv::Stats)| {
+        after.partition_cache_hits + after.partition_cache_misses
+            - before.partition_cache_hits
+            - before.partition_cache_misses
+    };
+    let apart = read_back_40k(64 << 10, 1 << 20);
+    let (before, after) = &apart;
+    assert_eq!(after.gets - before.gets, gets);
+    assert_eq!(data(&apart), after.tables_probed - before.tables_probed, "one data block per table searched");
+    assert!(partitions(&apart) >= 2 * gets);
+    let misses = after.partition_cache_misses - before.partition_cache_misses;
+    assert!(misses * 10 < partitions(&apart), "the partitions fit: {misses} misses of {}", partitions(&apart));
+    let shared = read_back_40k(64 << 10, 0);
+    let after_shared = &shared.1;
+    assert_eq!(
+        [
+            after_shared.partition_cache_hits,
+            after_shared.partition_cache_misses,
+            after_shared.partition_cache_capacity_bytes
+        ],
+        [0; 3]
+    );
+    assert_eq!(data(&shared), data(&apart) + partitions(&apart), "the same lookups, in one pool");
 }

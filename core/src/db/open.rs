@@ -197,7 +197,7 @@ fn assemble(
     let counters = Counters::default();
     counters.last_seq.store(recovered.last_seq, Ordering::Relaxed);
     counters.flushed_seq.store(recovered.flushed_seq, Ordering::Relaxed);
-    let tables = Arc::new(TableCache::new(storage.clone(), options.block_cache_bytes));
+    let tables = Arc::new(TableCache::new(storage.clone(), options.block_cache_bytes, options.partition_cache_bytes));
     let maintenance = Maintenance::new(options.background_work);
     maintenance.set_pace(super::maintenance::pace_rate(&options, version.levels[0].len()));
     DbInner {

@@ -63,6 +63,8 @@ impl DbInner {
         let gets = load(&c.gets);
         let (open_tables, table_memory) = self.tables.memory();
         let probed = load(&c.tables_probed);
+        let [partition_cache_hits, partition_cache_misses, partition_cache_bytes, partition_cache_capacity_bytes] =
+            self.tables.blocks.partition_figures();
         Stats {
             memtable_entries: view.mem.entries(),
             memtable_bytes: view.mem.bytes(),
@@ -91,6 +93,10 @@ impl DbInner {
             block_cache_misses: self.tables.blocks.misses(),
             block_cache_bytes: self.tables.blocks.used_bytes() as u64,
             block_cache_capacity_bytes: self.tables.blocks.capacity_bytes() as u64,
+            partition_cache_hits,
+            partition_cache_misses,
+            partition_cache_bytes,
+            partition_cache_capacity_bytes,
             open_tables: open_tables as u64,
             table_memory_bytes: table_memory as u64,
             wal_tail_truncations: load(&c.wal_tail_truncations),

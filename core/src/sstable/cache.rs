@@ -9,7 +9,12 @@
 //! per level and an index partition, while random reads over data far larger
 //! than the cache rarely hit the same data block twice; evicted like data,
 //! the partitions were read again and again (at 10M keys and a 64 MiB cache,
-//! 44% of lookups missed). They are a few percent of the data, so they fit.
+//! 44% of lookups missed). They are a few percent of the data, so they fit,
+//! up to a point: at 100M keys they outgrow a 64 MiB cache (7% of lookups
+//! hit), so a cache can also keep them in a pool of their own
+//! (`BlockCache::with_partitions`, `Options::partition_cache_bytes`), bounded
+//! apart from the data blocks — as RocksDB keeps its index and filter blocks
+//! outside its block cache by default, but bounded.
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -50,6 +55,14 @@ impl Cached {
         match self {
             Cached::Filter(filter) => Some(filter),
             _ => None,
+        }
+    }
+
+    /// The pool it belongs to.
+    fn pool(&self) -> Pool {
+        match self {
+            Cached::Data(_) => Pool::Data,
+            Cached::Index(_) | Cached::Filter(_) => Pool::Partitions,
         }
     }
 
@@ -114,19 +127,121 @@ impl Shard {
     }
 }
 
-/// Cache of parsed blocks shared by all tables, bounded in bytes. It is
-/// split into shards by key, each a CLOCK of its own under its own lock, so
-/// readers and the background thread rarely wait for one another.
+/// Which pool of the cache a block belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Pool {
+    /// Data blocks.
+    Data,
+    /// Index and filter partitions (formats 2 and 3).
+    Partitions,
+}
+
+/// Cache of parsed blocks shared by all tables, bounded in bytes: one pool
+/// for everything, or (`with_partitions`) a second pool of its own for the
+/// index and filter partitions, so that data blocks read once never push
+/// out the partitions every get consults.
 pub struct BlockCache {
+    data: Clock,
+    /// `None`: partitions live in `data` beside the data blocks.
+    partitions: Option<Clock>,
+}
+
+impl BlockCache {
+    /// A cache holding up to `capacity_bytes` of blocks of every kind (0: caches nothing).
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub fn new(capacity_bytes: usize) -> Self {
+        BlockCache { data: Clock::new(capacity_bytes), partitions: None }
+    }
+
+    /// A cache of up to `data_bytes` of data blocks and, apart, up to
+    /// `partition_bytes` of index and filter partitions; with
+    /// `partition_bytes` 0, one pool of `data_bytes` for both (`new`).
+    pub fn with_partitions(data_bytes: usize, partition_bytes: usize) -> Self {
+        let partitions = (partition_bytes > 0).then(|| Clock::new(partition_bytes));
+        BlockCache { data: Clock::new(data_bytes), partitions }
+    }
+
+    fn pool(&self, pool: Pool) -> &Clock {
+        match (pool, &self.partitions) {
+            (Pool::Partitions, Some(partitions)) => partitions,
+            _ => &self.data,
+        }
+    }
+
+    /// Lookups of the data pool (with partitions too, when they share it)
+    /// that found their block.
+    pub fn hits(&self) -> u64 {
+        self.data.hits()
+    }
+
+    /// Lookups of the data pool that did not (each is followed by a read from storage).
+    pub fn misses(&self) -> u64 {
+        self.data.misses()
+    }
+
+    pub fn capacity_bytes(&self) -> usize {
+        self.data.capacity_bytes
+    }
+
+    /// Bytes of blocks the data pool holds now (never more than its capacity).
+    pub fn used_bytes(&self) -> usize {
+        self.data.used_bytes()
+    }
+
+    /// The partition pool's hits, misses, bytes held and capacity; all 0
+    /// when partitions share the data pool.
+    pub fn partition_figures(&self) -> [u64; 4] {
+        self.partitions.as_ref().map_or([0; 4], |clock| {
+            [clock.hits(), clock.misses(), clock.used_bytes() as u64, clock.capacity_bytes as u64]
+        })
+    }
+
+    /// Blocks held now, in both pools.
+    #[cfg(test)]
+    pub fn block_count(&self) -> usize {
+        self.data.block_count() + self.partitions.as_ref().map_or(0, Clock::block_count)
+    }
+
+    /// Whether a block is cached in `pool`, without counting a hit.
+    #[cfg(test)]
+    fn holds(&self, pool: Pool, table: u64, offset: u64) -> bool {
+        let key = (table, offset);
+        self.pool(pool).shard(key).state.read().map.contains_key(&key)
+    }
+
+    /// Drops every block of table `table` (for example once its file is
+    /// deleted), instead of waiting for the clock to age them out.
+    pub fn forget_table(&self, table: u64) {
+        self.data.forget_table(table);
+        if let Some(partitions) = &self.partitions {
+            partitions.forget_table(table);
+        }
+    }
+
+    /// The block cached in `pool`, counting a hit or a miss.
+    pub(crate) fn lookup(&self, pool: Pool, table: u64, offset: u64) -> Option<Cached> {
+        self.pool(pool).lookup((table, offset))
+    }
+
+    /// Caches a block just read in its pool, evicting others of its shard
+    /// to stay within capacity. A block larger than a shard is not cached.
+    pub(crate) fn insert(&self, table: u64, offset: u64, block: Cached) {
+        self.pool(block.pool()).insert((table, offset), block);
+    }
+}
+
+/// One pool: blocks bounded in bytes, split into shards by key, each a CLOCK
+/// of its own under its own lock, so readers and the background thread
+/// rarely wait for one another.
+struct Clock {
     capacity_bytes: usize,
     shards: Vec<Shard>,
 }
 
-impl BlockCache {
-    /// A cache holding up to `capacity_bytes` of blocks (0: caches nothing).
-    pub fn new(capacity_bytes: usize) -> Self {
+impl Clock {
+    fn new(capacity_bytes: usize) -> Self {
         let count = (capacity_bytes / SHARD_BYTES_MIN).clamp(1, SHARDS_MAX);
-        BlockCache { capacity_bytes, shards: (0..count).map(|_| Shard::new()).collect() }
+        Clock { capacity_bytes, shards: (0..count).map(|_| Shard::new()).collect() }
     }
 
     fn shard_capacity(&self) -> usize {
@@ -144,40 +259,24 @@ impl BlockCache {
         self.shards.iter().map(field).sum()
     }
 
-    /// Lookups that found their block.
-    pub fn hits(&self) -> u64 {
+    fn hits(&self) -> u64 {
         self.sum(|s| s.hits.load(Ordering::Relaxed))
     }
 
-    /// Lookups that did not (each is followed by a read from storage).
-    pub fn misses(&self) -> u64 {
+    fn misses(&self) -> u64 {
         self.sum(|s| s.misses.load(Ordering::Relaxed))
     }
 
-    pub fn capacity_bytes(&self) -> usize {
-        self.capacity_bytes
-    }
-
-    /// Bytes of blocks held now (never more than the capacity).
-    pub fn used_bytes(&self) -> usize {
+    fn used_bytes(&self) -> usize {
         self.sum(|s| s.state.read().used_bytes as u64) as usize
     }
 
-    /// Blocks held now.
     #[cfg(test)]
-    pub fn block_count(&self) -> usize {
+    fn block_count(&self) -> usize {
         self.sum(|s| s.state.read().map.len() as u64) as usize
     }
 
-    /// Whether a block is cached, without counting a hit.
-    #[cfg(test)]
-    fn holds(&self, table: u64, offset: u64) -> bool {
-        self.shard((table, offset)).state.read().map.contains_key(&(table, offset))
-    }
-
-    /// Drops every block of table `table` (for example once its file is
-    /// deleted), instead of waiting for the clock to age them out.
-    pub fn forget_table(&self, table: u64) {
+    fn forget_table(&self, table: u64) {
         for shard in &self.shards {
             let mut state = shard.state.write();
             let keys: Vec<CacheKey> = state.map.keys().filter(|key| key.0 == table).copied().collect();
@@ -187,9 +286,7 @@ impl BlockCache {
         }
     }
 
-    /// The cached block, counting a hit or a miss.
-    pub(crate) fn lookup(&self, table: u64, offset: u64) -> Option<Cached> {
-        let key = (table, offset);
+    fn lookup(&self, key: CacheKey) -> Option<Cached> {
         let shard = self.shard(key);
         let state = shard.state.read();
         let found = state.map.get(&key).and_then(|&slot| state.slots.get(slot)?.as_ref());
@@ -214,15 +311,12 @@ impl BlockCache {
         }
     }
 
-    /// Caches a block just read, evicting others of its shard to stay within
-    /// capacity. A block larger than a shard is not cached.
-    pub(crate) fn insert(&self, table: u64, offset: u64, block: Cached) {
+    fn insert(&self, key: CacheKey, block: Cached) {
         let charge = block.size_bytes();
         let capacity = self.shard_capacity();
         if charge > capacity {
             return;
         }
-        let key = (table, offset);
         let mut state = self.shard(key).state.write();
         if state.map.contains_key(&key) {
             return; // another reader cached it first; keep one copy
@@ -306,23 +400,23 @@ mod tests {
         let size = block(100).size_bytes();
         let cache = BlockCache::new(size * 3);
         for offset in 0..3u64 {
-            assert!(cache.lookup(1, offset).is_none());
+            assert!(cache.lookup(Pool::Data, 1, offset).is_none());
             cache.insert(1, offset, Cached::Data(block(100)));
         }
         assert_eq!(cache.used_bytes(), size * 3);
-        assert!(cache.lookup(1, 0).is_some());
+        assert!(cache.lookup(Pool::Data, 1, 0).is_some());
         assert_eq!((cache.hits(), cache.misses()), (1, 3));
         // Block 0 was just hit: inserting a fourth evicts an unreferenced one.
         cache.insert(1, 3, Cached::Data(block(100)));
         assert!(cache.used_bytes() <= cache.capacity_bytes());
         assert_eq!(cache.block_count(), 3);
-        assert!(cache.lookup(1, 0).is_some(), "the referenced block survived");
+        assert!(cache.lookup(Pool::Data, 1, 0).is_some(), "the referenced block survived");
         for offset in 10..200u64 {
             cache.insert(2, offset, Cached::Data(block((offset % 7) as usize * 30)));
             assert!(cache.used_bytes() <= cache.capacity_bytes());
         }
         cache.forget_table(2);
-        assert!((10..200).all(|offset| cache.lookup(2, offset).is_none()));
+        assert!((10..200).all(|offset| cache.lookup(Pool::Data, 2, offset).is_none()));
     }
 
     /// A filter partition of about the size of `block(100)`.
@@ -343,21 +437,68 @@ mod tests {
         let cache = BlockCache::new(size * 8);
         cache.insert(1, 0, Cached::Filter(filter()));
         cache.insert(1, 1, Cached::Data(block(100)));
-        assert!(cache.lookup(1, 0).is_some() && cache.lookup(1, 1).is_some());
+        assert!(cache.lookup(Pool::Partitions, 1, 0).is_some() && cache.lookup(Pool::Data, 1, 1).is_some());
         let mut offset = 2;
-        while cache.holds(1, 1) {
+        while cache.holds(Pool::Data, 1, 1) {
             cache.insert(1, offset, Cached::Data(block(100)));
             assert!(cache.used_bytes() <= cache.capacity_bytes());
             offset += 1;
             assert!(offset < 100, "the data block hit once is evicted within two sweeps");
         }
         assert!(offset > 8, "the hit data block outlived the unreferenced ones ({offset})");
-        assert!(cache.holds(1, 0), "the filter partition, hit as recently, stayed");
+        assert!(cache.holds(Pool::Partitions, 1, 0), "the filter partition, hit as recently, stayed");
         // Without further hits it goes too: the priority is chances, not a pin.
         for offset in offset..offset + 60 {
             cache.insert(1, offset, Cached::Data(block(100)));
         }
-        assert!(!cache.holds(1, 0), "an unused partition is evicted in the end");
+        assert!(!cache.holds(Pool::Partitions, 1, 0), "an unused partition is evicted in the end");
+    }
+
+    /// With a pool of their own, partitions are never evicted by data
+    /// blocks, each pool stays within its capacity, and each counts its own
+    /// lookups.
+    #[test]
+    fn a_partition_pool_is_bounded_apart_from_data_blocks() {
+        let size = block(100).size_bytes().max(filter().size_bytes());
+        let cache = BlockCache::with_partitions(size * 4, size * 3);
+        for offset in 0..3u64 {
+            cache.insert(1, offset, Cached::Filter(filter()));
+        }
+        for offset in 100..400u64 {
+            assert!(cache.lookup(Pool::Data, 1, offset).is_none());
+            cache.insert(1, offset, Cached::Data(block(100)));
+            assert!(cache.used_bytes() <= cache.capacity_bytes());
+        }
+        assert!((0..3).all(|offset| cache.holds(Pool::Partitions, 1, offset)), "data blocks evicted no partition");
+        assert!(cache.lookup(Pool::Partitions, 1, 0).is_some() && cache.lookup(Pool::Partitions, 1, 9).is_none());
+        let [hits, misses, used, capacity] = cache.partition_figures();
+        assert_eq!((hits, misses, capacity), (1, 1, size as u64 * 3));
+        assert!(used > 0 && used <= capacity);
+        assert_eq!((cache.hits(), cache.misses()), (0, 300));
+        // More partitions evict partitions, never a data block.
+        let data_blocks = cache.data.block_count();
+        for offset in 3..10u64 {
+            cache.insert(1, offset, Cached::Index(index()));
+            assert!(cache.partition_figures()[2] <= capacity);
+        }
+        assert!(cache.holds(Pool::Partitions, 1, 9));
+        assert_eq!(cache.data.block_count(), data_blocks);
+        cache.forget_table(1);
+        assert_eq!(cache.block_count(), 0);
+        // Capacity 0 for partitions: one pool, as `new`.
+        let shared = BlockCache::with_partitions(size * 4, 0);
+        shared.insert(1, 0, Cached::Filter(filter()));
+        assert!(shared.lookup(Pool::Data, 1, 0).is_some());
+        assert_eq!(shared.partition_figures(), [0; 4]);
+    }
+
+    /// An index partition of one entry.
+    fn index() -> Arc<IndexBlock> {
+        let mut builder = BlockBuilder::new(1);
+        let handle = crate::sstable::BlockHandle { offset: 0, size: 10 };
+        builder.add(b"k", pack_trailer(1, ValueKind::Put), &handle.to_bytes());
+        let block = Block::parse(builder.finish().clone(), 1, Arc::from("t.sst"), 0).unwrap();
+        Arc::new(IndexBlock::new(block, 1).unwrap())
     }
 
     /// Capacity 0 caches nothing; a block bigger than the cache is not cached.
@@ -365,7 +506,7 @@ mod tests {
     fn zero_capacity_and_oversized_blocks_are_not_cached() {
         let cache = BlockCache::new(0);
         cache.insert(1, 0, Cached::Data(block(10)));
-        assert!(cache.lookup(1, 0).is_none());
+        assert!(cache.lookup(Pool::Data, 1, 0).is_none());
         assert_eq!((cache.used_bytes(), cache.misses()), (0, 1));
         let cache = BlockCache::new(50);
         cache.insert(1, 0, Cached::Data(block(100)));

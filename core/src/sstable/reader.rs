@@ -25,7 +25,7 @@ use crate::storage::Storage;
 
 use super::block::{Block, BlockCursor};
 use super::bloom::BloomFilter;
-use super::cache::{BlockCache, Cached};
+use super::cache::{BlockCache, Cached, Pool};
 use super::footer::Footer;
 use super::index::IndexBlock;
 use super::stored;
@@ -181,23 +181,25 @@ impl Table {
     fn filter(&self, storage: &dyn Storage, cache: Option<&BlockCache>, p: usize) -> Result<Arc<BloomFilter>> {
         let Layout::Partitioned { top, .. } = &self.layout else { return Ok(self.whole().1.clone()) };
         let handle = top.handle(p, 1)?;
-        self.cached(cache, true, handle, Cached::filter, Cached::Filter, || {
+        self.cached(cache, true, Pool::Partitions, handle, Cached::filter, Cached::Filter, || {
             let bytes = stored::read_raw(storage, &self.name, handle, self.version)?;
             BloomFilter::parse(bytes, &self.name, handle.offset)
         })
     }
 
-    /// The block at `handle` from the cache, else made by `load` (and cached).
+    /// The block at `handle` from the cache's `pool`, else made by `load` (and cached).
+    #[allow(clippy::too_many_arguments, reason = "one caller per block kind, each naming its kind's pieces")]
     fn cached<T>(
         &self,
         cache: Option<&BlockCache>,
         fill: bool,
+        pool: Pool,
         handle: BlockHandle,
         unwrap: fn(Cached) -> Option<Arc<T>>,
         wrap: fn(Arc<T>) -> Cached,
         load: impl FnOnce() -> Result<T>,
     ) -> Result<Arc<T>> {
-        if let Some(found) = cache.and_then(|cache| cache.lookup(self.number, handle.offset)).and_then(unwrap) {
+        if let Some(found) = cache.and_then(|cache| cache.lookup(pool, self.number, handle.offset)).and_then(unwrap) {
             return Ok(found);
         }
         let loaded = Arc::new(load()?);
@@ -212,7 +214,7 @@ impl Table {
     fn index(&self, storage: &dyn Storage, cache: Option<&BlockCache>, p: usize) -> Result<Arc<IndexBlock>> {
         let Layout::Partitioned { top, .. } = &self.layout else { return Ok(self.whole().0.clone()) };
         let handle = top.handle(p, 0)?;
-        self.cached(cache, true, handle, Cached::index, Cached::Index, || {
+        self.cached(cache, true, Pool::Partitions, handle, Cached::index, Cached::Index, || {
             let bytes = stored::read_raw(storage, &self.name, handle, self.version)?;
             let block = Block::parse(bytes, self.version.restart_interval(), self.name.clone(), handle.offset)?;
             let index = IndexBlock::new(block, 1)?;
@@ -281,7 +283,7 @@ impl Table {
         i: usize,
     ) -> Result<Arc<Block>> {
         let handle = index.handle(i, 0)?;
-        self.cached(cache, fill_cache, handle, Cached::data, Cached::Data, || {
+        self.cached(cache, fill_cache, Pool::Data, handle, Cached::data, Cached::Data, || {
             let data = stored::read(storage, &self.name, handle, self.version)?;
             let file = Arc::clone(&self.name);
             // The inspector (no cache) validates every entry; gets and scans trust the crc.

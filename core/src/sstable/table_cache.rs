@@ -22,8 +22,10 @@ pub struct TableCache {
 }
 
 impl TableCache {
-    pub fn new(storage: Arc<dyn Storage>, block_cache_bytes: usize) -> Self {
-        TableCache { storage, blocks: Arc::new(BlockCache::new(block_cache_bytes)), open: RwLock::new(BTreeMap::new()) }
+    /// Tables read from `storage`, their blocks cached as `BlockCache::with_partitions` says.
+    pub fn new(storage: Arc<dyn Storage>, block_cache_bytes: usize, partition_cache_bytes: usize) -> Self {
+        let blocks = Arc::new(BlockCache::with_partitions(block_cache_bytes, partition_cache_bytes));
+        TableCache { storage, blocks, open: RwLock::new(BTreeMap::new()) }
     }
 
     /// The open table for `meta`, opening (and verifying) it on first use.

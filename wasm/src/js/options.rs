@@ -96,6 +96,7 @@ const OPTION_NAMES: &[&str] = &[
     "keySizeMax",
     "valueSizeMax",
     "blockCacheBytes",
+    "partitionCacheBytes",
     "eventLogCapacity",
 ];
 
@@ -124,6 +125,7 @@ struct RawOptions {
     key_size_max: Option<usize>,
     value_size_max: Option<usize>,
     block_cache_bytes: Option<usize>,
+    partition_cache_bytes: Option<usize>,
     event_log_capacity: Option<usize>,
 }
 
@@ -205,6 +207,7 @@ fn engine_options(raw: &RawOptions) -> Options {
     set(&mut o.key_size_max, raw.key_size_max);
     set(&mut o.value_size_max, raw.value_size_max);
     set(&mut o.block_cache_bytes, raw.block_cache_bytes);
+    set(&mut o.partition_cache_bytes, raw.partition_cache_bytes);
     set(&mut o.event_log_capacity, raw.event_log_capacity);
     if let Some(v) = raw.bloom_bits_per_key {
         o.bloom_bits_per_key = v;

@@ -77,6 +77,8 @@ export interface StoreOptions {
   /** Counts the value's one-byte type tag. */
   valueSizeMax?: number;
   blockCacheBytes?: number;
+  /** Bytes of index and filter partitions kept apart from the block cache (0: they share it). */
+  partitionCacheBytes?: number;
   eventLogCapacity?: number;
 }
 
@@ -131,6 +133,9 @@ export interface Stats {
   blockCacheHits: number; blockCacheMisses: number;
   /** Memory beside the memtables: the block cache's contents and capacity, and what open tables hold outside it. */
   blockCacheBytes: number; blockCacheCapacityBytes: number;
+  /** The partition cache (index and filter partitions, `partitionCacheBytes`); all 0 when they share the block cache. */
+  partitionCacheHits: number; partitionCacheMisses: number;
+  partitionCacheBytes: number; partitionCacheCapacityBytes: number;
   openTables: number; tableMemoryBytes: number;
   walTailTruncations: number;
   /** Writes that stopped for background flushes/compactions to catch up, and the total wait. */

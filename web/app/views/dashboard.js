@@ -135,6 +135,10 @@ export class Dashboard {
         ['Stored bytes', fmtBytes(s.storedBytes)],
         ['Bloom filter skips', fmtNum(s.bloomNegatives)],
         ['Block cache hits / misses', `${fmtNum(s.blockCacheHits)} / ${fmtNum(s.blockCacheMisses)}`],
+        // Only stores opened with a partition cache of their own (the production preset) have one.
+        ...(s.partitionCacheCapacityBytes > 0
+          ? [['Partition cache hits / misses', `${fmtNum(s.partitionCacheHits)} / ${fmtNum(s.partitionCacheMisses)}`]]
+          : []),
       ])),
       card('Tables per level', h('table', { class: 'mini', attrs: { 'data-testid': 'dash-levels' } },
         h('thead', {}, h('tr', {}, ['Level', 'Tables', 'Entries', 'Bytes', 'Target'].map((t) => h('th', { attrs: { scope: 'col' }, text: t })))),
