@@ -460,6 +460,12 @@ impl Block {
         self.offset
     }
 
+    /// The table file this block was read from.
+    #[must_use]
+    pub fn file(&self) -> &Arc<str> {
+        &self.file
+    }
+
     /// A corruption error for this block as a whole (at its start).
     #[must_use]
     pub fn corruption(&self, reason: &str) -> Error {
