@@ -38,7 +38,7 @@ use memmap2::{Mmap, MmapMut};
 
 use super::Storage;
 use crate::error::{Error, IoKind, Result};
-use crate::sync::Mutex;
+use crate::sync::{Mutex, RwLock};
 
 /// The lock file's name. The engine ignores names it does not own.
 pub const LOCK_FILE: &str = "LOCK";
@@ -59,7 +59,8 @@ const WRITEBACK_STEP: u64 = 1 << 20;
 pub struct FsStorage {
     dir: PathBuf,
     /// Open files, so appends and reads do not reopen the file each call.
-    handles: Mutex<HashMap<String, Arc<OpenFile>>>,
+    /// Every read looks its file up here, from every reader thread: a read lock.
+    handles: RwLock<HashMap<String, Arc<OpenFile>>>,
     /// Holds the exclusive lock for as long as the storage lives.
     _lock: File,
 }
@@ -72,7 +73,7 @@ struct OpenFile {
     /// A read-only map of the file, made by the first read: a read is then
     /// a copy out of the page cache instead of a `pread` system call.
     /// Remapped when a read reaches past it (the file grew).
-    read_map: Mutex<Option<Arc<Mmap>>>,
+    read_map: RwLock<Option<Arc<Mmap>>>,
     /// Bytes appended (not through a log's map) since writeback was last
     /// started (`WRITEBACK_STEP`).
     not_written_back: AtomicU64,
@@ -80,7 +81,7 @@ struct OpenFile {
 
 impl OpenFile {
     fn new(file: File, log: Option<Mutex<MappedLog>>) -> Self {
-        OpenFile { file, log, read_map: Mutex::new(None), not_written_back: AtomicU64::new(0) }
+        OpenFile { file, log, read_map: RwLock::new(None), not_written_back: AtomicU64::new(0) }
     }
 
     /// Appends to a file that is not a mapped log, starting its writeback
@@ -108,8 +109,17 @@ impl OpenFile {
     /// is too short.
     fn map_covering(&self, name: &str, offset: u64, len: usize) -> Result<Option<Arc<Mmap>>> {
         let Some(end) = offset.checked_add(len as u64) else { return Ok(None) };
-        let mut slot = self.read_map.lock();
-        if slot.as_ref().is_none_or(|map| (map.len() as u64) < end) {
+        let covers = |map: &Option<Arc<Mmap>>| map.as_ref().is_some_and(|map| map.len() as u64 >= end);
+        // Every read of a table comes here; only the first (and one past
+        // a growth) remaps, so readers share a read lock.
+        {
+            let slot = self.read_map.read();
+            if covers(&slot) {
+                return Ok(slot.clone());
+            }
+        }
+        let mut slot = self.read_map.write();
+        if !covers(&slot) {
             let file_len = self.file.metadata().map_err(|e| io_error(name, e))?.len();
             if file_len < end {
                 return Ok(None);
@@ -254,7 +264,7 @@ impl FsStorage {
             .map_err(|e| io_error(LOCK_FILE, e))?;
         lock.try_lock()
             .map_err(|_| Error::io(IoKind::Locked, &dir_name, "another process or handle has this directory open"))?;
-        Ok(FsStorage { dir, handles: Mutex::new(HashMap::new()), _lock: lock })
+        Ok(FsStorage { dir, handles: RwLock::new(HashMap::new()), _lock: lock })
     }
 
     /// The directory this storage lives in.
@@ -271,18 +281,18 @@ impl FsStorage {
 
     /// The open file `name`, opening it (read + append) if needed.
     fn handle(&self, name: &str) -> Result<Arc<OpenFile>> {
-        if let Some(open) = self.handles.lock().get(name) {
+        if let Some(open) = self.handles.read().get(name) {
             return Ok(open.clone());
         }
         let file = OpenOptions::new().read(true).append(true).open(self.path(name)?).map_err(|e| io_error(name, e))?;
         let open = Arc::new(OpenFile::new(file, None));
-        self.handles.lock().insert(name.to_string(), open.clone());
+        self.handles.write().insert(name.to_string(), open.clone());
         Ok(open)
     }
 
     /// Forgets an open file, first trimming a log to what was appended.
     fn forget(&self, name: &str) -> Result<()> {
-        let open = self.handles.lock().remove(name);
+        let open = self.handles.write().remove(name);
         match open {
             Some(open) => trim(&open, name),
             None => Ok(()),
@@ -304,7 +314,7 @@ impl FsStorage {
         }
         let file = options.open(self.path(name)?).map_err(|e| io_error(name, e))?;
         let log = log.then(|| Mutex::new(MappedLog { map: None, len: 0, capacity: 0, written_back: 0 }));
-        self.handles.lock().insert(name.to_string(), Arc::new(OpenFile::new(file, log)));
+        self.handles.write().insert(name.to_string(), Arc::new(OpenFile::new(file, log)));
         self.sync_dir()
     }
 }
@@ -319,7 +329,7 @@ fn trim(open: &OpenFile, name: &str) -> Result<()> {
 impl Drop for FsStorage {
     fn drop(&mut self) {
         // Best effort: a log left untrimmed only ends in zeros, which readers skip.
-        for (name, open) in self.handles.lock().iter() {
+        for (name, open) in self.handles.read().iter() {
             let _ = trim(open, name);
         }
     }
@@ -408,7 +418,7 @@ impl Storage for FsStorage {
     fn truncate(&self, name: &str, len: u64) -> Result<()> {
         let open = self.handle(name)?;
         trim(&open, name)?;
-        *open.read_map.lock() = None;
+        *open.read_map.write() = None;
         let current = match &open.log {
             Some(log) => log.lock().len,
             None => open.file.metadata().map_err(|e| io_error(name, e))?.len(),
@@ -436,7 +446,7 @@ impl Storage for FsStorage {
     fn remove(&self, name: &str) -> Result<()> {
         let path = self.path(name)?;
         // A log about to go need not be trimmed first.
-        self.handles.lock().remove(name);
+        self.handles.write().remove(name);
         fs::remove_file(path).map_err(|e| io_error(name, e))?;
         self.sync_dir()
     }
