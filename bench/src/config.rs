@@ -38,6 +38,8 @@ pub struct Config {
     /// lsmkv's partition cache (`Options::partition_cache_bytes`) in MiB;
     /// `None`: the production preset's.
     pub partition_cache_mib: Option<usize>,
+    /// lsmkv's tables read by `pread` instead of through a map (`pread::PreadStorage`).
+    pub lsmkv_pread: bool,
     pub compression: Compression,
     pub ycsb_ops: u64,
     pub threads: Vec<usize>,
@@ -73,6 +75,7 @@ Options:
   --write-rate N       puts/s of readwhilewriting's writer [10000]
   --cache-mib M        block cache of every engine, MiB [64]
   --partition-cache-mib M  lsmkv's index and filter partition cache, MiB, 0 to share the block cache [256]
+  --lsmkv-table-reads R    map (FsStorage's) or pread (tables read into a buffer, bench/src/pread.rs) [map]
   --compression C      lz4 or none, for every engine [lz4 from --num 10M up, none below]
   --sync-num N         ops of fillsync [2000]
   --teaching-num N     N for the teaching-preset line, 0 to skip [20000]
@@ -133,6 +136,7 @@ pub fn parse_args(args: &[String]) -> Result<Config, String> {
         value_size: VALUE_BYTES,
         cache_mib: 64,
         partition_cache_mib: None,
+        lsmkv_pread: false,
         compression: Compression::None,
         ycsb_ops: 0,
         threads: vec![1, 2],
@@ -151,6 +155,13 @@ pub fn parse_args(args: &[String]) -> Result<Config, String> {
             "--write-rate" => config.write_rate = number(value()?)?,
             "--cache-mib" => config.cache_mib = number(value()?)? as usize,
             "--partition-cache-mib" => config.partition_cache_mib = Some(number(value()?)? as usize),
+            "--lsmkv-table-reads" => {
+                config.lsmkv_pread = match value()?.as_str() {
+                    "map" => false,
+                    "pread" => true,
+                    other => return Err(format!("--lsmkv-table-reads: map or pread, not {other}")),
+                }
+            }
             "--sync-num" => config.sync_num = number(value()?)?,
             "--teaching-num" => config.teaching_num = number(value()?)?,
             "--seek-nexts" => config.seek_nexts = number(value()?)? as usize,

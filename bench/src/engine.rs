@@ -66,6 +66,8 @@ pub struct Settings {
     pub cache_bytes: usize,
     /// lsmkv's `Options::partition_cache_bytes`, if not the preset's.
     pub partition_cache_bytes: Option<usize>,
+    /// lsmkv reads its tables with `pread` (`pread::PreadStorage`).
+    pub lsmkv_pread: bool,
     pub compression: Compression,
     /// Sync every write before it returns (fdatasync of the WAL/journal).
     pub sync: bool,
@@ -169,7 +171,11 @@ impl Lsmkv {
         }
         set_lsmkv_compression(&mut options, settings.compression);
         let storage = lsmkv::FsStorage::open(dir)?;
-        Ok(Lsmkv { db: lsmkv::Db::open(storage, options)? })
+        let db = match settings.lsmkv_pread {
+            true => lsmkv::Db::open(crate::pread::PreadStorage::new(storage, dir.to_path_buf()), options)?,
+            false => lsmkv::Db::open(storage, options)?,
+        };
+        Ok(Lsmkv { db })
     }
 }
 

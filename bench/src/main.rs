@@ -18,6 +18,7 @@ mod engine;
 mod histogram;
 mod memory;
 mod phases;
+mod pread;
 mod report;
 mod workload;
 mod ycsb;

@@ -66,6 +66,7 @@ impl Phases<'_> {
         let settings = Settings {
             cache_bytes: self.config.cache_bytes(),
             partition_cache_bytes: self.config.partition_cache_mib.map(|mib| mib << 20),
+            lsmkv_pread: self.config.lsmkv_pread,
             compression: self.config.compression,
             sync,
         };

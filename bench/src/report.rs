@@ -48,6 +48,9 @@ pub fn print_header(config: &Config, plan: &DiskPlan) {
         Some(0) => String::from("none (they share the block cache)"),
         Some(mib) => format!("{mib} MiB"),
     };
+    if config.lsmkv_pread {
+        println!("lsmkv table reads: pread into a buffer (--lsmkv-table-reads pread), not FsStorage's map");
+    }
     println!(
         "index and filter blocks: lsmkv in a partition cache of their own, {partition_cache}; RocksDB in table \
          readers outside the block cache, unbounded (cache_index_and_filter_blocks=false, its default); fjall: L0 and L1 index blocks and L0 filters \
