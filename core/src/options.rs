@@ -120,9 +120,9 @@ pub struct Options {
     /// get consults a filter partition per level and an index partition, so
     /// when these outgrow a shared cache most gets read three or four blocks
     /// instead of one. They take about 2.8 bytes of memory per key of 16-byte
-    /// keys and 100-byte values (a 10-bit filter, and an index entry per
-    /// 4 KiB block): 256 MiB held 94% of them at 100M keys. 0: they share
-    /// the block cache.
+    /// keys and 100-byte values (1.25 for a 10-bit filter, about 48 per index
+    /// entry of a 4 KiB block of some 32 keys); at 100M keys, 256 MiB
+    /// answered 94% of partition lookups. 0: they share the block cache.
     pub partition_cache_bytes: usize,
     /// Events kept for `Db::events`; older ones are dropped.
     pub event_log_capacity: usize,
