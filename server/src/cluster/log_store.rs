@@ -68,14 +68,16 @@ type StorageResult<T> = Result<T, StorageError<NodeId>>;
 
 impl LogStore {
     /// The engine options of the log's store: synced writes, entries up to
-    /// `ENTRY_BYTES_MAX`, and a small block cache (entries are read back
-    /// mostly from the memtable, by followers catching up).
+    /// `ENTRY_BYTES_MAX`, and a small block cache that index and filter
+    /// partitions share (entries are read back mostly from the memtable, by
+    /// followers catching up).
     pub fn options() -> Options {
         Options {
             durability: Durability::Sync,
             value_size_max: ENTRY_BYTES_MAX,
             memtable_max_bytes: ENTRY_BYTES_MAX + (8 << 20),
             block_cache_bytes: 4 << 20,
+            partition_cache_bytes: 0,
             ..Options::production()
         }
     }
