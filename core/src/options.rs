@@ -22,6 +22,9 @@ pub const MEMTABLE_ENTRY_OVERHEAD: usize = 72;
 /// Files a call may hold at once beyond its flushes' and compactions'
 /// outputs: a manifest being rewritten, `CURRENT.tmp`, and margin.
 const FOOTPRINT_FILES_SLACK: usize = 32;
+
+/// Most threads one merge may run on (`Options::compaction_threads`).
+pub const COMPACTION_THREADS_MAX: usize = 16;
 /// Bytes a table may hold beyond its entries (index, filter, properties,
 /// footer, crcs), with margin.
 const FOOTPRINT_TABLE_OVERHEAD: u64 = 8 << 10;
@@ -126,6 +129,13 @@ pub struct Options {
     pub partition_cache_bytes: usize,
     /// Events kept for `Db::events`; older ones are dropped.
     pub event_log_capacity: usize,
+    /// Threads a merge may run on (with `std`): a merge whose output level
+    /// holds two or more of its input tables is split into up to this many
+    /// key ranges of about equal bytes, at those tables' first keys, each
+    /// merged into its own tables on its own thread while the calling thread
+    /// flushes memtables frozen meanwhile. 1: every merge on one thread.
+    /// Without `std`, always 1.
+    pub compaction_threads: usize,
 }
 
 impl Options {
@@ -154,6 +164,7 @@ impl Options {
             block_cache_bytes: 1 << 20,
             partition_cache_bytes: 0,
             event_log_capacity: 1024,
+            compaction_threads: 1,
         }
     }
 
@@ -183,6 +194,7 @@ impl Options {
             block_cache_bytes: 64 << 20,
             partition_cache_bytes: 256 << 20,
             event_log_capacity: 1024,
+            compaction_threads: 2,
         }
     }
 
@@ -204,6 +216,10 @@ impl Options {
         check(self.level_base_bytes >= 1, "level_base_bytes must be at least 1")?;
         check(self.level_size_ratio >= 2, "level_size_ratio must be at least 2")?;
         check(self.event_log_capacity >= 1, "event_log_capacity must be at least 1")?;
+        check(
+            (1..=COMPACTION_THREADS_MAX).contains(&self.compaction_threads),
+            &format!("compaction_threads must be between 1 and {COMPACTION_THREADS_MAX}"),
+        )?;
         check(
             !self.background_work || cfg!(feature = "std"),
             "background_work needs threads: build lsmkv with the `std` feature",
@@ -345,13 +361,15 @@ mod tests {
 
     #[test]
     fn zero_and_inconsistent_options_are_rejected() {
-        let cases: [fn(&mut Options); 6] = [
+        let cases: [fn(&mut Options); 8] = [
             |o| o.memtable_max_entries = 0,
             |o| o.sstable_max_entries = 0,
             |o| o.block_size = 0,
             |o| o.level_size_ratio = 1,
             |o| o.memtable_max_bytes = 10,
             |o| o.sstable_max_bytes = 100,
+            |o| o.compaction_threads = 0,
+            |o| o.compaction_threads = COMPACTION_THREADS_MAX + 1,
         ];
         for (i, break_it) in cases.iter().enumerate() {
             let mut o = Options::teaching();

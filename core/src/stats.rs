@@ -73,6 +73,9 @@ pub struct Stats {
     pub flushed_seq: u64,
     pub flushes: u64,
     pub compactions: u64,
+    /// Merges split into key ranges merged on several threads at once
+    /// (`Options::compaction_threads`).
+    pub parallel_merges: u64,
     /// Bytes of keys and values handed to writes.
     pub user_bytes_written: u64,
     /// Bytes the engine appended to storage (WAL, tables, manifest).

@@ -25,10 +25,13 @@ fn crash_at_every_storage_call_loses_nothing_acknowledged() {
     let mut crash_points = 0u64;
     let mut recoveries = 0u64;
     // Seed 2 writes production's table format at test scale: compressed data
-    // blocks, several index and filter partitions per table.
-    for (seed, options) in
-        [(1u64, options()), (2, Options { compression: Compression::Lz4, block_size: 128, ..options() })]
-    {
+    // blocks, several index and filter partitions per table. Seed 3 splits
+    // merges across threads, so a crash may land in any range's writes.
+    for (seed, options) in [
+        (1u64, options()),
+        (2, Options { compression: Compression::Lz4, block_size: 128, ..options() }),
+        (3, Options { compaction_threads: 2, ..options() }),
+    ] {
         let ops = workload(seed, 120);
         let models = models(&ops);
         // A clean run tells how many storage calls the workload makes.
@@ -36,6 +39,9 @@ fn crash_at_every_storage_call_loses_nothing_acknowledged() {
         let db = Db::open_shared(clean.clone(), options.clone()).unwrap();
         assert_eq!(run(&db, &ops), ops.len());
         assert_eq!(contents(&db), models[ops.len()]);
+        if options.compaction_threads > 1 {
+            assert!(db.stats().parallel_merges > 0, "seed {seed}: no merge was split");
+        }
         let calls = clean.ops();
         drop(db);
         for n in 1..=calls {

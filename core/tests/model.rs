@@ -27,7 +27,8 @@ struct Harness {
     rng: Rng,
     max_value: u64,
     /// Flushes and compactions of earlier opens (stats count since open).
-    work_before_reopen: (u64, u64),
+    /// Flushes, compactions and parallel merges of the databases closed so far.
+    work_before_reopen: (u64, u64, u64),
 }
 
 impl Harness {
@@ -47,7 +48,7 @@ impl Harness {
             snapshots: Vec::new(),
             rng: Rng::new(seed),
             max_value,
-            work_before_reopen: (0, 0),
+            work_before_reopen: (0, 0, 0),
         }
     }
 
@@ -171,6 +172,7 @@ impl Harness {
         let stats = self.db().stats();
         self.work_before_reopen.0 += stats.flushes;
         self.work_before_reopen.1 += stats.compactions;
+        self.work_before_reopen.2 += stats.parallel_merges;
         if self.rng.chance(50) {
             self.db().close().unwrap();
         }
@@ -239,7 +241,8 @@ fn expect_range(model: &Model, o: &RangeOptions) -> Vec<(Vec<u8>, Vec<u8>)> {
     out
 }
 
-fn run(seed: u64, options: Options, steps: usize) {
+/// Runs the model; returns how many merges were split across threads.
+fn run(seed: u64, options: Options, steps: usize) -> u64 {
     eprintln!("model seed {seed}");
     let mut h = Harness::new(seed, options);
     for step in 0..steps {
@@ -252,6 +255,7 @@ fn run(seed: u64, options: Options, steps: usize) {
         flushes > 10 && compactions > 10,
         "the workload exercised flush ({flushes}) and compaction ({compactions})"
     );
+    h.work_before_reopen.2 + stats.parallel_merges
 }
 
 #[test]
@@ -284,6 +288,19 @@ fn model_with_background_flush_and_compaction() {
     for seed in seeds(300, 4) {
         run(seed, Options { background_work: true, ..byte_capped() }, 3000);
         run(seed, Options { background_work: true, ..Options::teaching() }, 2000);
+    }
+}
+
+/// Merges split into key ranges, each merged on its own thread
+/// (`compaction_threads`), inline and on the background worker.
+#[test]
+fn model_with_merges_split_across_threads() {
+    for seed in seeds(500, 4) {
+        for background_work in [false, true] {
+            let options = Options { compaction_threads: 3, background_work, ..byte_capped() };
+            let parallel = run(seed, options, 3000);
+            assert!(parallel > 0, "seed {seed}: no merge was split (background {background_work})");
+        }
     }
 }
 

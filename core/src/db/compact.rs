@@ -10,11 +10,13 @@ use core::sync::atomic::Ordering;
 
 use super::state::{DbInner, TreeState};
 use super::stats::bump;
+use super::table_sink::Written;
 use crate::compaction::{self, CompactionTask, Decision, Retention};
 use crate::error::{Error, IoKind, Result};
 use crate::event::{CompactionReason, CompactionReport, EventKind};
 use crate::filename;
 use crate::iterator::{Direction, EntryIter, LevelIter, MergeIter};
+use crate::key::ValueKind;
 use crate::manifest::VersionEdit;
 use crate::stats::TableSummary;
 use crate::storage::Storage;
@@ -24,6 +26,10 @@ use crate::version::{TableMeta, Version};
 /// worker reports progress to waiting writers between rounds; the next round
 /// (asked for at once, or by the next flush without a worker) continues.
 const AUTO_COMPACTION_STEPS_MAX: usize = 64;
+
+/// How often the thread waiting for a merge's ranges flushes frozen memtables.
+#[cfg(feature = "std")]
+const FLUSH_POLL: std::time::Duration = std::time::Duration::from_millis(2);
 
 impl DbInner {
     /// Runs compactions until the tree needs none, at most
@@ -123,25 +129,24 @@ impl DbInner {
         })
     }
 
-    /// Merges the inputs into new tables at the output level.
+    /// Merges the inputs into new tables at the output level: on this
+    /// thread, or split into key ranges merged at once (`split_points`).
     fn merge(&self, tree: &mut TreeState, task: &CompactionTask) -> Result<CompactionReport> {
-        let mut merged = self.merge_inputs(task)?;
-        merged.seek(None)?;
         let version = tree.version.clone();
         let level = task.output_level;
-        let mut below = version.bottom_cursor(level);
-        // Memtables frozen meanwhile are flushed between entries: a merge
-        // into a deep level can take seconds, and writers wait once two are
-        // frozen. A flush only adds L0 tables, newer than every input and
-        // above the output level, and the commit below applies this merge's
-        // edit to whatever version the flushes left.
-        let written = self.write_tables(
-            &mut merged,
-            Retention::new(self.oldest_snapshot()),
-            |key| below.is_bottom(key),
-            || self.flush_frozen(tree).map(drop),
-        )?;
-        drop(merged);
+        let oldest = self.oldest_snapshot();
+        let bounds = self.split_points(task);
+        let written = if bounds.is_empty() {
+            // Memtables frozen meanwhile are flushed between entries: a merge
+            // into a deep level can take seconds, and writers wait once two are
+            // frozen. A flush only adds L0 tables, newer than every input and
+            // above the output level, and the commit below applies this merge's
+            // edit to whatever version the flushes left.
+            self.merge_range(task, &version, oldest, None, None, || self.flush_frozen(tree).map(drop))?
+        } else {
+            bump(&self.counters.parallel_merges, 1);
+            self.merge_in_parallel(tree, task, &version, oldest, &bounds)?
+        };
         let removed: Vec<(usize, u64)> = task.input_tables().map(|(l, t)| (l, t.number)).collect();
         let added: Vec<(usize, Arc<TableMeta>)> = written.tables.into_iter().map(|t| (level, Arc::new(t))).collect();
         // On failure the outputs stay: a manifest append whose sync failed
@@ -163,6 +168,130 @@ impl DbInner {
             zeroed_seqs: written.zeroed_seqs,
             levels_after: tree.version.table_numbers(),
         })
+    }
+
+    /// The entries of the inputs whose user keys lie in `[start, end)`
+    /// (unbounded where `None`), merged and written into new tables.
+    fn merge_range(
+        &self,
+        task: &CompactionTask,
+        version: &Version,
+        oldest_snapshot: u64,
+        start: Option<&[u8]>,
+        end: Option<&[u8]>,
+        pause: impl FnMut() -> Result<()>,
+    ) -> Result<Written> {
+        let mut merged = self.merge_inputs(task)?;
+        // (key, MAX) is the first internal key of user key `key`.
+        merged.seek(start.map(|key| (key, u64::MAX)))?;
+        let mut range = Below { inner: merged, end };
+        let mut below = version.bottom_cursor(task.output_level);
+        self.write_tables(&mut range, Retention::new(oldest_snapshot), |key| below.is_bottom(key), pause)
+    }
+
+    /// User keys that split a merge into up to `compaction_threads` key
+    /// ranges of about equal bytes: first keys of the output level's input
+    /// tables (every version of a user key falls in one range, so each
+    /// range decides what to keep on its own, and the ranges' tables do not
+    /// overlap). Empty: one range — one thread, fewer than two such tables,
+    /// or no threads (`no_std`).
+    fn split_points(&self, task: &CompactionTask) -> Vec<Vec<u8>> {
+        let ranges = if cfg!(feature = "std") { self.options.compaction_threads } else { 1 };
+        let Some((_, lower)) = task.inputs.iter().find(|(level, _)| *level == task.output_level) else {
+            return Vec::new();
+        };
+        if ranges < 2 || lower.len() < 2 {
+            return Vec::new();
+        }
+        let mut lower: Vec<&TableMeta> = lower.iter().map(|t| &**t).collect();
+        lower.sort_by(|a, b| a.smallest.user_key.cmp(&b.smallest.user_key));
+        let total: u64 = lower.iter().map(|t| t.file_size).sum();
+        let mut bounds: Vec<Vec<u8>> = Vec::new();
+        let mut before = 0u64;
+        for table in lower {
+            // A new range starts at this table once those before it hold
+            // the next share of the bytes.
+            let share = total / ranges as u64 * (bounds.len() as u64 + 1);
+            let key = &table.smallest.user_key;
+            if before > 0 && before >= share && bounds.len() + 1 < ranges && bounds.last().is_none_or(|b| b < key) {
+                bounds.push(key.clone());
+            }
+            before += table.file_size;
+        }
+        bounds
+    }
+
+    /// `merge_range` for each range `bounds` makes, each on a thread of its
+    /// own, while this thread flushes the memtables frozen meanwhile (as a
+    /// merge on one thread does between entries). On any failure every
+    /// range's tables are removed and the first error returned.
+    #[cfg(feature = "std")]
+    fn merge_in_parallel(
+        &self,
+        tree: &mut TreeState,
+        task: &CompactionTask,
+        version: &Version,
+        oldest_snapshot: u64,
+        bounds: &[Vec<u8>],
+    ) -> Result<Written> {
+        use std::sync::mpsc::{channel, RecvTimeoutError};
+        let ranges = bounds.len() + 1;
+        let (sender, receiver) = channel();
+        let (results, flushed) = std::thread::scope(|scope| {
+            for range in 0..ranges {
+                let start = range.checked_sub(1).and_then(|i| bounds.get(i)).map(Vec::as_slice);
+                let end = bounds.get(range).map(Vec::as_slice);
+                let sender = sender.clone();
+                scope.spawn(move || {
+                    let written = self.merge_range(task, version, oldest_snapshot, start, end, || Ok(()));
+                    // The receiver outlives every range: it stops only once all senders are gone.
+                    let _ = sender.send((range, written));
+                });
+            }
+            drop(sender);
+            let mut results: Vec<Option<Result<Written>>> = (0..ranges).map(|_| None).collect();
+            let mut flushed = Ok(());
+            loop {
+                match receiver.recv_timeout(FLUSH_POLL) {
+                    Ok((range, written)) => results[range] = Some(written),
+                    Err(RecvTimeoutError::Timeout) => {}
+                    Err(RecvTimeoutError::Disconnected) => break,
+                }
+                if flushed.is_ok() {
+                    flushed = self.flush_frozen(tree).map(drop);
+                }
+            }
+            (results, flushed)
+        });
+        let mut out = Written::default();
+        let mut first_error = flushed.err();
+        for result in results {
+            // A range that sent nothing panicked, and the scope re-raised it.
+            match result.expect("every range sends its result") {
+                Ok(written) => out.absorb(written),
+                Err(e) => first_error = first_error.or(Some(e)),
+            }
+        }
+        if let Some(e) = first_error {
+            for table in &out.tables {
+                let _ = self.storage.remove(&filename::table_name(table.number));
+            }
+            return Err(e);
+        }
+        Ok(out)
+    }
+
+    #[cfg(not(feature = "std"))]
+    fn merge_in_parallel(
+        &self,
+        tree: &mut TreeState,
+        task: &CompactionTask,
+        version: &Version,
+        oldest_snapshot: u64,
+        _bounds: &[Vec<u8>],
+    ) -> Result<Written> {
+        // `split_points` returns no bounds without `std`; one range, then.
+        self.merge_range(task, version, oldest_snapshot, None, None, || self.flush_frozen(tree).map(drop))
     }
 
     /// One cursor over every input: a table cursor per L0 table (they
@@ -236,5 +365,36 @@ impl DbInner {
         if !removed.is_empty() {
             self.event(EventKind::TablesRemoved { numbers: removed });
         }
+    }
+}
+
+/// The entries of `inner` whose user keys lie below `end` (all when `None`):
+/// one key range of a merge split across threads.
+struct Below<'a> {
+    inner: MergeIter,
+    end: Option<&'a [u8]>,
+}
+
+impl EntryIter for Below<'_> {
+    fn seek(&mut self, target: Option<(&[u8], u64)>) -> Result<()> {
+        self.inner.seek(target)
+    }
+    fn next(&mut self) -> Result<()> {
+        self.inner.next()
+    }
+    fn valid(&self) -> bool {
+        self.inner.valid() && self.end.is_none_or(|end| self.inner.user_key() < end)
+    }
+    fn user_key(&self) -> &[u8] {
+        self.inner.user_key()
+    }
+    fn seq(&self) -> u64 {
+        self.inner.seq()
+    }
+    fn kind(&self) -> ValueKind {
+        self.inner.kind()
+    }
+    fn value(&self) -> &[u8] {
+        self.inner.value()
     }
 }

@@ -14,6 +14,7 @@ use crate::stats::{Health, HealthStatus, LevelStats, SpaceStats, Stats, TableSum
 pub(super) struct Counters {
     pub flushes: AtomicU64,
     pub compactions: AtomicU64,
+    pub parallel_merges: AtomicU64,
     pub user_bytes_written: AtomicU64,
     pub gets: AtomicU64,
     pub tables_probed: AtomicU64,
@@ -81,6 +82,7 @@ impl DbInner {
             flushed_seq: load(&c.flushed_seq),
             flushes: load(&c.flushes),
             compactions: load(&c.compactions),
+            parallel_merges: load(&c.parallel_merges),
             user_bytes_written: user,
             storage_bytes_written: written,
             write_amplification: if user == 0 { 0.0 } else { written as f64 / user as f64 },

@@ -21,6 +21,7 @@ use crate::version::TableMeta;
 const PAUSE_EVERY: u64 = 4096;
 
 /// What writing a merged stream into tables produced.
+#[derive(Default)]
 pub(super) struct Written {
     pub tables: Vec<TableMeta>,
     pub dropped_shadowed: u64,
@@ -28,6 +29,19 @@ pub(super) struct Written {
     /// Entries kept with their sequence number set to 0 (`Verdict::KeepAsOldest`).
     pub zeroed_seqs: u64,
     pub entries_in: u64,
+}
+
+impl Written {
+    /// Adds what the next key range of the same merge wrote (its tables
+    /// follow this one's).
+    #[cfg(feature = "std")]
+    pub fn absorb(&mut self, next: Written) {
+        self.tables.extend(next.tables);
+        self.dropped_shadowed += next.dropped_shadowed;
+        self.dropped_tombstones += next.dropped_tombstones;
+        self.zeroed_seqs += next.zeroed_seqs;
+        self.entries_in += next.entries_in;
+    }
 }
 
 impl DbInner {
@@ -45,8 +59,7 @@ impl DbInner {
         mut bottom: impl FnMut(&[u8]) -> bool,
         mut pause: impl FnMut() -> Result<()>,
     ) -> Result<Written> {
-        let mut out =
-            Written { tables: Vec::new(), dropped_shadowed: 0, dropped_tombstones: 0, zeroed_seqs: 0, entries_in: 0 };
+        let mut out = Written::default();
         let mut current: Option<(u64, TableWriter<'_>)> = None;
         let result = (|| {
             while source.valid() {

@@ -218,6 +218,7 @@ impl IndexWords {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 mod tests {
     use super::*;
     use crate::key::{pack_trailer, ValueKind};

@@ -127,6 +127,8 @@ export interface Stats {
   walFiles: number; walBytes: number;
   lastSeq: number; flushedSeq: number;
   flushes: number; compactions: number;
+  /** Merges split into key ranges merged on several threads (native only: always 0 in the browser). */
+  parallelMerges: number;
   userBytesWritten: number; storageBytesWritten: number; writeAmplification: number;
   storedBytes: number;
   gets: number; tablesProbed: number; bloomNegatives: number; readAmplification: number;
