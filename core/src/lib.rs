@@ -49,7 +49,9 @@ pub use db::{Db, DbIterator, GetTrace, Probe, RangeOptions, Snapshot};
 pub use error::{Error, IoKind, Result};
 pub use event::{CompactionReason, CompactionReport, Event, EventKind, EventPage, FlushReport};
 pub use key::ValueKind;
-pub use options::{Compression, Durability, Footprint, Options, KEY_SIZE_LIMIT, LEVELS, VALUE_SIZE_LIMIT};
+pub use options::{
+    Compression, Durability, Footprint, Options, COMPACTION_THREADS_MAX, KEY_SIZE_LIMIT, LEVELS, VALUE_SIZE_LIMIT,
+};
 pub use sstable::{BlockSummary, FilterSummary, InspectedEntry, TableInspection};
 pub use stats::{Health, HealthStatus, LevelStats, SpaceStats, Stats, TableSummary};
 #[cfg(feature = "std")]

@@ -25,6 +25,7 @@ const FOOTPRINT_FILES_SLACK: usize = 32;
 
 /// Most threads one merge may run on (`Options::compaction_threads`).
 pub const COMPACTION_THREADS_MAX: usize = 16;
+
 /// Bytes a table may hold beyond its entries (index, filter, properties,
 /// footer, crcs), with margin.
 const FOOTPRINT_TABLE_OVERHEAD: u64 = 8 << 10;
@@ -172,7 +173,8 @@ impl Options {
     /// 4 KiB LZ4-compressed blocks, a 256 MiB L1 and a ratio of 10, a 64 MiB block cache
     /// and up to 256 MiB of index and filter partitions beside it (all of
     /// them to about 90M keys of 16-byte keys and 100-byte values),
-    /// and (with `std`) flushes and compactions on a background thread.
+    /// and (with `std`) flushes and compactions on a background thread, a
+    /// large merge split across two.
     /// `Options::default()`.
     pub fn production() -> Options {
         Options {
