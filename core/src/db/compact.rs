@@ -190,8 +190,9 @@ impl DbInner {
     }
 
     /// User keys that split a merge into up to `compaction_threads` key
-    /// ranges of about equal bytes: first keys of the output level's input
-    /// tables (every version of a user key falls in one range, so each
+    /// ranges holding about equal bytes of the output level's inputs (the
+    /// larger part of a merge; the level above spreads over them alike
+    /// under random keys): first keys of those tables (every version of a user key falls in one range, so each
     /// range decides what to keep on its own, and the ranges' tables do not
     /// overlap). Empty: one range — one thread, fewer than two such tables,
     /// or no threads (`no_std`).
