@@ -136,16 +136,19 @@ impl DbInner {
         let level = task.output_level;
         let oldest = self.oldest_snapshot();
         let bounds = self.split_points(task);
-        let written = if bounds.is_empty() {
+        let written = match bounds.is_empty() {
+            // Without `std` there are never bounds (`split_points`).
+            #[cfg(feature = "std")]
+            false => {
+                bump(&self.counters.parallel_merges, 1);
+                self.merge_in_parallel(tree, task, &version, oldest, &bounds)?
+            }
             // Memtables frozen meanwhile are flushed between entries: a merge
             // into a deep level can take seconds, and writers wait once two are
             // frozen. A flush only adds L0 tables, newer than every input and
             // above the output level, and the commit below applies this merge's
             // edit to whatever version the flushes left.
-            self.merge_range(task, &version, oldest, None, None, || self.flush_frozen(tree).map(drop))?
-        } else {
-            bump(&self.counters.parallel_merges, 1);
-            self.merge_in_parallel(tree, task, &version, oldest, &bounds)?
+            _ => self.merge_range(task, &version, oldest, None, None, || self.flush_frozen(tree).map(drop))?,
         };
         let removed: Vec<(usize, u64)> = task.input_tables().map(|(l, t)| (l, t.number)).collect();
         let added: Vec<(usize, Arc<TableMeta>)> = written.tables.into_iter().map(|t| (level, Arc::new(t))).collect();
@@ -280,19 +283,6 @@ impl DbInner {
             return Err(e);
         }
         Ok(out)
-    }
-
-    #[cfg(not(feature = "std"))]
-    fn merge_in_parallel(
-        &self,
-        tree: &mut TreeState,
-        task: &CompactionTask,
-        version: &Version,
-        oldest_snapshot: u64,
-        _bounds: &[Vec<u8>],
-    ) -> Result<Written> {
-        // `split_points` returns no bounds without `std`; one range, then.
-        self.merge_range(task, version, oldest_snapshot, None, None, || self.flush_frozen(tree).map(drop))
     }
 
     /// One cursor over every input: a table cursor per L0 table (they
